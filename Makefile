@@ -1,0 +1,49 @@
+# Orchestrator — the two commands a user types: `make sweep` and `make test`.
+# Everything else is optional. Variables: SPEC, ARGS, SWEEP, SWEEPS, SQL, NAME, FORMAT, TORCH, CONFIG.
+TORCH  ?= cpu
+CONFIG ?= Release
+SPEC   ?= experiments/default.yaml
+FORMAT ?= table
+export TORCH CONFIG
+
+ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/orchestrator.dll
+
+.PHONY: setup sweep plan status query report test bench clean help
+
+help:
+	@echo "make sweep [SPEC=experiments/x.yaml] [ARGS=\"finetune.steps=50 seeds=[0]\"] [TORCH=cuda]"
+	@echo "make plan SPEC=...        expanded runs and their status; runs nothing"
+	@echo "make status [SWEEP=name]  a sweep's state from the database"
+	@echo "make query SQL=\"SELECT * FROM run_summary\" [FORMAT=csv|json]   or NAME=<experiments/queries/NAME.sql>"
+	@echo "make report SWEEP=name    or SWEEPS=\"a b\" to compare sweeps"
+	@echo "make test                 the whole test suite"
+	@echo "make bench                benchmarks, written to results/bench/"
+
+# Idempotent: installs missing packages, restores and builds.
+setup:
+	@bash build/setup.sh
+
+sweep: setup
+	$(ORCH) sweep --spec $(SPEC) $(ARGS)
+
+plan: setup
+	@$(ORCH) plan --spec $(SPEC) $(ARGS)
+
+status: setup
+	@$(ORCH) status $(if $(SWEEP),--sweep $(SWEEP))
+
+# SQL reaches the program through the environment, so quotes inside it survive.
+query: setup
+	@if [ -n "$(NAME)" ]; then $(ORCH) query --name "$(NAME)" --format $(FORMAT); else $(ORCH) query --format $(FORMAT) "$$SQL"; fi
+
+report: setup
+	@$(ORCH) report $(if $(SWEEPS),--sweeps "$(SWEEPS)",--sweep $(SWEEP))
+
+test: setup
+	dotnet test tests/Orchestrator.Tests/Orchestrator.Tests.csproj -c $(CONFIG) -p:Torch=$(TORCH) --no-build --logger "console;verbosity=normal"
+
+bench: setup
+	$(ORCH) bench $(ARGS)
+
+clean:
+	dotnet clean Orchestrator.sln -c $(CONFIG) -v:q

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent setup: installs what is missing and nothing else.
+#  - Debian packages: fortunes (the English corpus), fonts-dejavu-core (plot text), sqlite3 (the CLI
+#    users query results with). As root they are installed with apt-get; without root the .deb files
+#    are downloaded with `apt-get download` and unpacked under .cache/ (no root needed).
+#  - NuGet restore and build of the solution (TORCH=cpu|cuda, CONFIG=Release|Debug).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TORCH="${TORCH:-cpu}"
+CONFIG="${CONFIG:-Release}"
+
+need=()
+[ -d /usr/share/games/fortunes ] || [ -d .cache/fortunes/usr/share/games/fortunes ] || need+=(fortunes fortunes-min)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || [ -f .cache/fonts/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v git >/dev/null || need+=(git)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || true
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    # Rootless: unpack the packages we need for data and fonts into .cache/ (sqlite3 and git are optional).
+    mkdir -p .cache/debs && (cd .cache/debs && apt-get download fortunes fortunes-min fonts-dejavu-core)
+    for deb in .cache/debs/fortunes*.deb; do dpkg-deb -x "$deb" .cache/fortunes; done
+    dpkg-deb -x .cache/debs/fonts-dejavu-core*.deb .cache/fonts
+  fi
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "setup: the .NET 10 SDK is required (https://dot.net); on Debian: apt-get install dotnet-sdk-10.0 from Microsoft's feed" >&2
+  exit 1
+fi
+
+# Build (restores as needed; incremental when nothing changed). The GLIBCXX fix for TorchSharp runs
+# as part of the build on hosts whose libstdc++ is older than GCC 13's (see README).
+dotnet build Orchestrator.sln -c "$CONFIG" -p:Torch="$TORCH" -nologo -clp:ErrorsOnly -v:q

@@ -1,0 +1,239 @@
+using Orchestrator.Cli;
+using Orchestrator.Execution;
+using Orchestrator.Reports;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+
+// orchestrator <command> [options]; see `orchestrator help`.
+return Cli.Run(args);
+
+namespace Orchestrator.Cli
+{
+    public static class Cli
+    {
+        const string Usage = """
+            usage: orchestrator <command> [options]
+              sweep  [--spec FILE] [--retry-failed] [--force] [--devices cpu|cuda:0,cuda:1] [--jobs-per-device N] [--no-report] [key=value …]
+              plan   [--spec FILE] [key=value …]       expanded runs with their status; runs nothing
+              status [--sweep NAME]                     a sweep's state from the database
+              query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
+              report --sweep NAME | --sweeps "A B"      results/<sweep>/report.html from the database
+              worker JOB.json                           run one job (started by `sweep`)
+            overrides: key.path=value (relative to base:), e.g. finetune.steps=50 seeds=[0]
+            """;
+
+        public static int Run(string[] args)
+        {
+            if (args.Length == 0 || args[0] is "help" or "--help" or "-h") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+            var rest = args[1..];
+            try
+            {
+                return args[0] switch
+                {
+                    "sweep" => Sweep(rest),
+                    "plan" => Plan(rest),
+                    "status" => Status(rest),
+                    "query" => Query(rest),
+                    "report" => Report(rest),
+                    "worker" => WorkerMain(rest),
+                    _ => Fail($"unknown command '{args[0]}'\n{Usage}"),
+                };
+            }
+            catch (SpecException e)
+            {
+                Console.Error.WriteLine($"invalid spec: {e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}");
+                foreach (var err in e.Errors) Console.Error.WriteLine("  " + err);
+                return 2;
+            }
+            catch (UsageException e) { return Fail(e.Message); }
+        }
+
+        sealed class UsageException(string m) : Exception(m);
+
+        static int Fail(string message)
+        {
+            Console.Error.WriteLine("error: " + message);
+            return 2;
+        }
+
+        sealed record Options(Dictionary<string, string?> Flags, List<string> Positional);
+
+        static Options Parse(string[] args, params string[] flagsWithValue)
+        {
+            var flags = new Dictionary<string, string?>();
+            var pos = new List<string>();
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (args[i].StartsWith("--"))
+                {
+                    var name = args[i][2..];
+                    int eq = name.IndexOf('=');
+                    if (eq >= 0) flags[name[..eq]] = name[(eq + 1)..];
+                    else if (flagsWithValue.Contains(name))
+                    {
+                        if (i + 1 >= args.Length) throw new UsageException($"--{name} needs a value");
+                        flags[name] = args[++i];
+                    }
+                    else flags[name] = null;
+                }
+                else pos.Add(args[i]);
+            }
+            return new Options(flags, pos);
+        }
+
+        static string SpecPath(Options o) => o.Flags.GetValueOrDefault("spec") ?? Path.Combine("experiments", "default.yaml");
+
+        /// <summary>ARGS from make arrive as one string: split on spaces outside brackets.</summary>
+        static List<string> Overrides(IEnumerable<string> positional)
+        {
+            var list = new List<string>();
+            foreach (var p in positional)
+            {
+                int depth = 0; var cur = new System.Text.StringBuilder();
+                foreach (var ch in p)
+                {
+                    if (ch is '[' or '{') depth++;
+                    if (ch is ']' or '}') depth--;
+                    if (ch == ' ' && depth == 0) { if (cur.Length > 0) list.Add(cur.ToString()); cur.Clear(); }
+                    else cur.Append(ch);
+                }
+                if (cur.Length > 0) list.Add(cur.ToString());
+            }
+            return list;
+        }
+
+        static int Sweep(string[] args)
+        {
+            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker");
+            var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
+            using var store = ResultStore.Open(Paths.Database);
+            var runner = new SweepRunner(store, Console.Out);
+            var summary = runner.Run(spec, new SweepOptions(
+                RetryFailed: o.Flags.ContainsKey("retry-failed"), Force: o.Flags.ContainsKey("force"),
+                Devices: o.Flags.GetValueOrDefault("devices"),
+                JobsPerDevice: o.Flags.TryGetValue("jobs-per-device", out var j) ? int.Parse(j!) : null,
+                MaxJobs: o.Flags.TryGetValue("max-jobs", out var m) ? int.Parse(m!) : null,
+                WorkerCommand: o.Flags.GetValueOrDefault("worker")));
+            if (!o.Flags.ContainsKey("no-report"))
+            {
+                var report = new ReportBuilder(store).Build([spec.Name], Paths.Sweep(spec.Name));
+                Console.WriteLine($"report: {report.Html}");
+            }
+            Console.WriteLine($"database: {Paths.Database}");
+            return summary.ExitCode;
+        }
+
+        static int Plan(string[] args)
+        {
+            var o = Parse(args, "spec");
+            var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
+            var statuses = File.Exists(Paths.Database)
+                ? WithReadOnly(s => s.RunStatuses(spec.Runs.Select(r => r.ConfigHash)))
+                : [];
+            Console.WriteLine($"sweep {spec.Name}: {spec.Runs.Count} runs" + (spec.Duplicates > 0 ? $" ({spec.Duplicates} duplicates merged)" : ""));
+            var axes = spec.SweptKeys.Where(k => spec.Runs.Select(r => r.Axes.GetValueOrDefault(k)).Distinct().Count() > 1 || k == "router.type").ToList();
+            var cols = new List<string> { "hash", "status" };
+            cols.AddRange(axes);
+            var rows = spec.Runs.Select(r =>
+            {
+                var st = statuses.GetValueOrDefault(r.ConfigHash) switch
+                {
+                    null or "pending" => "new", "completed" => "done", "stale" => "stale (will re-run)", var s => s,
+                };
+                return new object?[] { r.ConfigHash, st }.Concat(axes.Select(a => (object?)r.Axes.GetValueOrDefault(a, "–"))).ToArray();
+            }).ToList();
+            TableWriter.Write(new QueryResult(cols, rows), "table", Console.Out);
+            var counts = rows.GroupBy(r => (string)r[1]!).Select(g => $"{g.Count()} {g.Key}");
+            Console.WriteLine("counts: " + string.Join(", ", counts));
+            return 0;
+        }
+
+        static T WithReadOnly<T>(Func<ResultStore, T> f)
+        {
+            using var s = ResultStore.OpenReadOnly(Paths.Database);
+            return f(s);
+        }
+
+        static int Status(string[] args)
+        {
+            var o = Parse(args, "sweep");
+            var sweep = o.Flags.GetValueOrDefault("sweep");
+            return WithReadOnly(s =>
+            {
+                var sql = """
+                    SELECT r.run_id, sr.sweep, r.router, r.knobs, r.seed, r.status, r.attempt,
+                           CASE WHEN r.status = 'running' AND r.lease_expires < unixepoch('subsec') THEN 'stale lease' ELSE '' END AS note,
+                           substr(coalesce(r.error, ''), 1, 80) AS error
+                    FROM runs r JOIN sweep_runs sr ON sr.run_id = r.run_id
+                    """ + (sweep != null ? " WHERE sr.sweep = $s" : "") + " ORDER BY sr.sweep, r.router, r.knobs, r.seed";
+                var q = s.Query(sql, ("$s", sweep));
+                TableWriter.Write(q, "table", Console.Out);
+                var counts = q.Rows.GroupBy(r => (string)r[5]!).Select(g => $"{g.Count()} {g.Key}");
+                Console.WriteLine("counts: " + string.Join(", ", counts));
+                return 0;
+            });
+        }
+
+        static int Query(string[] args)
+        {
+            var o = Parse(args, "format", "name");
+            var format = o.Flags.GetValueOrDefault("format") ?? "table";
+            if (format is not ("table" or "csv" or "json")) throw new UsageException($"--format must be table, csv or json, got '{format}'");
+            string sql;
+            if (o.Flags.TryGetValue("name", out var name))
+            {
+                var file = Path.Combine(Paths.RepoRoot, "experiments", "queries", name + ".sql");
+                if (!File.Exists(file))
+                {
+                    var known = Directory.Exists(Path.GetDirectoryName(file)) ? Directory.GetFiles(Path.GetDirectoryName(file)!, "*.sql").Select(Path.GetFileNameWithoutExtension) : [];
+                    throw new UsageException($"no named query '{name}' (known: {string.Join(", ", known)})");
+                }
+                sql = File.ReadAllText(file);
+            }
+            else sql = string.Join(" ", o.Positional);
+            if (string.IsNullOrWhiteSpace(sql)) throw new UsageException("give a SQL statement or --name NAME");
+            return WithReadOnly(s =>
+            {
+                try { TableWriter.Write(s.Query(sql), format, Console.Out); return 0; }
+                catch (Microsoft.Data.Sqlite.SqliteException e)
+                {
+                    Console.Error.WriteLine($"error: {e.Message.Replace("SQLite Error 8: 'attempt to write a readonly database'", "the results database is read-only here: queries cannot change it")}");
+                    return 1;
+                }
+            });
+        }
+
+        static int Report(string[] args)
+        {
+            var o = Parse(args, "sweep", "sweeps", "out");
+            var sweeps = (o.Flags.GetValueOrDefault("sweeps") ?? o.Flags.GetValueOrDefault("sweep") ?? "")
+                .Split(' ', ',', StringSplitOptions.RemoveEmptyEntries).ToList();
+            if (sweeps.Count == 0) throw new UsageException("report needs --sweep NAME or --sweeps \"A B\"");
+            return WithReadOnly(s =>
+            {
+                var known = s.Query("SELECT name FROM sweeps").Rows.Select(r => (string)r[0]!).ToHashSet();
+                var missing = sweeps.Where(x => !known.Contains(x)).ToList();
+                if (missing.Count > 0) throw new UsageException($"unknown sweep(s): {string.Join(", ", missing)} (known: {string.Join(", ", known.Order())})");
+                var dir = o.Flags.GetValueOrDefault("out") ?? Paths.Sweep(sweeps.Count == 1 ? sweeps[0] : string.Join("+", sweeps));
+                var r = new ReportBuilder(s).Build(sweeps, dir);
+                Console.WriteLine($"report: {r.Html}\nmarkdown: {r.Markdown}\nplots: {r.Plots.Count}");
+                return 0;
+            });
+        }
+
+        static int WorkerMain(string[] args)
+        {
+            if (args.Length != 1) throw new UsageException("worker needs exactly one JOB.json");
+            try
+            {
+                return Worker.Main(args[0], Console.Out);
+            }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine(e);
+                Console.Error.WriteLine("error: " + e.Message.Replace('\n', ' '));
+                return 1;
+            }
+        }
+    }
+}

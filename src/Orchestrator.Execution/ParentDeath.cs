@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+
+namespace Orchestrator.Execution;
+
+/// <summary>A worker must not outlive the orchestrator that started it: after a kill -9 of the
+/// orchestrator, an orphan would keep computing a job that the resumed sweep runs again.
+/// Linux delivers SIGKILL to the worker when its parent dies (PR_SET_PDEATHSIG).</summary>
+internal static class ParentDeath
+{
+    const int PR_SET_PDEATHSIG = 1, SIGKILL = 9;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [DllImport("libc")]
+    private static extern int getppid();
+
+    public static void KillMeWithParent()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        // The parent may have died before prctl took effect: then we were re-parented (to init or a subreaper).
+        var expected = Environment.GetEnvironmentVariable("ORCHESTRATOR_PARENT_PID");
+        if (expected != null && int.TryParse(expected, out var pid) && getppid() != pid)
+            Environment.Exit(137);
+    }
+}
+
+/// <summary>Deterministic failures for testing the runner's isolation, on the real code path:
+/// ORCHESTRATOR_FAULT="&lt;job id&gt;:throw|signal|nan" makes that job's worker throw at start, die from
+/// SIGKILL at start, or fine-tune from NaN weights (so training diverges for real).</summary>
+internal static class FaultInjection
+{
+    public static bool Wants(string jobId, string kind) =>
+        Environment.GetEnvironmentVariable("ORCHESTRATOR_FAULT") is { Length: > 0 } f &&
+        f.Split(',').Any(x => x == $"{jobId}:{kind}");
+
+    [DllImport("libc")]
+    private static extern int kill(int pid, int sig);
+
+    public static void At(string jobId, string place)
+    {
+        if (Wants(jobId, "throw")) throw new InvalidOperationException($"injected failure in job {jobId} at {place}");
+        if (Wants(jobId, "signal")) kill(Environment.ProcessId, 9);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Orchestrator.Execution;
+
+/// <summary>Where a result came from: commit, versions, device, host, times, seed, command line.</summary>
+public static class Provenance
+{
+    static string? Meta(string key) => typeof(Provenance).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .FirstOrDefault(a => a.Key == key)?.Value;
+
+    public static Dictionary<string, string> Collect(JobSpec job, string deviceName)
+    {
+        var torchAsm = typeof(TorchSharp.torch).Assembly;
+        return new Dictionary<string, string>
+        {
+            ["git_commit"] = Git("rev-parse HEAD") ?? "unknown",
+            ["git_dirty"] = (Git("status --porcelain --untracked-files=no") is { Length: > 0 }).ToString().ToLowerInvariant(),
+            ["spec"] = job.SpecPath,
+            ["config_json"] = job.ConfigJson,
+            ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            ["torchsharp"] = torchAsm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
+                             ?? torchAsm.GetName().Version?.ToString() ?? "unknown",
+            ["libtorch"] = Meta("LibTorchPackage") ?? "unknown",
+            ["device"] = deviceName,
+            ["host"] = Environment.MachineName,
+            ["os"] = RuntimeInformation.OSDescription,
+            ["command_line"] = job.CommandLine,
+            ["started_at"] = DateTime.UtcNow.ToString("O"),
+        };
+    }
+
+    public static string? Git(string args)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo("git", args)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                WorkingDirectory = Specs.Paths.RepoRoot,
+            };
+            using var p = Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit(5000);
+            return p.ExitCode == 0 ? output : null;
+        }
+        catch (Exception) { return null; }
+    }
+}

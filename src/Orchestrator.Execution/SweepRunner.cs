@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Globalization;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+
+namespace Orchestrator.Execution;
+
+public sealed record SweepOptions(bool RetryFailed = false, bool Force = false, string? Devices = null, int? JobsPerDevice = null,
+    int? MaxJobs = null, double LeaseSeconds = 60, string? WorkerCommand = null);
+
+public sealed record SweepSummary(int Completed, int Failed, int Skipped, int AlreadyDone, int Ran, IReadOnlyList<string> Failures)
+{
+    public int ExitCode => Failed > 0 || Skipped > 0 ? 1 : 0;
+}
+
+/// <summary>Runs a sweep's job graph — pretrain each distinct base once, then fine-tune and evaluate
+/// every run on it — in isolated worker processes on a device pool, with leases so that a sweep
+/// interrupted in any way resumes without redoing or losing finished work.</summary>
+public sealed class SweepRunner(ResultStore store, TextWriter output)
+{
+    readonly string owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..40];
+
+    sealed class Job
+    {
+        public required JobSpec Spec { get; init; }
+        public Job? DependsOn { get; init; }
+        public string State { get; set; } = "waiting";     // waiting, running, done, failed, skipped
+        public string Label { get; init; } = "";
+        public string? LastProgress { get; set; }
+    }
+
+    void Say(string line) => output.WriteLine($"{DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} {line}");
+
+    public SweepSummary Run(ExperimentSpec spec, SweepOptions opt)
+    {
+        var newRuns = store.RegisterSweep(spec);
+        var statuses = store.RunStatuses(spec.Runs.Select(r => r.ConfigHash));
+        int done = spec.Runs.Count(r => statuses.GetValueOrDefault(r.ConfigHash) == "completed");
+        Say($"sweep {spec.Name}: {spec.Runs.Count} runs — {newRuns.Count} new, {done} already done" +
+            (spec.Duplicates > 0 ? $", {spec.Duplicates} duplicate configurations computed once" : ""));
+
+        var pool = new DevicePool(opt.Devices ?? spec.Execution.Devices, opt.JobsPerDevice ?? spec.Execution.JobsPerDevice,
+            opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback);
+        foreach (var w in pool.Warnings) Say("warning: " + w);
+
+        // Build the job graph.
+        var jobs = new List<Job>();
+        var bases = new Dictionary<string, Job?>();
+        int already = 0;
+        foreach (var run in spec.Runs)
+        {
+            var status = statuses.GetValueOrDefault(run.ConfigHash, "pending");
+            bool wanted = opt.Force || status is "pending" or "stale" or "skipped" || (status == "failed" && opt.RetryFailed);
+            if (status == "running")
+            {
+                Say($"run {run.ConfigHash} is running under another orchestrator (lease held): not started here");
+                continue;
+            }
+            if (!wanted) { already++; continue; }
+            var baseHash = RunConfig.BaseHash(run.Config);
+            if (!bases.TryGetValue(baseHash, out var baseJob))
+            {
+                baseJob = PlanBase(baseHash, run, spec, opt);
+                bases[baseHash] = baseJob;
+                if (baseJob != null) jobs.Add(baseJob);
+            }
+            var dir = Path.Combine(Paths.Jobs, run.ConfigHash);
+            jobs.Add(new Job
+            {
+                Spec = new JobSpec("run", run.ConfigHash, run.CanonicalJson, Path.Combine(dir, "bundle.json"),
+                    Path.Combine(Paths.Checkpoints, baseHash), null, "cpu", 0, spec.Path, Environment.CommandLine),
+                DependsOn = baseJob,
+                Label = $"{run.Router} {RouterConfig.KnobsJson(run.Config)} seed={run.Seed}",
+            });
+        }
+        if (jobs.Count == 0)
+        {
+            Say("nothing to run: every run is already done" + (opt.RetryFailed ? "" : " (use --retry-failed to re-run failed runs)"));
+            return new SweepSummary(0, 0, 0, already, 0, []);
+        }
+        return Execute(jobs, pool, opt, already);
+    }
+
+    Job? PlanBase(string baseHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt)
+    {
+        var part = run.Config.Where(kv => RunConfig.BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        store.EnsureBase(baseHash, ConfigValues.CanonicalJson(part));
+        var (status, ckpt, sha, _) = store.BaseState(baseHash);
+        // A finished base is reused if its checkpoint is still there and intact.
+        if (status == "completed" && ckpt != null && File.Exists(ckpt) && Worker.Sha256(ckpt) == sha && !opt.Force) return null;
+        if (status == "running")
+        {
+            Say($"base {baseHash} is being trained by another orchestrator; its runs wait for it");
+        }
+        var dir = Path.Combine(Paths.Jobs, "base-" + baseHash);
+        return new Job
+        {
+            Spec = new JobSpec("pretrain", baseHash, run.CanonicalJson, Path.Combine(dir, "bundle.json"),
+                Path.Combine(Paths.Checkpoints, baseHash), null, "cpu", 0, spec.Path, Environment.CommandLine),
+            Label = $"pretrain base {baseHash}",
+        };
+    }
+
+    SweepSummary Execute(List<Job> jobs, DevicePool pool, SweepOptions opt, int already)
+    {
+        var free = new Queue<DevicePool.Slot>(pool.Slots);
+        var running = new Dictionary<Job, (Process proc, DevicePool.Slot slot, Task<string> stderr, Stopwatch clock)>();
+        var failures = new List<string>();
+        int completed = 0, failed = 0, skipped = 0;
+        var heartbeat = Stopwatch.StartNew();
+        DateTime lastStart = DateTime.MinValue;
+
+        while (jobs.Any(j => j.State is "waiting" or "running"))
+        {
+            // Skip dependents of failed bases.
+            foreach (var j in jobs.Where(j => j.State == "waiting" && j.DependsOn?.State is "failed" or "skipped"))
+            {
+                j.State = "skipped"; skipped++;
+                store.MarkSkipped(j.Spec.Id, $"base {j.DependsOn!.Spec.Id} failed");
+                Say($"skip  {j.Label}: its base failed");
+            }
+            // Start ready jobs on free slots, staggered.
+            foreach (var j in jobs.Where(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State == "done")).ToList())
+            {
+                if (free.Count == 0) break;
+                if ((DateTime.UtcNow - lastStart).TotalSeconds < 0.5) { Thread.Sleep(500); }
+                if (j.Spec.IsBase ? !ClaimBase(j, opt) : !store.TryClaim(false, j.Spec.Id, owner, opt.LeaseSeconds, opt.RetryFailed, opt.Force))
+                {
+                    j.State = "skipped";
+                    Say($"skip  {j.Label}: claimed by another orchestrator");
+                    continue;
+                }
+                var slot = free.Dequeue();
+                var spec = j.Spec with
+                {
+                    Device = slot.Device, Threads = slot.Threads,
+                    BaseSha256 = j.Spec.IsBase ? null : store.BaseState(BaseOf(j)).sha256,
+                };
+                var dir = Path.GetDirectoryName(spec.BundlePath)!;
+                Directory.CreateDirectory(dir);
+                if (File.Exists(spec.BundlePath)) File.Delete(spec.BundlePath);
+                var jobFile = Path.Combine(dir, "job.json");
+                spec.Save(jobFile);
+                var proc = StartWorker(jobFile, slot, Path.Combine(dir, "worker.log"), opt, j);
+                running[j] = (proc, slot, proc.StandardError.ReadToEndAsync(), Stopwatch.StartNew());
+                j.State = "running";
+                lastStart = DateTime.UtcNow;
+                Say($"start {j.Label} [{j.Spec.Id}] on {slot.Device}");
+            }
+            // Reap finished workers.
+            foreach (var (j, (proc, slot, stderrTask, clock)) in running.ToList())
+            {
+                if (!proc.HasExited) continue;
+                proc.WaitForExit();
+                running.Remove(j);
+                free.Enqueue(slot);
+                var stderr = stderrTask.Result;
+                File.AppendAllText(Path.Combine(Path.GetDirectoryName(j.Spec.BundlePath)!, "worker.log"), stderr);
+                if (proc.ExitCode == 0 && File.Exists(j.Spec.BundlePath))
+                {
+                    store.Ingest(RunBundle.Load(j.Spec.BundlePath));
+                    j.State = "done";
+                    if (!j.Spec.IsBase) completed++;
+                    Say($"done  {j.Label} in {clock.Elapsed.TotalSeconds:F0}s");
+                }
+                else
+                {
+                    var tail = Tail(stderr, 4000);
+                    var reason = ExitReason(proc.ExitCode, tail);
+                    store.MarkFailed(j.Spec.IsBase, j.Spec.Id, reason, proc.ExitCode, tail);
+                    j.State = "failed"; failed++;
+                    failures.Add($"{j.Label} [{j.Spec.Id}]: {reason}");
+                    Say($"FAIL  {j.Label}: {reason}");
+                }
+                proc.Dispose();
+            }
+            // Renew leases of everything still running.
+            if (heartbeat.Elapsed.TotalSeconds > opt.LeaseSeconds / 4)
+            {
+                store.Heartbeat(true, running.Keys.Where(j => j.Spec.IsBase).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
+                store.Heartbeat(false, running.Keys.Where(j => !j.Spec.IsBase).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
+                heartbeat.Restart();
+            }
+            if (running.Count > 0) Thread.Sleep(200);
+            else if (!jobs.Any(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State is "done" or "failed" or "skipped"))
+                     && jobs.Any(j => j.State == "waiting"))
+                throw new InvalidOperationException("job graph is stuck: waiting jobs with no runnable dependency");
+        }
+        Say($"summary: {completed} completed, {failed} failed, {skipped} skipped, {already} already done");
+        foreach (var f in failures) Say("  failed: " + f);
+        return new SweepSummary(completed, failed, skipped, already, completed + failed, failures);
+    }
+
+    string BaseOf(Job j) => Path.GetFileName(j.Spec.CheckpointDir);
+
+    bool ClaimBase(Job j, SweepOptions opt) => store.TryClaim(true, j.Spec.Id, owner, opt.LeaseSeconds, retryFailed: true, force: opt.Force);
+
+    Process StartWorker(string jobFile, DevicePool.Slot slot, string logPath, SweepOptions opt, Job job)
+    {
+        var (file, prefix) = WorkerCommand(opt);
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = Paths.RepoRoot,
+        };
+        foreach (var a in prefix) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add("worker");
+        psi.ArgumentList.Add(jobFile);
+        foreach (var (k, v) in DevicePool.WorkerEnvironment(slot)) psi.Environment[k] = v;
+        psi.Environment["ORCHESTRATOR_RESULTS"] = Paths.Results;
+        psi.Environment["ORCHESTRATOR_PARENT_PID"] = Environment.ProcessId.ToString();
+        var proc = Process.Start(psi)!;
+        var log = new StreamWriter(logPath, append: false) { AutoFlush = true };
+        proc.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data == null) { log.Dispose(); return; }
+            lock (log) log.WriteLine(e.Data);
+            if (e.Data.StartsWith("progress ")) job.LastProgress = e.Data[9..];
+        };
+        proc.BeginOutputReadLine();
+        return proc;
+    }
+
+    /// <summary>The command that starts a worker: this same executable (`orchestrator worker JOB`).</summary>
+    static (string file, string[] prefix) WorkerCommand(SweepOptions opt)
+    {
+        if (opt.WorkerCommand != null)
+        {
+            var parts = opt.WorkerCommand.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return (parts[0], parts[1..]);
+        }
+        var exe = Environment.ProcessPath!;
+        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        // Under `dotnet orchestrator.dll` ProcessPath is the dotnet host: pass the dll.
+        return Path.GetFileNameWithoutExtension(exe) == "dotnet" && entry != null ? (exe, [entry]) : (exe, []);
+    }
+
+    static string Tail(string s, int max) => s.Length <= max ? s : s[^max..];
+
+    static string ExitReason(int code, string stderrTail)
+    {
+        var lastError = stderrTail.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("error:")) ?? "";
+        if (code > 128 && code < 160) return $"killed by signal {code - 128} ({SignalName(code - 128)})" + (lastError.Length > 0 ? "; " + lastError : "");
+        if (code == 0) return "worker exited without writing its results";
+        return $"exit code {code}" + (lastError.Length > 0 ? ": " + lastError[6..].Trim() : "");
+    }
+
+    static string SignalName(int s) => s switch { 6 => "SIGABRT", 9 => "SIGKILL", 11 => "SIGSEGV", 15 => "SIGTERM", 2 => "SIGINT", _ => "signal" };
+}

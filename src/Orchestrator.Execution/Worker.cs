@@ -1,0 +1,206 @@
+using System.Security.Cryptography;
+using Orchestrator.Moe;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+using Orchestrator.Training;
+using Orchestrator.Training.Data;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Execution;
+
+/// <summary>The body of one job, run inside its own worker process (`orchestrator worker JOB.json`):
+/// pretrain a base model, or fine-tune a base with one router configuration and evaluate it.
+/// Progress goes to stdout as `progress` lines; results go to the bundle file, never to the database.</summary>
+public static class Worker
+{
+    public static int Main(string jobPath, TextWriter log)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ParentDeath.KillMeWithParent();
+        var job = JobSpec.Load(jobPath);
+        FaultInjection.At(job.Id, "start");
+        var flat = ConfigValues.FromJson(job.ConfigJson);
+        var cfg = RunConfig.From(flat);
+        if (job.Threads > 0) set_num_threads(job.Threads);
+        var device = ResolveDevice(job.Device, log);
+        Trainer.Seed(cfg.Seed);
+        var bundle = new RunBundle
+        {
+            RunId = job.Id, Kind = job.Kind,
+            Provenance = Provenance.Collect(job, DeviceName(device)),
+        };
+        bundle.Provenance["seed"] = cfg.Seed.ToString();
+        var data = Dataset.Prepare(cfg.Data, cfg.Model.VocabSize);
+        log.WriteLine($"data: {data.Corpus.Source} ({data.Corpus.Train.Count}/{data.Corpus.Valid.Count}/{data.Corpus.Test.Count} documents, " +
+                      $"{data.Train.Length} train tokens), tokenizer {data.TokenizerPath}");
+        if (job.IsBase) Pretrain(job, cfg, data, device, bundle, log);
+        else FinetuneAndEvaluate(job, cfg, data, device, bundle, log);
+        bundle.Provenance["finished_at"] = DateTime.UtcNow.ToString("O");
+        if (!job.IsBase) bundle.Final["job_seconds"] = clock.Elapsed.TotalSeconds;
+        bundle.Save(job.BundlePath);
+        return 0;
+    }
+
+    static Device ResolveDevice(string spec, TextWriter log)
+    {
+        if (spec.StartsWith("cuda"))
+        {
+            if (!cuda.is_available())
+                throw new InvalidOperationException($"device {spec} requested but CUDA is not available in this build/host " +
+                                                    "(build with `make ... TORCH=cuda` on a machine with an NVIDIA GPU)");
+            // The scheduler pins each worker with CUDA_VISIBLE_DEVICES, so the visible GPU is always 0.
+            return new Device(DeviceType.CUDA, 0);
+        }
+        return CPU;
+    }
+
+    static string DeviceName(Device d) => d.type == DeviceType.CUDA
+        ? $"cuda:{Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "0"}"
+        : $"cpu ({Environment.ProcessorCount} cores, {get_num_threads()} threads)";
+
+    static void Progress(TextWriter log, string phase, StepMetrics m, int total)
+    {
+        if (m.Step % 10 == 0 || m.Step == total - 1)
+            Console.Out.WriteLine($"progress phase={phase} step={m.Step + 1} of={total} loss={m.Loss:F4} " +
+                                  $"experts={m.MeanExperts:F2} tok_s={m.TokensPerSecond:F0} wall={m.WallSeconds:F1}");
+        log.Flush();
+    }
+
+    static void Record(RunBundle bundle, string phase, StepMetrics m)
+    {
+        bundle.Steps.Add(new MetricPoint("train_loss", m.Step, m.Loss, m.WallSeconds, phase));
+        bundle.Steps.Add(new MetricPoint("aux_loss", m.Step, m.AuxLoss, m.WallSeconds, phase));
+        bundle.Steps.Add(new MetricPoint("lr", m.Step, m.Lr, m.WallSeconds, phase));
+        bundle.Steps.Add(new MetricPoint("mean_experts_per_token", m.Step, m.MeanExperts, m.WallSeconds, phase));
+        bundle.Steps.Add(new MetricPoint("tokens_per_second", m.Step, m.TokensPerSecond, m.WallSeconds, phase));
+    }
+
+    static void Pretrain(JobSpec job, RunConfig cfg, Dataset data, Device device, RunBundle bundle, TextWriter log)
+    {
+        var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), device);
+        var rng = new Random(unchecked((int)cfg.Seed * 7919 + 1));
+        int s = cfg.Model.Context + 1;
+        Tensor Batch(int step)
+        {
+            var rows = new List<int[]>();
+            for (int i = 0; i < cfg.Pretrain.BatchSize; i++)
+                rows.Add(rng.NextDouble() < cfg.Data.TaskMix
+                    ? data.TaskRow(cfg.Data.Tasks, 1, cfg.Data.MaxDifficulty, s, rng)
+                    : Dataset.Window(data.Train, s, rng));
+            return Trainer.ToBatch(rows, device);
+        }
+        double lastWall = 0;
+        Trainer.Train(model, cfg.Pretrain, model.parameters(), Batch,
+            m => { Record(bundle, "pretrain", m); Progress(log, "pretrain", m, cfg.Pretrain.Steps); lastWall = m.WallSeconds; },
+            step => bundle.Steps.Add(new MetricPoint("valid_loss", step,
+                Evaluator.TextLoss(model, data.Valid, cfg.Model.Context, 4), lastWall, "pretrain")));
+        double valid = Evaluator.TextLoss(model, data.Valid, cfg.Model.Context, 4);
+        bundle.Steps.Add(new MetricPoint("valid_loss", cfg.Pretrain.Steps, valid, lastWall, "pretrain"));
+        log.WriteLine($"pretrain done: valid loss {valid:F4}");
+        Directory.CreateDirectory(job.CheckpointDir);
+        var path = Path.Combine(job.CheckpointDir, "model.bin");
+        var tmp = path + ".tmp";
+        model.save(tmp);
+        File.Move(tmp, path, true);
+        bundle.Artifacts.Add(new ArtifactRow(path, "checkpoint", Sha256(path), new FileInfo(path).Length));
+    }
+
+    public static string Sha256(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(f));
+    }
+
+    /// <summary>Which parameters fine-tuning updates: everything, or only the routing parameters.</summary>
+    static IEnumerable<Parameter> Trainable(MoeTransformer model, string mode) => mode switch
+    {
+        "full" => model.parameters(),
+        "router_only" => model.named_parameters()
+            .Where(p => p.name.Contains(".gate.") || p.name.Contains(".null_gate.") || p.name.Contains(".allocator.")).Select(p => p.parameter),
+        _ => throw new NotSupportedException($"finetune.mode '{mode}' is not available yet (allowed now: full, router_only)"),
+    };
+
+    static void FinetuneAndEvaluate(JobSpec job, RunConfig cfg, Dataset data, Device device, RunBundle bundle, TextWriter log)
+    {
+        var ckpt = Path.Combine(job.CheckpointDir, "model.bin");
+        if (!File.Exists(ckpt)) throw new FileNotFoundException($"base checkpoint missing: {ckpt}");
+        var sha = Sha256(ckpt);
+        if (job.BaseSha256 != null && sha != job.BaseSha256)
+            throw new InvalidDataException($"base checkpoint {ckpt} has sha256 {sha}, expected {job.BaseSha256}");
+        if (cfg.Router.Type == "ada_k" && cfg.Finetune.Train.Steps > 0)
+            throw new NotSupportedException("ada_k allocators are trained with PPO on a frozen model; that trainer is not in this build yet " +
+                                            "(set finetune.steps=0 to evaluate untrained allocators)");
+        var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), device);
+        model.load(ckpt);
+        model.ConvertRouter(cfg.Router);
+        if (device.type != DeviceType.CPU) model.to(device);
+        if (FaultInjection.Wants(job.Id, "nan"))
+            using (no_grad()) foreach (var p in model.parameters()) p.fill_(double.NaN);
+        bundle.Artifacts.Add(new ArtifactRow(ckpt, "base_checkpoint", sha, new FileInfo(ckpt).Length));
+
+        var rng = new Random(unchecked((int)cfg.Seed * 7919 + 2));
+        var curriculum = new Curriculum(cfg.Finetune.Curriculum, cfg.Finetune.Pacing, cfg.Data.MaxDifficulty, cfg.Finetune.Train.Steps);
+        int s = cfg.Model.Context + 1, lastMax = 0;
+        Tensor Batch(int step)
+        {
+            var (lo, hi) = curriculum.Difficulties(step);
+            if (hi != lastMax)
+            {
+                bundle.Events.Add(new EventRow("curriculum", $"difficulties {lo}..{hi}", step));
+                lastMax = hi;
+            }
+            var rows = new List<int[]>();
+            for (int i = 0; i < cfg.Finetune.Train.BatchSize; i++)
+                rows.Add(rng.NextDouble() < cfg.Finetune.TextMix ? Dataset.Window(data.Train, s, rng) : data.TaskRow(cfg.Data.Tasks, lo, hi, s, rng));
+            return Trainer.ToBatch(rows, device);
+        }
+        double lastWall = 0, timeToTarget = double.NaN;
+        void ValidLoss(int step)
+        {
+            var v = Evaluator.TextLoss(model, data.Valid, cfg.Model.Context, 4);
+            bundle.Steps.Add(new MetricPoint("valid_loss", step, v, lastWall, "finetune"));
+            if (cfg.Eval.TargetLoss > 0 && double.IsNaN(timeToTarget) && v <= cfg.Eval.TargetLoss) timeToTarget = lastWall;
+        }
+        var history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode), Batch,
+            m => { Record(bundle, "finetune", m); Progress(log, "finetune", m, cfg.Finetune.Train.Steps); lastWall = m.WallSeconds; },
+            ValidLoss);
+        ValidLoss(cfg.Finetune.Train.Steps);
+
+        Console.Out.WriteLine("progress phase=eval");
+        var report = Evaluator.Evaluate(model, data, cfg);
+        log.WriteLine($"eval: loss {report.Loss:F4} ppl {report.Perplexity:F2} acc {report.Accuracy:P1} experts/token {report.MeanExpertsPerToken:F3} " +
+                      $"GFLOPs/token {report.FlopsPerToken / 1e9:F4}");
+        var f = bundle.Final;
+        f["eval_loss"] = report.Loss;
+        f["perplexity"] = report.Perplexity;
+        f["accuracy"] = report.Accuracy;
+        f["mean_experts_per_token"] = report.MeanExpertsPerToken;
+        f["flops_per_token"] = report.FlopsPerToken;
+        f["activated_parameters"] = report.ActivatedParameters;
+        f["inference_tokens_per_second"] = report.TokensPerSecond;
+        f["train_seconds"] = lastWall;
+        f["train_tokens_per_second"] = history.Count == 0 ? 0 : history.Average(h => h.TokensPerSecond);
+        f["total_parameters"] = model.ParameterCount();
+        if (!double.IsNaN(timeToTarget)) f["time_to_target_loss"] = timeToTarget;
+        bundle.Tasks.AddRange(report.Tasks);
+        bundle.Classes.AddRange(report.Classes);
+        bundle.Words.AddRange(report.Words);
+        foreach (var l in report.Usage.Layers.Values)
+        {
+            bundle.Layers.Add(new LayerStats(l.Layer, l.Tokens, l.MeanExpertsPerToken, l.Histogram, l.NullRate,
+                l.Tokens == 0 ? 0 : l.AllNullTokens / (double)l.Tokens, l.MeanEntropy, l.MeanMargin, l.BalanceLoss, l.ZLoss, l.EntropyLoss));
+            long total = l.Load.Sum();
+            for (int e = 0; e < l.Experts; e++)
+                bundle.Experts.Add(new ExpertLoad(l.Layer, e, l.Load[e], total == 0 ? 0 : l.Load[e] / (double)total,
+                    l.Tokens == 0 ? 0 : l.GateProbability[e] / l.Tokens));
+            // Guard: router collapse is recorded, not fatal.
+            double maxShare = total == 0 ? 0 : l.Load.Max() / (double)total;
+            if (maxShare > cfg.Eval.CollapseShare)
+                bundle.Events.Add(new EventRow("warning", $"router collapse at layer {l.Layer}: one expert takes {maxShare:P0} of dispatches"));
+            if (l.SlotsPerToken > 0 && l.NullRate > 0.95)
+                bundle.Events.Add(new EventRow("warning", $"null rate {l.NullRate:P0} at layer {l.Layer}: tokens almost never use a real expert"));
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using Orchestrator.Moe.Routing;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Moe.Module;
+
+/// <summary>Pre-norm decoder layer: x += attn(norm(x)); x += moe(norm(x)) (or a dense SwiGLU `mlp`).</summary>
+public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
+{
+    private readonly RMSNorm input_layernorm, post_attention_layernorm;
+    private readonly Attention self_attn;
+    private readonly MoeBlock? block_sparse_moe;
+    private readonly SwiGluExpert? mlp;
+
+    public MoeBlock? Moe => block_sparse_moe;
+
+    public DecoderLayer(int index, Specs.ModelConfig c, RotaryEmbedding rope, Router? router) : base(nameof(DecoderLayer))
+    {
+        input_layernorm = new RMSNorm(c.DModel);
+        post_attention_layernorm = new RMSNorm(c.DModel);
+        self_attn = new Attention(c.DModel, c.Heads, rope);
+        if (router is not null) block_sparse_moe = new MoeBlock(index, c.DModel, c.Experts, c.ExpertHidden, c.SharedExperts, router);
+        else mlp = new SwiGluExpert(c.DModel, c.ExpertHidden);
+        RegisterComponents();
+    }
+
+    /// <summary>x: (B, S, d) → (B, S, d).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        x = x + self_attn.forward(input_layernorm.forward(x));
+        var h = post_attention_layernorm.forward(x);
+        return x + (block_sparse_moe is not null ? block_sparse_moe.forward(h) : mlp!.forward(h));
+    }
+}

@@ -1,0 +1,152 @@
+using Orchestrator.Moe.Routing;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Moe.Module;
+
+/// <summary>Mixtral's block_sparse_moe: a bias-free linear gate, N SwiGLU experts, optional shared
+/// experts, optional null-expert logits and an optional Ada-K allocator. Dispatch is dropless and
+/// ragged: each expert runs only on the tokens that selected it; nulls and unselected experts cost
+/// nothing (no capacity factor, no dropped tokens).</summary>
+public sealed class MoeBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear gate;
+    private readonly ModuleList<SwiGluExpert> experts;
+    private readonly ModuleList<SwiGluExpert> shared_experts;
+    private Linear? null_gate;
+    private Linear? allocator;
+    private readonly int dModel, layerIndex;
+
+    public Router Router { get; private set; }
+    public RouterOutput? LastRouting { get; private set; }
+    public LayerTelemetry? LastTelemetry { get; private set; }
+    public Tensor? LastAuxLoss { get; private set; }
+    public TelemetryLevel Telemetry { get; set; } = TelemetryLevel.None;
+    /// <summary>Set by the training loop for Ada-K: sample k from π (true) or argmax (false).</summary>
+    public bool SampleAllocator { get; set; }
+    public int NumExperts { get; }
+    public bool HasAllocator => allocator is not null;
+    public Linear? Allocator => allocator;
+    public Linear Gate => gate;
+    public Linear? NullGate => null_gate;
+    public SwiGluExpert Expert(int i) => experts[i];
+
+    public MoeBlock(int layerIndex, int dModel, int numExperts, int hidden, int shared, Router router) : base("block_sparse_moe")
+    {
+        this.layerIndex = layerIndex;
+        this.dModel = dModel;
+        NumExperts = numExperts;
+        gate = nn.Linear(dModel, numExperts, hasBias: false);
+        experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, numExperts).Select(_ => new SwiGluExpert(dModel, hidden)).ToArray());
+        shared_experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, shared).Select(_ => new SwiGluExpert(dModel, hidden)).ToArray());
+        Router = router;
+        RegisterComponents();
+        EnsureRouterModules(router, withAllocator: router.NeedsAllocator);
+    }
+
+    /// <summary>Switches the routing rule. For null experts, W_null is initialised from rows of the
+    /// trained gate (row j ← gate row j mod N, as the released AdaMoE code repeats the gate).</summary>
+    public void SetRouter(Router router, bool withAllocator)
+    {
+        Router = router;
+        EnsureRouterModules(router, withAllocator);
+    }
+
+    private void EnsureRouterModules(Router router, bool withAllocator)
+    {
+        var device = gate.weight!.device;
+        if (router.NullExperts > 0 && (null_gate is null || null_gate.weight!.shape[0] != router.NullExperts))
+        {
+            null_gate = nn.Linear(dModel, router.NullExperts, hasBias: false, device: device);
+            using (no_grad())
+            {
+                var rows = arange(router.NullExperts, device: device).remainder(NumExperts);
+                null_gate.weight!.copy_(gate.weight!.index_select(0, rows));
+            }
+            register_module("null_gate", null_gate);
+        }
+        if (withAllocator && allocator is null)
+        {
+            allocator = nn.Linear(dModel, NumExperts, hasBias: false, device: device);
+            register_module("allocator", allocator);
+        }
+    }
+
+    /// <summary>x: (B, S, d) → (B, S, d). The routing decision is kept in <see cref="LastRouting"/>.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        long b = x.shape[0], s = x.shape[1], t = b * s;
+        var h = x.reshape(t, dModel);                                          // (T, d)
+        var logits = gate.forward(h);                                          // z = h·W_r, (T, N)
+        if (Router.NullExperts > 0) logits = cat([logits, null_gate!.forward(h)], 1);   // (T, N + m)
+        var allocLogits = Router.NeedsAllocator && allocator is not null ? allocator.forward(h) : null;
+        var r = Router.Route(logits, allocLogits, SampleAllocator);
+        LastRouting = r;
+        // Auxiliary losses of this layer: α·L_b (+ β·L_d for top_p) (+ c_z·mean(logsumexp(z)²)).
+        LastAuxLoss = r.BalanceLoss + r.EntropyLoss;
+        if (Router.Config.ZLossCoef > 0) LastAuxLoss = LastAuxLoss + Router.Config.ZLossCoef * ZLoss(logits);
+
+        // Ragged dispatch: (expert, token) pairs in expert-major order, one host sync for the counts.
+        var pairs = r.Mask.t().nonzero();                                      // (P, 2): [expert, token]
+        var expertIds = pairs.select(1, 0);
+        var tokenIds = pairs.select(1, 1);
+        var counts = r.Mask.sum([0]).to(ScalarType.Int64).cpu().data<long>().ToArray();
+        var w = r.Weights.t().reshape(-1).index_select(0, expertIds * t + tokenIds);   // (P) combine weights
+        var xs = h.index_select(0, tokenIds);                                  // (P, d)
+        var outs = new List<Tensor>(NumExperts);
+        long start = 0;
+        for (int e = 0; e < NumExperts; e++)
+        {
+            if (counts[e] == 0) continue;
+            outs.Add(experts[e].forward(xs.narrow(0, start, counts[e])));
+            start += counts[e];
+        }
+        var y = zeros_like(h);
+        if (outs.Count > 0)
+            y = y.index_add(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);       // y_t = Σ_j w_tj · E_j(h_t)
+        foreach (var se in shared_experts) y = y + se.forward(h);
+
+        if (Telemetry != TelemetryLevel.None) LastTelemetry = Measure(r, logits, counts);
+        return y.view(b, s, dModel);
+    }
+
+    /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
+    public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(2).mean();
+
+    private LayerTelemetry Measure(RouterOutput r, Tensor logits, long[] counts)
+    {
+        using var scope = NewDisposeScope();
+        long t = r.Mask.shape[0];
+        int n = NumExperts;
+        var perToken = r.Mask.sum([1]).to(ScalarType.Int64);                                // (T)
+        var hist = perToken.bincount(null, n + 1).cpu().data<long>().ToArray();
+        var probs = r.Probs.detach();
+        var realProbs = probs.narrow(1, 0, n);
+        var entropy = -(probs * probs.clamp_min(1e-9).log()).sum(-1);                        // (T)
+        var top2 = probs.topk(Math.Min(2, (int)probs.shape[1]), dim: -1).Item1;
+        var margin = top2.shape[1] > 1 ? top2.select(1, 0) - top2.select(1, 1) : top2.select(1, 0);
+        var tel = new LayerTelemetry
+        {
+            Layer = layerIndex, Experts = n, Tokens = t, Batches = 1,
+            ExpertSelections = perToken.sum().item<long>(),
+            Histogram = hist, Load = counts,
+            GateProbability = realProbs.sum([0]).to(ScalarType.Float64).cpu().data<double>().ToArray(),
+            NullExperts = Router.NullExperts,
+            SlotsPerToken = Router.NullExperts > 0 ? Router.Config.K : 0,
+            EntropySum = entropy.sum().item<float>(),
+            MarginSum = margin.sum().item<float>(),
+            BalanceLossSum = r.BalanceLoss.item<float>(),
+            EntropyLossSum = r.EntropyLoss.item<float>(),
+            ZLossSum = ZLoss(logits.detach()).item<float>(),
+        };
+        if (r.NullsSelected is not null)
+        {
+            tel.NullSelections = r.NullsSelected.sum().item<float>();
+            tel.AllNullTokens = perToken.eq(0).sum().item<long>();
+        }
+        if (Telemetry == TelemetryLevel.Tokens)
+            tel.ExpertsPerToken = perToken.to(ScalarType.Int32).cpu().data<int>().ToArray();
+        return tel;
+    }
+}

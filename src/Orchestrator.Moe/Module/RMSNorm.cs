@@ -1,0 +1,26 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Moe.Module;
+
+/// <summary>y = x / sqrt(mean(x²) + ε) · g. x: (…, d).</summary>
+public sealed class RMSNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double eps;
+
+    public RMSNorm(long dim, double eps = 1e-6) : base(nameof(RMSNorm))
+    {
+        weight = nn.Parameter(ones(dim));
+        this.eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var rms = rsqrt(x.pow(2).mean([-1], keepdim: true) + eps);
+        return (x * rms * weight).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,37 @@
+using Orchestrator.Specs;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Moe.Routing;
+
+/// <summary>Adaptive gating (Li et al. 2023): a token goes to its top-2 experts when
+/// P_top1 − P_top2 ≤ T, else to top-1 only. Weights renormalised over the chosen experts by default.
+/// Its balance loss counts only the tokens routed top-1 (f¹_e).</summary>
+public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Router(config, experts)
+{
+    public override int MaxExpertsPerToken => Math.Min(2, Experts);
+
+    public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
+    {
+        var probs = logits.softmax(-1);                                     // (T, N)
+        var (vals, idx) = probs.topk(MaxExpertsPerToken, dim: -1);           // (T, 2)
+        Tensor keep;
+        if (MaxExpertsPerToken == 1) keep = ones_like(vals);
+        else
+        {
+            var two = (vals.select(1, 0) - vals.select(1, 1)).le(Config.Threshold + Tolerance).to(vals.dtype);   // (T,)
+            keep = stack([ones_like(two), two], 1);                                                // (T, 2)
+        }
+        var mask = MaskFrom(idx, keep, Experts);
+        var raw = MaskFrom(idx, vals * keep, Experts);
+        var weights = Config.Normalize ? Renormalise(raw) : raw;
+        // f¹_e: among tokens processed by top-1 gating, the fraction sent to e.
+        var single = mask.sum([1]).eq(1).to(probs.dtype).unsqueeze(1);                          // (T, 1)
+        var f1 = (mask * single).sum([0]) / single.sum().clamp_min(1);
+        return new RouterOutput
+        {
+            Mask = mask, Weights = weights, Probs = probs,
+            BalanceLoss = SwitchBalance(f1, probs),
+            EntropyLoss = Zero(probs),
+        };
+    }
+}

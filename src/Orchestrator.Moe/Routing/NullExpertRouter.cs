@@ -1,0 +1,45 @@
+using Orchestrator.Specs;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Moe.Routing;
+
+/// <summary>AdaMoE (Zeng et al. 2024): m null experts with their own logits; top-k over all N + m;
+/// nulls output zero and are never dispatched; weights renormalised over the selected REAL experts
+/// only; a token that picks only nulls gets a zero MoE output and passes through the residual.
+/// Balance loss over N + m with the null experts' loads averaged among the nulls.</summary>
+public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(config, experts)
+{
+    public override int NullExperts => Config.Nulls;
+    public override int MaxExpertsPerToken => Math.Min(Config.K, Experts);
+
+    public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
+    {
+        long n = Experts, m = Config.Nulls;
+        var probs = logits.softmax(-1);                                  // (T, N + m)
+        var (vals, idx) = probs.topk(Config.K, dim: -1);                 // (T, k) over real and null experts
+        var isReal = idx.lt(n).to(probs.dtype);                          // (T, k)
+        var realIdx = idx.clamp_max(n - 1);                              // nulls are masked out below
+        var mask = MaskFrom(realIdx, isReal, n).clamp_max(1);
+        var weights = MaskFrom(realIdx, Renormalise(vals * isReal), n);  // all-null rows: 0/ε = 0
+        var nulls = (1 - isReal).sum([1]);                               // (T,)
+
+        var all = MaskFrom(idx, ones_like(vals), n + m);                 // (T, N + m) every selection
+        var f = DispatchFractions(all);
+        var pMean = probs.mean([0]);
+        Tensor balance;
+        if (m > 0)
+        {
+            // Nulls balanced as one group: each null gets the mean null load and mean null probability.
+            var fNull = f.narrow(0, n, m).mean();
+            var pNull = pMean.narrow(0, n, m).mean();
+            balance = Config.BalanceCoef * (n + m) *
+                      ((f.narrow(0, 0, n) * pMean.narrow(0, 0, n)).sum() + m * fNull * pNull);
+        }
+        else balance = SwitchBalance(f, probs);
+        return new RouterOutput
+        {
+            Mask = mask, Weights = weights, Probs = probs, NullsSelected = nulls,
+            BalanceLoss = balance, EntropyLoss = Zero(probs),
+        };
+    }
+}

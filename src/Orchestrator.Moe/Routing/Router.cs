@@ -1,0 +1,82 @@
+using Orchestrator.Specs;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Moe.Routing;
+
+/// <summary>What a router decides for a batch of T tokens over N real experts (+ m null experts).</summary>
+public sealed class RouterOutput
+{
+    /// <summary>(T, N) float 0/1: which real experts each token is dispatched to. Nulls never appear here.</summary>
+    public required Tensor Mask { get; init; }
+    /// <summary>(T, N) combine weights, zero where not selected.</summary>
+    public required Tensor Weights { get; init; }
+    /// <summary>(T, N + m) router probabilities P = softmax(z).</summary>
+    public required Tensor Probs { get; init; }
+    /// <summary>(T,) number of null experts selected per token (null_experts only).</summary>
+    public Tensor? NullsSelected { get; init; }
+    /// <summary>Ada-K: (T, N) allocator logits and (T,) chosen k (1..N), for the RL trainer.</summary>
+    public Tensor? AllocatorLogits { get; init; }
+    public Tensor? ChosenK { get; init; }
+    /// <summary>α·balance loss, with the router's own f_i.</summary>
+    public required Tensor BalanceLoss { get; init; }
+    /// <summary>β·entropy loss (top_p) — zero elsewhere.</summary>
+    public required Tensor EntropyLoss { get; init; }
+}
+
+/// <summary>A routing rule: from router logits to a dispatch mask and combine weights. Routers hold
+/// no parameters (the gate, null logits and allocators live in <see cref="Module.MoeBlock"/>), so a
+/// trained model can switch rule — the papers' conversion of a trained top-k model.</summary>
+public abstract class Router
+{
+    protected Router(RouterConfig config, int experts) { Config = config; Experts = experts; }
+
+    public RouterConfig Config { get; }
+    /// <summary>N, the number of real (routed) experts.</summary>
+    public int Experts { get; }
+    /// <summary>m, extra logits beyond the N real experts (null experts).</summary>
+    public virtual int NullExperts => 0;
+    public virtual bool NeedsAllocator => false;
+    /// <summary>The largest number of real experts one token can use: the FLOPs ceiling.</summary>
+    public abstract int MaxExpertsPerToken { get; }
+
+    /// <summary>logits: (T, N + m). allocatorLogits: (T, N) for Ada-K, else null.</summary>
+    public abstract RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training);
+
+    public static Router Create(RouterConfig c, int experts) => c.Type switch
+    {
+        "top_k" => new TopKRouter(c, experts),
+        "top_p" => new TopPRouter(c, experts),
+        "adaptive_gating" => new AdaptiveGatingRouter(c, experts),
+        "null_experts" => new NullExpertRouter(c, experts),
+        "ada_k" => new AdaKRouter(c, experts),
+        _ => throw new ArgumentException($"unknown router type '{c.Type}' (allowed: {string.Join(", ", ConfigSchema.Routers)})"),
+    };
+
+    /// <summary>Switch balance loss L_b = α · E · Σ_i f_i · P̄_i over E experts. f: (E) dispatch fractions
+    /// (each router defines its own), probs: (T, E).</summary>
+    protected Tensor SwitchBalance(Tensor f, Tensor probs)
+    {
+        var pMean = probs.mean([0]);                                          // P̄_i, (E)
+        return Config.BalanceCoef * f.shape[0] * (f * pMean).sum();
+    }
+
+    /// <summary>Fractions of all dispatches that went to each expert: f_i = count_i / Σ count. mask: (T, E).</summary>
+    protected static Tensor DispatchFractions(Tensor mask)
+    {
+        var counts = mask.sum([0]);
+        return counts / counts.sum().clamp_min(1);
+    }
+
+    /// <summary>Scatter per-token selections back to expert order. idx: (T, r) expert ids, keep: (T, r) 0/1.
+    /// Adds (scatter_add), so a masked-out slot aliasing a real index never erases it.</summary>
+    protected static Tensor MaskFrom(Tensor idx, Tensor keep, long experts) =>
+        zeros(idx.shape[0], experts, dtype: keep.dtype, device: idx.device).scatter_add(1, idx, keep);
+
+    /// <summary>Threshold comparisons (c ≤ p, P1 − P2 ≤ T) allow this much float32 rounding, so a
+    /// mass equal to the threshold up to rounding counts as not exceeding it.</summary>
+    public const double Tolerance = 1e-6;
+
+    protected static Tensor Renormalise(Tensor w) => w / w.sum(-1, keepdim: true).clamp_min(1e-9);
+
+    protected Tensor Zero(Tensor like) => zeros([], dtype: like.dtype, device: like.device);
+}

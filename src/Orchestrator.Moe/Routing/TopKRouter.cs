@@ -1,0 +1,24 @@
+using Orchestrator.Specs;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Moe.Routing;
+
+/// <summary>Static top-k (Switch/Mixtral): (p, idx) = topk(P, k); w = p / Σp.</summary>
+public sealed class TopKRouter(RouterConfig config, int experts) : Router(config, experts)
+{
+    public override int MaxExpertsPerToken => Config.K;
+
+    public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
+    {
+        var probs = logits.softmax(-1);                                  // (T, N)
+        var (vals, idx) = probs.topk(Config.K, dim: -1);                 // (T, k)
+        var mask = MaskFrom(idx, ones_like(vals), Experts);
+        var weights = MaskFrom(idx, Renormalise(vals), Experts);
+        return new RouterOutput
+        {
+            Mask = mask, Weights = weights, Probs = probs,
+            BalanceLoss = SwitchBalance(DispatchFractions(mask), probs),   // f_i counts every selected expert
+            EntropyLoss = Zero(probs),
+        };
+    }
+}

@@ -1,0 +1,412 @@
+using System.Data;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Orchestrator.Specs;
+
+namespace Orchestrator.Results;
+
+public sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<object?[]> Rows);
+
+public sealed record RunRow(string RunId, string Sweep, string Router, string Knobs, long Seed, string Status, int Attempt,
+    string BaseHash, string ConfigJson, string? Error);
+
+/// <summary>The SQLite results store: the narrow interface through which everything is written and
+/// read. The orchestrator process is the only writer (workers hand it bundles); WAL and a busy
+/// timeout let readers and a second orchestrator work alongside. All DML lives in this class, all
+/// DDL in Schema.sql.</summary>
+public sealed partial class ResultStore : IDisposable
+{
+    readonly SqliteConnection db;
+    public string Path { get; }
+
+    ResultStore(SqliteConnection db, string path) { this.db = db; Path = path; }
+
+    public static int LatestVersion => Migrations.Max(m => m.version);
+
+    static readonly Lazy<(List<(int version, string sql)> migrations, string views)> Schema = new(() =>
+    {
+        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("Orchestrator.Results.Schema.sql")!;
+        var text = new StreamReader(s).ReadToEnd();
+        int v = text.IndexOf("\n-- views\n", StringComparison.Ordinal);
+        var migrations = MigrationMarker().Split(text[..v]).Skip(1).Chunk(2)
+            .Select(c => (int.Parse(c[0], CultureInfo.InvariantCulture), c[1])).ToList();
+        return (migrations, text[v..]);
+    });
+
+    static List<(int version, string sql)> Migrations => Schema.Value.migrations;
+
+    /// <summary>The DDL of one migration, for tests that build an older database.</summary>
+    public static string MigrationSql(int version) => Migrations.Single(m => m.version == version).sql;
+
+    [GeneratedRegex(@"^-- migration: (\d+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex MigrationMarker();
+
+    [GeneratedRegex(@"CREATE VIEW (\w+)")]
+    private static partial Regex ViewName();
+
+    /// <summary>Opens (creating if needed) and migrates to the latest schema version.</summary>
+    public static ResultStore Open(string path)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString());
+        db.Open();
+        Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+        var store = new ResultStore(db, path);
+        store.Migrate();
+        return store;
+    }
+
+    /// <summary>Read-only: the connection itself refuses writes (UPDATE, DELETE, DROP …).</summary>
+    public static ResultStore OpenReadOnly(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"no results database at {path}: run `make sweep` first");
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        db.Open();
+        Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA query_only = 1;");
+        return new ResultStore(db, path);
+    }
+
+    public int Version => Convert.ToInt32(Scalar("PRAGMA user_version"), CultureInfo.InvariantCulture);
+
+    void Migrate()
+    {
+        if (Version >= LatestVersion) return;
+        InTransaction(() =>
+        {
+            int current = Version;    // re-read under the write lock: another process may have migrated
+            if (current >= LatestVersion) return;
+            foreach (var view in ViewName().Matches(Schema.Value.views).Select(m => m.Groups[1].Value))
+                Exec(db, $"DROP VIEW IF EXISTS {view}");
+            foreach (var (version, sql) in Migrations.Where(m => m.version > current))
+            {
+                Exec(db, sql);
+                Exec(db, $"PRAGMA user_version = {version}");
+            }
+            Exec(db, Schema.Value.views);
+        });
+    }
+
+    static void Exec(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    object? Scalar(string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(sql, args);
+        return cmd.ExecuteScalar();
+    }
+
+    SqliteCommand Command(string sql, params (string name, object? value)[] args)
+    {
+        var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
+        return cmd;
+    }
+
+    int Run(string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>BEGIN IMMEDIATE takes the write lock up front, so two writers queue on the busy
+    /// timeout instead of failing with "database is locked" on lock upgrade.</summary>
+    public void InTransaction(Action body)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                Exec(db, "BEGIN IMMEDIATE");
+                break;
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 5 && attempt < 100) { Thread.Sleep(50 + attempt * 10); }
+        }
+        try { body(); Exec(db, "COMMIT"); }
+        catch { Exec(db, "ROLLBACK"); throw; }
+    }
+
+    static string Now() => DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    static double Epoch() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+
+    // ------------------------------------------------------------------------------------------
+    // Sweeps and runs
+
+    /// <summary>Records the sweep and every planned run (new runs as pending; existing runs untouched).
+    /// Returns the runs that were new.</summary>
+    public IReadOnlyList<string> RegisterSweep(ExperimentSpec spec)
+    {
+        var added = new List<string>();
+        InTransaction(() =>
+        {
+            var now = Now();
+            Run("""
+                INSERT INTO sweeps(name, description, spec_path, spec_text, spec_hash, created_at, updated_at)
+                VALUES ($n, $d, $p, $t, $h, $now, $now)
+                ON CONFLICT(name) DO UPDATE SET description = $d, spec_path = $p, spec_text = $t, spec_hash = $h, updated_at = $now
+                """, ("$n", spec.Name), ("$d", spec.Description), ("$p", spec.Path), ("$t", spec.Text), ("$h", spec.Hash), ("$now", now));
+            foreach (var r in spec.Runs)
+            {
+                int n = Run("""
+                    INSERT OR IGNORE INTO runs(run_id, sweep, config_hash, group_hash, base_hash, router, knobs, curriculum, pretrain_k,
+                                               seed, status, config_json, created_at)
+                    VALUES ($id, $s, $id, $g, $b, $r, $k, $c, $pk, $seed, 'pending', $j, $now)
+                    """, ("$id", r.ConfigHash), ("$s", spec.Name), ("$g", r.GroupHash), ("$b", RunConfig.BaseHash(r.Config)),
+                    ("$r", r.Router), ("$k", RouterConfig.KnobsJson(r.Config)), ("$c", (string)r.Config["finetune.curriculum"]),
+                    ("$pk", r.Config["pretrain.k"]), ("$seed", r.Seed), ("$j", r.CanonicalJson), ("$now", now));
+                if (n > 0)
+                {
+                    added.Add(r.ConfigHash);
+                    foreach (var (key, value) in r.Config)
+                        Run("INSERT INTO params(run_id, key, type, value_int, value_real, value_text) VALUES ($id, $k, $t, $i, $r, $s)",
+                            ("$id", r.ConfigHash), ("$k", key),
+                            ("$t", value switch { long => "int", double => "float", bool => "bool", _ => "string" }),
+                            ("$i", value is long l ? l : value is bool b ? (b ? 1 : 0) : null), ("$r", value is double d ? d : value is long l2 ? l2 : null),
+                            ("$s", ConfigValues.Format(value)));
+                }
+                Run("INSERT OR REPLACE INTO sweep_runs(sweep, run_id, axes_json) VALUES ($s, $id, $a)",
+                    ("$s", spec.Name), ("$id", r.ConfigHash), ("$a", JsonSerializer.Serialize(r.Axes)));
+            }
+        });
+        return added;
+    }
+
+    public Dictionary<string, string> RunStatuses(IEnumerable<string> runIds)
+    {
+        var wanted = runIds.ToHashSet();
+        var result = new Dictionary<string, string>();
+        using var cmd = Command("SELECT run_id, status, lease_expires FROM runs");
+        using var r = cmd.ExecuteReader();
+        double now = Epoch();
+        while (r.Read())
+        {
+            var id = r.GetString(0);
+            if (!wanted.Contains(id)) continue;
+            var status = r.GetString(1);
+            // A 'running' row whose lease ran out belongs to an orchestrator that died.
+            if (status == "running" && (r.IsDBNull(2) || r.GetDouble(2) < now)) status = "stale";
+            result[id] = status;
+        }
+        return result;
+    }
+
+    public List<RunRow> Runs(string? sweep = null)
+    {
+        var sql = """
+            SELECT r.run_id, coalesce(sr.sweep, r.sweep), r.router, r.knobs, r.seed, r.status, r.attempt, r.base_hash, r.config_json, r.error
+            FROM runs r LEFT JOIN sweep_runs sr ON sr.run_id = r.run_id
+            """ + (sweep != null ? " WHERE sr.sweep = $s" : " GROUP BY r.run_id") + " ORDER BY r.router, r.knobs, r.seed, r.run_id";
+        using var cmd = Command(sql, ("$s", sweep));
+        using var rd = cmd.ExecuteReader();
+        var list = new List<RunRow>();
+        while (rd.Read())
+            list.Add(new RunRow(rd.GetString(0), rd.GetString(1), rd.GetString(2), rd.GetString(3), rd.GetInt64(4), rd.GetString(5),
+                rd.GetInt32(6), rd.GetString(7), rd.GetString(8), rd.IsDBNull(9) ? null : rd.GetString(9)));
+        return list;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Leases: a job is claimed with a lease that the owner renews; an expired lease means the
+    // owner died (kill -9, power loss) and the job may be claimed again.
+
+    static string Table(bool isBase) => isBase ? "bases" : "runs";
+    static string IdColumn(bool isBase) => isBase ? "base_hash" : "run_id";
+
+    /// <summary>Claims a job for `owner` if it is pending, stale (lease expired), or failed when retrying.</summary>
+    public bool TryClaim(bool isBase, string id, string owner, double leaseSeconds, bool retryFailed = false, bool force = false)
+    {
+        int n = 0;
+        InTransaction(() =>
+        {
+            n = Run($"""
+                UPDATE {Table(isBase)} SET status = 'running', attempt = attempt + 1, lease_owner = $o, lease_expires = $e,
+                       started_at = $now, finished_at = NULL, error = NULL, exit_code = NULL, stderr_tail = NULL
+                WHERE {IdColumn(isBase)} = $id AND (status = 'pending' OR status = 'skipped'
+                       OR (status = 'running' AND (lease_expires IS NULL OR lease_expires < $t))
+                       OR (status = 'failed' AND $retry) OR (status = 'completed' AND $force))
+                """, ("$o", owner), ("$e", Epoch() + leaseSeconds), ("$now", Now()), ("$id", id), ("$t", Epoch()),
+                ("$retry", retryFailed || force), ("$force", force));
+        });
+        return n == 1;
+    }
+
+    public void Heartbeat(bool isBase, IEnumerable<string> ids, string owner, double leaseSeconds)
+    {
+        InTransaction(() =>
+        {
+            foreach (var id in ids)
+                Run($"UPDATE {Table(isBase)} SET lease_expires = $e WHERE {IdColumn(isBase)} = $id AND lease_owner = $o AND status = 'running'",
+                    ("$e", Epoch() + leaseSeconds), ("$id", id), ("$o", owner));
+        });
+    }
+
+    public void MarkFailed(bool isBase, string id, string error, int? exitCode, string? stderrTail)
+    {
+        InTransaction(() =>
+        {
+            Run($"""
+                UPDATE {Table(isBase)} SET status = 'failed', error = $err, exit_code = $code, stderr_tail = $tail,
+                       finished_at = $now, lease_owner = NULL, lease_expires = NULL
+                WHERE {IdColumn(isBase)} = $id
+                """, ("$err", error), ("$code", exitCode), ("$tail", stderrTail), ("$now", Now()), ("$id", id));
+            Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'failure', $m)",
+                ("$j", isBase ? "base:" + id : id), ("$t", Now()), ("$m", error));
+        });
+    }
+
+    public void MarkSkipped(string runId, string reason)
+    {
+        InTransaction(() =>
+        {
+            Run("UPDATE runs SET status = 'skipped', error = $e, finished_at = $now WHERE run_id = $id AND status <> 'completed'",
+                ("$e", reason), ("$now", Now()), ("$id", runId));
+            Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'skipped', $m)", ("$j", runId), ("$t", Now()), ("$m", reason));
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Bases
+
+    public void EnsureBase(string baseHash, string configJson)
+    {
+        InTransaction(() => Run("INSERT OR IGNORE INTO bases(base_hash, config_json, created_at) VALUES ($b, $j, $now)",
+            ("$b", baseHash), ("$j", configJson), ("$now", Now())));
+    }
+
+    public (string status, string? checkpoint, string? sha256, string? error) BaseState(string baseHash)
+    {
+        using var cmd = Command("SELECT status, checkpoint_path, checkpoint_sha256, error, lease_expires FROM bases WHERE base_hash = $b", ("$b", baseHash));
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return ("missing", null, null, null);
+        var status = r.GetString(0);
+        if (status == "running" && (r.IsDBNull(4) || r.GetDouble(4) < Epoch())) status = "stale";
+        return (status, r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Ingest: one bundle, one transaction; re-ingesting the same bundle replaces its rows.
+
+    public void Ingest(RunBundle b)
+    {
+        bool isBase = b.Kind == "pretrain";
+        string jobId = isBase ? "base:" + b.RunId : b.RunId;
+        InTransaction(() =>
+        {
+            // Rows of an earlier attempt are replaced; the history of failures and retries is kept.
+            Run("DELETE FROM metrics WHERE job_id = $j", ("$j", jobId));
+            Run("DELETE FROM artifacts WHERE job_id = $j", ("$j", jobId));
+            Run("DELETE FROM events WHERE job_id = $j AND kind NOT IN ('failure', 'retry', 'skipped')", ("$j", jobId));
+            if (!isBase)
+                foreach (var t in new[] { "final_metrics", "task_results", "expert_usage", "routing_stats", "token_class_usage", "word_usage" })
+                    Run($"DELETE FROM {t} WHERE run_id = $j", ("$j", b.RunId));
+
+            using (var cmd = Command("INSERT OR REPLACE INTO metrics(job_id, phase, key, step, value, wall_seconds) VALUES ($j, $p, $k, $s, $v, $w)"))
+            {
+                var ps = new[] { "$j", "$p", "$k", "$s", "$v", "$w" }.Select(n => cmd.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+                cmd.Prepare();
+                foreach (var m in b.Steps)
+                {
+                    ps[0].Value = jobId; ps[1].Value = m.Phase; ps[2].Value = m.Key; ps[3].Value = m.Step;
+                    ps[4].Value = double.IsFinite(m.Value) ? m.Value : DBNull.Value; ps[5].Value = m.WallSeconds;
+                    cmd.ExecuteNonQuery();
+                }
+            }
+            foreach (var e in b.Events)
+                Run("INSERT INTO events(job_id, time, kind, message, step) VALUES ($j, $t, $k, $m, $s)",
+                    ("$j", jobId), ("$t", Now()), ("$k", e.Kind), ("$m", e.Message), ("$s", e.Step));
+            foreach (var a in b.Artifacts)
+                Run("INSERT OR REPLACE INTO artifacts(job_id, path, kind, sha256, size) VALUES ($j, $p, $k, $h, $s)",
+                    ("$j", jobId), ("$p", a.Path), ("$k", a.Kind), ("$h", a.Sha256), ("$s", a.Size));
+            var provenance = JsonSerializer.Serialize(b.Provenance);
+
+            if (isBase)
+            {
+                var ckpt = b.Artifacts.FirstOrDefault(a => a.Kind == "checkpoint");
+                Run("""
+                    UPDATE bases SET status = 'completed', checkpoint_path = $p, checkpoint_sha256 = $h, finished_at = $now,
+                           provenance_json = $prov, lease_owner = NULL, lease_expires = NULL, error = NULL
+                    WHERE base_hash = $b
+                    """, ("$p", ckpt?.Path), ("$h", ckpt?.Sha256), ("$now", Now()), ("$prov", provenance), ("$b", b.RunId));
+                return;
+            }
+
+            foreach (var (k, v) in b.Final)
+                Run("INSERT INTO final_metrics(run_id, key, value) VALUES ($r, $k, $v)", ("$r", b.RunId), ("$k", k), ("$v", double.IsFinite(v) ? v : null));
+            foreach (var t in b.Tasks)
+                Run("""
+                    INSERT INTO task_results(run_id, task, difficulty, samples, correct, accuracy, answer_loss, mean_experts_per_token)
+                    VALUES ($r, $t, $d, $n, $c, $a, $l, $m)
+                    """, ("$r", b.RunId), ("$t", t.Task), ("$d", t.Difficulty), ("$n", t.Samples), ("$c", t.Correct),
+                    ("$a", t.Samples == 0 ? 0.0 : t.Correct / (double)t.Samples), ("$l", t.AnswerLoss), ("$m", t.MeanExpertsPerToken));
+            using (var cmd = Command("INSERT INTO expert_usage(run_id, layer, expert, tokens, share, mean_gate_probability) VALUES ($r, $l, $e, $t, $s, $g)"))
+            {
+                var ps = new[] { "$r", "$l", "$e", "$t", "$s", "$g" }.Select(n => cmd.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+                foreach (var x in b.Experts)
+                {
+                    ps[0].Value = b.RunId; ps[1].Value = x.Layer; ps[2].Value = x.Expert; ps[3].Value = x.Tokens; ps[4].Value = x.Share;
+                    ps[5].Value = x.MeanGateProbability;
+                    cmd.ExecuteNonQuery();
+                }
+            }
+            foreach (var l in b.Layers)
+                Run("""
+                    INSERT INTO routing_stats(run_id, layer, tokens, mean_experts_per_token, experts_histogram, null_rate, all_null_rate,
+                                              entropy, margin, balance_loss, z_loss, entropy_loss)
+                    VALUES ($r, $l, $t, $m, $h, $n, $an, $e, $mg, $b, $z, $el)
+                    """, ("$r", b.RunId), ("$l", l.Layer), ("$t", l.Tokens), ("$m", l.MeanExpertsPerToken), ("$h", JsonSerializer.Serialize(l.Histogram)),
+                    ("$n", l.NullRate), ("$an", l.AllNullRate), ("$e", l.Entropy), ("$mg", l.Margin), ("$b", l.BalanceLoss), ("$z", l.ZLoss), ("$el", l.EntropyLoss));
+            foreach (var c in b.Classes)
+                Run("INSERT INTO token_class_usage(run_id, layer, token_class, tokens, mean_experts_per_token) VALUES ($r, $l, $c, $t, $m)",
+                    ("$r", b.RunId), ("$l", c.Layer), ("$c", c.TokenClass), ("$t", c.Tokens), ("$m", c.MeanExpertsPerToken));
+            using (var cmd = Command("INSERT INTO word_usage(run_id, word, token_class, tokens, mean_experts_per_token) VALUES ($r, $w, $c, $t, $m)"))
+            {
+                var ps = new[] { "$r", "$w", "$c", "$t", "$m" }.Select(n => cmd.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+                foreach (var w in b.Words)
+                {
+                    ps[0].Value = b.RunId; ps[1].Value = w.Word; ps[2].Value = w.TokenClass; ps[3].Value = w.Tokens; ps[4].Value = w.MeanExpertsPerToken;
+                    cmd.ExecuteNonQuery();
+                }
+            }
+            Run("""
+                UPDATE runs SET status = 'completed', finished_at = $now, provenance_json = $prov, lease_owner = NULL, lease_expires = NULL,
+                       error = NULL, exit_code = 0, duration_seconds = $dur
+                WHERE run_id = $r
+                """, ("$now", Now()), ("$prov", provenance), ("$r", b.RunId), ("$dur", b.Final.GetValueOrDefault("job_seconds")));
+        });
+    }
+
+    public void AddEvent(string jobId, string kind, string message, int? step = null) =>
+        InTransaction(() => Run("INSERT INTO events(job_id, time, kind, message, step) VALUES ($j, $t, $k, $m, $s)",
+            ("$j", jobId), ("$t", Now()), ("$k", kind), ("$m", message), ("$s", step)));
+
+    // ------------------------------------------------------------------------------------------
+    // Queries
+
+    public QueryResult Query(string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(sql, args);
+        using var r = cmd.ExecuteReader();
+        var cols = Enumerable.Range(0, r.FieldCount).Select(r.GetName).ToList();
+        var rows = new List<object?[]>();
+        while (r.Read())
+        {
+            var row = new object?[r.FieldCount];
+            for (int i = 0; i < row.Length; i++) row[i] = r.IsDBNull(i) ? null : r.GetValue(i);
+            rows.Add(row);
+        }
+        return new QueryResult(cols, rows);
+    }
+
+    public void Dispose()
+    {
+        db.Close();
+        db.Dispose();
+    }
+}

@@ -1,0 +1,212 @@
+-- The results store: every table and view, in one file. Documented in docs/results.md.
+-- Migrations are numbered; on open, every migration above PRAGMA user_version runs in one
+-- transaction, and then the views (the section at the end) are dropped and created again.
+-- Contracts kept stable for users and scripts: runs, expert_usage, run_summary, usage_by_layer,
+-- usage_by_difficulty, usage_by_token_class (columns may be added, never removed or renamed).
+
+-- migration: 1
+CREATE TABLE sweeps (
+  name        TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  spec_path   TEXT NOT NULL,
+  spec_text   TEXT NOT NULL,
+  spec_hash   TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+
+-- One row per distinct configuration: run_id = config_hash, so a configuration planned by two
+-- sweeps is one run, computed once (sweep = the first sweep that planned it; see sweep_runs).
+CREATE TABLE runs (
+  run_id          TEXT PRIMARY KEY,
+  sweep           TEXT NOT NULL REFERENCES sweeps(name),
+  config_hash     TEXT NOT NULL UNIQUE,
+  group_hash      TEXT NOT NULL,
+  base_hash       TEXT NOT NULL,
+  router          TEXT NOT NULL,
+  knobs           TEXT NOT NULL,
+  curriculum      TEXT NOT NULL,
+  pretrain_k      INTEGER NOT NULL,
+  seed            INTEGER NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'running', 'completed', 'failed', 'skipped')),
+  attempt         INTEGER NOT NULL DEFAULT 0,
+  config_json     TEXT NOT NULL,
+  error           TEXT,
+  exit_code       INTEGER,
+  stderr_tail     TEXT,
+  lease_owner     TEXT,
+  lease_expires   REAL,
+  created_at      TEXT NOT NULL,
+  started_at      TEXT,
+  finished_at     TEXT,
+  provenance_json TEXT
+);
+CREATE INDEX runs_sweep ON runs(sweep);
+CREATE INDEX runs_base ON runs(base_hash, router);
+
+CREATE TABLE sweep_runs (
+  sweep     TEXT NOT NULL REFERENCES sweeps(name),
+  run_id    TEXT NOT NULL REFERENCES runs(run_id),
+  axes_json TEXT NOT NULL,
+  PRIMARY KEY (sweep, run_id)
+);
+
+-- Pretrained base models, shared by every run with the same model/data/pretrain/seed.
+CREATE TABLE bases (
+  base_hash         TEXT PRIMARY KEY,
+  status            TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'running', 'completed', 'failed', 'skipped')),
+  attempt           INTEGER NOT NULL DEFAULT 0,
+  config_json       TEXT NOT NULL,
+  checkpoint_path   TEXT,
+  checkpoint_sha256 TEXT,
+  error             TEXT,
+  exit_code         INTEGER,
+  stderr_tail       TEXT,
+  lease_owner       TEXT,
+  lease_expires     REAL,
+  created_at        TEXT NOT NULL,
+  started_at        TEXT,
+  finished_at       TEXT,
+  provenance_json   TEXT
+);
+
+-- Typed parameters, one row per configuration key.
+CREATE TABLE params (
+  run_id     TEXT NOT NULL REFERENCES runs(run_id),
+  key        TEXT NOT NULL,
+  type       TEXT NOT NULL CHECK (type IN ('int', 'float', 'bool', 'string')),
+  value_int  INTEGER,
+  value_real REAL,
+  value_text TEXT,
+  PRIMARY KEY (run_id, key)
+);
+
+-- Per-step metrics of a job: job_id is a run_id or 'base:' || base_hash (phase pretrain).
+CREATE TABLE metrics (
+  job_id       TEXT NOT NULL,
+  phase        TEXT NOT NULL,
+  key          TEXT NOT NULL,
+  step         INTEGER NOT NULL,
+  value        REAL,
+  wall_seconds REAL,
+  PRIMARY KEY (job_id, phase, key, step)
+);
+
+CREATE TABLE final_metrics (
+  run_id TEXT NOT NULL REFERENCES runs(run_id),
+  key    TEXT NOT NULL,
+  value  REAL,
+  PRIMARY KEY (run_id, key)
+);
+
+CREATE TABLE task_results (
+  run_id                 TEXT NOT NULL REFERENCES runs(run_id),
+  task                   TEXT NOT NULL,
+  difficulty             INTEGER NOT NULL,
+  samples                INTEGER NOT NULL,
+  correct                INTEGER NOT NULL,
+  accuracy               REAL NOT NULL,
+  answer_loss            REAL,
+  mean_experts_per_token REAL,
+  PRIMARY KEY (run_id, task, difficulty)
+);
+
+CREATE TABLE expert_usage (
+  run_id                TEXT NOT NULL REFERENCES runs(run_id),
+  layer                 INTEGER NOT NULL,
+  expert                INTEGER NOT NULL,
+  tokens                INTEGER NOT NULL,
+  share                 REAL NOT NULL,
+  mean_gate_probability REAL,
+  PRIMARY KEY (run_id, layer, expert)
+);
+
+CREATE TABLE routing_stats (
+  run_id                 TEXT NOT NULL REFERENCES runs(run_id),
+  layer                  INTEGER NOT NULL,
+  tokens                 INTEGER NOT NULL,
+  mean_experts_per_token REAL NOT NULL,
+  experts_histogram      TEXT NOT NULL,   -- JSON array: tokens that used 0, 1, …, N experts
+  null_rate              REAL,
+  all_null_rate          REAL,
+  entropy                REAL,
+  margin                 REAL,
+  balance_loss           REAL,
+  z_loss                 REAL,
+  entropy_loss           REAL,
+  PRIMARY KEY (run_id, layer)
+);
+
+CREATE TABLE token_class_usage (
+  run_id                 TEXT NOT NULL REFERENCES runs(run_id),
+  layer                  INTEGER NOT NULL,
+  token_class            TEXT NOT NULL,
+  tokens                 INTEGER NOT NULL,
+  mean_experts_per_token REAL NOT NULL,
+  PRIMARY KEY (run_id, layer, token_class)
+);
+
+CREATE TABLE word_usage (
+  run_id                 TEXT NOT NULL REFERENCES runs(run_id),
+  word                   TEXT NOT NULL,
+  token_class            TEXT NOT NULL,
+  tokens                 INTEGER NOT NULL,
+  mean_experts_per_token REAL NOT NULL,
+  PRIMARY KEY (run_id, word)
+);
+
+CREATE TABLE events (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id  TEXT NOT NULL,
+  time    TEXT NOT NULL,
+  kind    TEXT NOT NULL,
+  message TEXT NOT NULL,
+  step    INTEGER
+);
+CREATE INDEX events_job ON events(job_id);
+
+CREATE TABLE artifacts (
+  job_id TEXT NOT NULL,
+  path   TEXT NOT NULL,
+  kind   TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size   INTEGER NOT NULL,
+  PRIMARY KEY (job_id, path)
+);
+
+-- migration: 2
+-- Wall time of the job that produced a run, filled in at ingest.
+ALTER TABLE runs ADD COLUMN duration_seconds REAL;
+
+-- views
+CREATE VIEW run_summary AS
+SELECT r.run_id, r.sweep, r.router, r.knobs, r.curriculum, r.seed, r.status,
+       l.value AS eval_loss,
+       p.value AS perplexity,
+       a.value AS accuracy,
+       m.value AS mean_experts_per_token,
+       f.value AS flops_per_token,
+       (SELECT avg(bf.value) FROM runs b JOIN final_metrics bf ON bf.run_id = b.run_id AND bf.key = 'flops_per_token'
+         WHERE b.base_hash = r.base_hash AND b.router = 'top_k' AND b.status = 'completed'
+           AND json_extract(b.knobs, '$.k') = r.pretrain_k) / f.value AS speedup_vs_topk,
+       r.group_hash, r.config_hash, r.base_hash, r.attempt, r.finished_at, r.duration_seconds
+FROM runs r
+LEFT JOIN final_metrics l ON l.run_id = r.run_id AND l.key = 'eval_loss'
+LEFT JOIN final_metrics p ON p.run_id = r.run_id AND p.key = 'perplexity'
+LEFT JOIN final_metrics a ON a.run_id = r.run_id AND a.key = 'accuracy'
+LEFT JOIN final_metrics m ON m.run_id = r.run_id AND m.key = 'mean_experts_per_token'
+LEFT JOIN final_metrics f ON f.run_id = r.run_id AND f.key = 'flops_per_token';
+
+CREATE VIEW usage_by_layer AS
+SELECT run_id, layer, mean_experts_per_token, null_rate, entropy, margin, tokens
+FROM routing_stats;
+
+CREATE VIEW usage_by_difficulty AS
+SELECT run_id, task, difficulty, accuracy, mean_experts_per_token, samples, answer_loss
+FROM task_results;
+
+CREATE VIEW usage_by_token_class AS
+SELECT run_id, layer, token_class, tokens, mean_experts_per_token
+FROM token_class_usage;

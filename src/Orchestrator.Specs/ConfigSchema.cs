@@ -1,0 +1,199 @@
+using System.Globalization;
+
+namespace Orchestrator.Specs;
+
+public enum ParamType { Int, Float, Bool, Enum, String }
+
+/// <summary>One configuration key: its type, default, allowed range and, for a router's own
+/// parameters, the router it belongs to. The single home of every default in the project.</summary>
+public sealed record ParamDef(
+    string Key, ParamType Type, object Default, string Doc,
+    double? Min = null, double? Max = null, bool MinExclusive = false,
+    string[]? Allowed = null, string? Router = null)
+{
+    public string Expected => Type switch
+    {
+        ParamType.Int => "an integer" + RangeText(),
+        ParamType.Float => "a number" + RangeText(),
+        ParamType.Bool => "true or false",
+        ParamType.Enum => "one of " + string.Join(", ", Allowed!),
+        _ => "a string",
+    };
+
+    string RangeText()
+    {
+        if (Min is null && Max is null) return "";
+        if (Min is not null && Max is not null)
+            return $" in {(MinExclusive ? "(" : "[")}{Fmt(Min.Value)}, {Fmt(Max.Value)}]";
+        return Min is not null ? $" {(MinExclusive ? ">" : "≥")} {Fmt(Min.Value)}" : $" ≤ {Fmt(Max!.Value)}";
+    }
+
+    static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The run configuration's keys. Router parameters are conditional: `router.p` exists only
+/// when `router.type` is top_p, and so on. Defaults follow ../shared/design/routers.md.</summary>
+public static class ConfigSchema
+{
+    public static readonly string[] Routers = ["top_k", "top_p", "adaptive_gating", "null_experts", "ada_k"];
+    public static readonly string[] Curricula = ["none", "easy_to_hard"];
+    public static readonly string[] Tasks = ["addition", "arithmetic", "reverse", "sort", "brackets"];
+
+    static ParamDef I(string k, long d, string doc, double? min = null, double? max = null, string? router = null)
+        => new(k, ParamType.Int, d, doc, min, max, Router: router);
+    static ParamDef F(string k, double d, string doc, double? min = null, double? max = null, bool minEx = false, string? router = null)
+        => new(k, ParamType.Float, d, doc, min, max, minEx, Router: router);
+    static ParamDef B(string k, bool d, string doc, string? router = null) => new(k, ParamType.Bool, d, doc, Router: router);
+    static ParamDef E(string k, string d, string[] allowed, string doc, string? router = null)
+        => new(k, ParamType.Enum, d, doc, Allowed: allowed, Router: router);
+    static ParamDef S(string k, string d, string doc) => new(k, ParamType.String, d, doc);
+
+    public static readonly IReadOnlyList<ParamDef> All =
+    [
+        // --- model: a Mixtral-style decoder-only MoE transformer
+        I("model.layers", 4, "decoder layers", 1, 64),
+        I("model.d_model", 128, "hidden size", 8, 16384),
+        I("model.heads", 4, "attention heads (d_model must be divisible)", 1, 256),
+        I("model.experts", 8, "routed experts per MoE layer (N)", 1, 256),
+        I("model.expert_hidden", 256, "SwiGLU hidden size of each expert", 1, 65536),
+        I("model.shared_experts", 0, "always-on shared experts per MoE layer", 0, 16),
+        E("model.moe_layers", "all", ["all", "every_other"], "which layers are MoE (the others are dense SwiGLU)"),
+        I("model.vocab_size", 512, "tokenizer vocabulary (byte-level BPE, trained on the corpus)", 260, 65536),
+        I("model.context", 64, "context length in tokens", 8, 8192),
+        F("model.rope_theta", 10000, "rotary embedding base", 1),
+
+        // --- router (used for fine-tuning and evaluation; pretraining uses top_k with pretrain.k)
+        E("router.type", "top_k", Routers, "routing rule"),
+        F("router.balance_coef", 0.01, "Switch balance loss coefficient α (each router's own f_i)", 0),
+        F("router.z_loss_coef", 0.0, "router z-loss coefficient (0.001 is common)", 0),
+        I("router.k", 2, "experts per token", 1, 256, router: "top_k"),
+        F("router.p", 0.4, "top-p threshold: keep experts until cumulative probability > p", 0, 1, minEx: true, router: "top_p"),
+        B("router.normalize", false, "renormalise weights over kept experts (official code: raw probabilities)", router: "top_p"),
+        I("router.max_experts", 0, "cap on experts per token (0: none)", 0, 256, router: "top_p"),
+        F("router.entropy_coef", 1e-4, "entropy loss coefficient β (dynamic routing)", 0, router: "top_p"),
+        F("router.threshold", 0.1, "adaptive gating T: top-2 when P1 − P2 ≤ T", 0, router: "adaptive_gating"),
+        B("router.normalize", true, "renormalise weights over the chosen experts", router: "adaptive_gating"),
+        I("router.nulls", 8, "null experts m (AdaMoE)", 0, 1024, router: "null_experts"),
+        I("router.k", 3, "top-k over real + null experts", 1, 1280, router: "null_experts"),
+        F("router.lambda", 3e-3, "Ada-K regulariser λ on E[k]", 0, router: "ada_k"),
+        I("router.default_k", 2, "the frozen model's top-k (baseline for the advantage)", 1, 256, router: "ada_k"),
+        F("router.epsilon", 0.2, "PPO clip ε (paper gives none)", 0, 1, minEx: true, router: "ada_k"),
+        F("router.gamma", 1.0, "reward discount γ per layer", 0, 1, router: "ada_k"),
+        I("router.ppo_epochs", 2, "PPO epochs per batch", 1, 100, router: "ada_k"),
+        E("router.warm_start", "p_warm", ["random", "k_warm", "p_warm"], "allocator warm start", router: "ada_k"),
+        F("router.warm_p", 0.3, "p for p_warm pseudo-labels", 0, 1, minEx: true, router: "ada_k"),
+        F("router.layer_fraction", 1.0, "fraction of MoE layers that get an allocator", 0, 1, minEx: true, router: "ada_k"),
+        B("router.sample", false, "sample k at inference instead of argmax", router: "ada_k"),
+
+        // --- data
+        S("data.corpus", "fortunes", "'fortunes' (Debian package) or a path to a .txt file, a .jsonl file or a folder of .txt"),
+        F("data.valid_fraction", 0.05, "held-out share for validation", 0, 0.5, minEx: true),
+        F("data.test_fraction", 0.05, "held-out share for test", 0, 0.5, minEx: true),
+        S("data.tasks", "addition,arithmetic,reverse,sort,brackets", "comma-separated task suites"),
+        I("data.max_difficulty", 4, "difficulty levels 1..n of each task", 1, 12),
+        F("data.task_mix", 0.3, "share of pretraining sequences drawn from the tasks", 0, 1),
+        S("data.multiple_choice", "", "optional JSONL of {question, choices, answer} scored by log-likelihood"),
+
+        // --- pretraining: language modelling on the corpus mixed with tasks, top_k router
+        I("pretrain.steps", 300, "optimizer steps", 0, 10_000_000),
+        I("pretrain.batch_size", 16, "sequences per step", 1, 65536),
+        F("pretrain.lr", 3e-3, "peak AdamW learning rate", 0, minEx: true),
+        I("pretrain.warmup", 30, "linear warm-up steps, then cosine decay", 0),
+        F("pretrain.weight_decay", 0.1, "AdamW weight decay", 0),
+        F("pretrain.grad_clip", 1.0, "gradient-norm clip (0: off)", 0),
+        I("pretrain.k", 2, "top-k of the base model's router", 1, 256),
+        I("pretrain.eval_every", 100, "evaluate validation loss every N steps (0: only at the end)", 0),
+
+        // --- fine-tuning: task data with the run's router
+        I("finetune.steps", 100, "optimizer steps (0: evaluate the converted base model directly)", 0, 10_000_000),
+        I("finetune.batch_size", 16, "sequences per step", 1, 65536),
+        F("finetune.lr", 1e-3, "peak AdamW learning rate", 0, minEx: true),
+        I("finetune.warmup", 10, "warm-up steps", 0),
+        F("finetune.weight_decay", 0.0, "AdamW weight decay", 0),
+        F("finetune.grad_clip", 1.0, "gradient-norm clip (0: off)", 0),
+        E("finetune.mode", "full", ["full", "router_only", "lora"], "which parameters train"),
+        I("finetune.lora_rank", 8, "LoRA rank (mode lora)", 1, 1024),
+        F("finetune.text_mix", 0.5, "share of fine-tuning sequences from the corpus", 0, 1),
+        E("finetune.curriculum", "none", Curricula, "sample order"),
+        E("finetune.pacing", "linear", ["linear", "root"], "easy_to_hard pacing function"),
+        I("finetune.eval_every", 50, "evaluate every N steps (0: only at the end)", 0),
+
+        // --- evaluation
+        I("eval.text_batches", 8, "held-out text batches for loss and perplexity", 1),
+        I("eval.task_samples", 12, "task samples per task and difficulty", 0),
+        I("eval.max_answer_tokens", 16, "greedy decoding limit", 1, 1024),
+        F("eval.target_loss", 0.0, "time-to-target-loss measure (0: off)", 0),
+        F("eval.collapse_share", 0.9, "warn when one expert takes more than this share of tokens", 0, 1),
+
+        // --- where and with what
+        S("device", "cpu", "cpu, cuda or cuda:N"),
+        I("threads", 0, "intra-op threads per worker (0: cores / jobs)", 0, 1024),
+        I("seed", 0, "random seed", 0, int.MaxValue),
+    ];
+
+    static readonly Dictionary<string, List<ParamDef>> ByKey =
+        All.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.ToList());
+
+    public static bool IsKey(string key) => ByKey.ContainsKey(key);
+
+    public static IEnumerable<string> Keys => ByKey.Keys;
+
+    /// <summary>The definition of a key under the given router type; null if the key does not apply.</summary>
+    public static ParamDef? Find(string key, string routerType)
+    {
+        if (!ByKey.TryGetValue(key, out var defs)) return null;
+        return defs.FirstOrDefault(d => d.Router == null || d.Router == routerType);
+    }
+
+    /// <summary>Router types that have this conditional key.</summary>
+    public static string[] RoutersWith(string key) =>
+        ByKey.TryGetValue(key, out var defs) ? defs.Where(d => d.Router != null).Select(d => d.Router!).ToArray() : [];
+
+    /// <summary>The router's own parameter names (without the `router.` prefix), e.g. top_p → p, normalize, ….</summary>
+    public static string[] RouterKnobs(string routerType) =>
+        All.Where(d => d.Router == routerType).Select(d => d.Key["router.".Length..]).ToArray();
+
+    /// <summary>All defaults for the given router type, as a flat dotted map.</summary>
+    public static SortedDictionary<string, object> Defaults(string routerType = "top_k")
+    {
+        var map = new SortedDictionary<string, object>(StringComparer.Ordinal);
+        foreach (var d in All)
+            if (d.Router == null || d.Router == routerType) map[d.Key] = d.Default;
+        map["router.type"] = routerType;
+        return map;
+    }
+
+    /// <summary>Closest known key, for did-you-mean.</summary>
+    public static string? Suggest(string key, IEnumerable<string>? candidates = null)
+    {
+        // Ties broken by the longer common prefix, then by the nearer character where they part (top_q → top_p).
+        var best = (candidates ?? Keys).Select(k => (k, d: Levenshtein(k, key)))
+            .OrderBy(t => t.d).ThenByDescending(t => CommonPrefix(t.k, key)).ThenBy(t => Parting(t.k, key)).FirstOrDefault();
+        if (best.k == null) return null;
+        return best.d <= Math.Max(2, key.Length / 3) ? best.k : null;
+    }
+
+    static int CommonPrefix(string a, string b)
+    {
+        int i = 0;
+        while (i < a.Length && i < b.Length && a[i] == b[i]) i++;
+        return i;
+    }
+
+    static int Parting(string a, string b)
+    {
+        int i = CommonPrefix(a, b);
+        return i < a.Length && i < b.Length ? Math.Abs(a[i] - b[i]) : int.MaxValue;
+    }
+
+    public static int Levenshtein(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+}

@@ -1,0 +1,31 @@
+namespace Orchestrator.Specs;
+
+/// <summary>Every path the orchestrator uses, in one place. ORCHESTRATOR_RESULTS overrides the results root.</summary>
+public static class Paths
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string Results => Environment.GetEnvironmentVariable("ORCHESTRATOR_RESULTS") is { Length: > 0 } r
+        ? Path.GetFullPath(r) : Path.Combine(RepoRoot, "results");
+
+    public static string Database => Path.Combine(Results, "orchestrator.db");
+    public static string DataCache => Path.Combine(Results, "data");
+    public static string Checkpoints => Path.Combine(Results, "checkpoints");
+    public static string Jobs => Path.Combine(Results, "jobs");
+    public static string Bench => Path.Combine(Results, "bench");
+    public static string Sweep(string name) => Path.Combine(Results, name);
+
+    static string FindRepoRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            var dir = new DirectoryInfo(start);
+            while (dir != null)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Orchestrator.sln"))) return dir.FullName;
+                dir = dir.Parent;
+            }
+        }
+        return Directory.GetCurrentDirectory();
+    }
+}

@@ -1,0 +1,51 @@
+using Orchestrator.Specs;
+using Orchestrator.Training.Tasks;
+
+namespace Orchestrator.Training.Data;
+
+/// <summary>The corpus, its tokenizer (trained once per corpus and vocabulary size, then reused from
+/// results/data) and the token streams of each split; documents are joined with end-of-text.</summary>
+public sealed class Dataset
+{
+    public required Corpus Corpus { get; init; }
+    public required BpeTokenizer Tokenizer { get; init; }
+    public required int[] Train { get; init; }
+    public required int[] Valid { get; init; }
+    public required TokenizedText Test { get; init; }
+    public required string TokenizerPath { get; init; }
+
+    public static Dataset Prepare(DataConfig data, int vocabSize)
+    {
+        var corpus = Corpus.Load(data.Corpus, data.ValidFraction, data.TestFraction);
+        var path = Path.Combine(Paths.DataCache, corpus.Hash, $"bpe-{vocabSize}.json");
+        BpeTokenizer tok;
+        if (File.Exists(path)) tok = BpeTokenizer.Load(path);
+        else
+        {
+            tok = BpeTokenizer.Train(corpus.Train, vocabSize);
+            tok.Save(path);
+        }
+        int[] Join(IEnumerable<string> docs) => docs.SelectMany(d => tok.Encode(d).Append(BpeTokenizer.EndOfText)).ToArray();
+        var test = tok.EncodeWithWords(string.Join("\n\n", corpus.Test));
+        return new Dataset { Corpus = corpus, Tokenizer = tok, Train = Join(corpus.Train), Valid = Join(corpus.Valid), Test = test, TokenizerPath = path };
+    }
+
+    /// <summary>A row of `length` tokens of task samples (each "prompt answer\n"), drawn with difficulty ≤ maxDifficulty.</summary>
+    public int[] TaskRow(IReadOnlyList<string> tasks, int minDifficulty, int maxDifficulty, int length, Random rng)
+    {
+        var row = new List<int>(length + 32);
+        while (row.Count < length)
+        {
+            var s = TaskSuite.Generate(tasks[rng.Next(tasks.Count)], rng.Next(minDifficulty, maxDifficulty + 1), rng);
+            row.AddRange(Tokenizer.Encode(s.Text));
+        }
+        return row.Take(length).ToArray();
+    }
+
+    public static int[] Window(int[] stream, int length, Random rng)
+    {
+        if (stream.Length <= length) throw new InvalidDataException($"token stream of {stream.Length} is shorter than a window of {length}");
+        int start = rng.Next(stream.Length - length);
+        return stream.AsSpan(start, length).ToArray();
+    }
+}

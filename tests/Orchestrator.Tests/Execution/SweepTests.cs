@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Orchestrator.Execution;
+using Orchestrator.Reports;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+
+namespace Orchestrator.Tests.Execution;
+
+/// <summary>Real sweeps: real worker child processes training a tiny MoE on the fortunes corpus.
+/// Each test gets its own results folder (ORCHESTRATOR_RESULTS).</summary>
+public class SweepTests
+{
+    internal const string TinySpec = """
+        name: tiny
+        base:
+          model: {layers: 2, d_model: 32, heads: 2, experts: 4, expert_hidden: 32, vocab_size: 300, context: 32}
+          data: {tasks: "addition,brackets", max_difficulty: 2}
+          pretrain: {steps: 12, batch_size: 4, eval_every: 0}
+          finetune: {steps: 6, batch_size: 4, eval_every: 0}
+          eval: {text_batches: 1, task_samples: 2, max_answer_tokens: 4}
+        sweep:
+          router:
+            top_k: {k: 2}
+            top_p: {p: 0.4}
+        """;
+
+    internal static string WorkerDll
+    {
+        get
+        {
+#if DEBUG
+            const string config = "Debug";
+#else
+            const string config = "Release";
+#endif
+            return Path.Combine(Paths.RepoRoot, "src", "Orchestrator.Cli", "bin", config, "net10.0", "orchestrator.dll");
+        }
+    }
+
+    internal static string FreshResults()
+    {
+        var dir = Directory.CreateTempSubdirectory("orch-results").FullName;
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", dir);
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", null);
+        return dir;
+    }
+
+    internal static SweepSummary RunSweep(ExperimentSpec spec, ResultStore store, StringWriter log, SweepOptions? opt = null) =>
+        new SweepRunner(store, log).Run(spec, (opt ?? new SweepOptions()) with { WorkerCommand = $"dotnet {WorkerDll}" });
+
+    static long Count(ResultStore s, string sql) => (long)s.Query(sql).Rows[0][0]!;
+
+    [Fact]
+    public void A_sweep_trains_a_shared_base_once_stores_every_measurement_and_resumes_without_redoing_work()
+    {
+        FreshResults();
+        var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml");
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        var summary = RunSweep(spec, store, log);
+        Assert.True(summary.ExitCode == 0, log.ToString());
+        Assert.Equal(2, summary.Completed);
+        Assert.Single(Directory.GetDirectories(Paths.Checkpoints));                 // one base for both routers
+        Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
+        Assert.Equal(2L, Count(store, "SELECT count(*) FROM run_summary WHERE status = 'completed' AND eval_loss > 0 AND flops_per_token > 0 AND perplexity > 1"));
+        Assert.Equal(4L, Count(store, "SELECT count(*) FROM usage_by_layer"));                          // 2 runs × 2 layers
+        Assert.Equal(16L, Count(store, "SELECT count(*) FROM expert_usage"));                           // × 4 experts
+        Assert.Equal(8L, Count(store, "SELECT count(*) FROM usage_by_difficulty"));                     // 2 runs × 2 tasks × 2 difficulties
+        Assert.True(Count(store, "SELECT count(DISTINCT token_class) FROM usage_by_token_class") >= 4);
+        Assert.Equal(12L, Count(store, "SELECT count(*) FROM metrics WHERE phase = 'pretrain' AND key = 'train_loss'"));
+        Assert.Equal(1.0, (double)store.Query("SELECT speedup_vs_topk FROM run_summary WHERE router = 'top_k'").Rows[0][0]!, 9);
+        Assert.Equal(2.0, (double)store.Query("SELECT mean_experts_per_token FROM run_summary WHERE router = 'top_k'").Rows[0][0]!, 9);
+        var prov = (string)store.Query("SELECT provenance_json FROM runs LIMIT 1").Rows[0][0]!;
+        foreach (var key in new[] { "git_commit", "torchsharp", "libtorch", "dotnet", "device", "host", "seed", "command_line", "config_json" })
+            Assert.Contains($"\"{key}\"", prov);
+        Assert.Equal(1L, Count(store, "SELECT count(*) FROM bases WHERE status = 'completed' AND length(checkpoint_sha256) = 64"));
+
+        // Resume: nothing is computed twice, nothing is lost.
+        var rows = Count(store, "SELECT count(*) FROM metrics");
+        var again = RunSweep(spec, store, log);
+        Assert.Equal(0, again.Ran);
+        Assert.Equal(2, again.AlreadyDone);
+        Assert.Equal(rows, Count(store, "SELECT count(*) FROM metrics"));
+        Assert.Equal(2L, Count(store, "SELECT sum(attempt) FROM runs"));
+
+        // An edited spec adds only the new run; the base is reused.
+        var edited = SpecLoader.LoadText(TinySpec, "tiny.yaml", ["sweep.router.adaptive_gating.threshold=0.2"]);
+        var third = RunSweep(edited, store, log);
+        Assert.Equal(1, third.Completed);
+        Assert.Equal(2, third.AlreadyDone);
+        Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
+
+        // The report is built from the database.
+        var report = new ReportBuilder(store).Build(["tiny"], Path.Combine(Paths.Results, "tiny"));
+        var html = File.ReadAllText(report.Html);
+        foreach (var id in store.Query("SELECT run_id FROM runs").Rows.Select(r => (string)r[0]!)) Assert.Contains(id, html);
+    }
+
+    [Fact]
+    public void A_failing_job_is_recorded_and_the_others_still_run()
+    {
+        FreshResults();
+        var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml", ["sweep.router.null_experts.nulls=2"]);
+        var ids = spec.Runs.ToDictionary(r => r.Router, r => r.ConfigHash);
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", $"{ids["top_p"]}:throw,{ids["null_experts"]}:signal,{ids["top_k"]}:nan");
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        var summary = RunSweep(spec, store, log);
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", null);
+        Assert.Equal(3, summary.Failed);
+        Assert.NotEqual(0, summary.ExitCode);
+        string Error(string router) => (string)store.Query("SELECT error FROM runs WHERE run_id = $r", ("$r", ids[router])).Rows[0][0]!;
+        Assert.Contains("injected failure", Error("top_p"));
+        Assert.Contains("killed by signal 9 (SIGKILL)", Error("null_experts"));
+        Assert.Contains("diverged", Error("top_k"));
+        Assert.Contains("injected failure", (string)store.Query("SELECT stderr_tail FROM runs WHERE run_id = $r", ("$r", ids["top_p"])).Rows[0][0]!);
+        Assert.Equal(3L, Count(store, "SELECT count(*) FROM runs WHERE status = 'failed'"));
+        // --retry-failed runs them again (the faults are gone now).
+        var retry = RunSweep(spec, store, log, new SweepOptions(RetryFailed: true));
+        Assert.Equal(3, retry.Completed);
+        Assert.Equal(6L, Count(store, "SELECT sum(attempt) FROM runs"));
+        // The report names failures that are in the history (events keep them).
+        Assert.Equal(3L, Count(store, "SELECT count(*) FROM events WHERE kind = 'failure'"));
+    }
+
+    [Fact]
+    public void Runs_whose_base_fails_are_skipped_and_named()
+    {
+        FreshResults();
+        var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml", ["data.corpus=/nonexistent/corpus.txt"]);
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        var summary = RunSweep(spec, store, log);
+        Assert.Equal(2, summary.Skipped);
+        Assert.Equal(1, summary.Failed);
+        Assert.Contains("corpus file not found", (string)store.Query("SELECT error FROM bases").Rows[0][0]!);
+        Assert.Equal(2L, Count(store, "SELECT count(*) FROM runs WHERE status = 'skipped' AND error LIKE 'base % failed'"));
+        var report = new ReportBuilder(store).Build(["tiny"], Path.Combine(Paths.Results, "tiny"));
+        var md = File.ReadAllText(report.Markdown);
+        Assert.Contains("skipped: base", md);
+    }
+}

@@ -1,0 +1,133 @@
+using Orchestrator.Training;
+using Orchestrator.Training.Data;
+using Orchestrator.Training.Tasks;
+
+namespace Orchestrator.Tests.Training;
+
+public class DataTests
+{
+    static readonly string[] Docs =
+    [
+        "The cat sat on the mat, and the dog sat on the log.",
+        "A fortune: 42 is the answer to life, the universe and everything!",
+        "Ünïcödé text survives a round trip — naïve café.",
+    ];
+
+    [Fact]
+    public void Tokenizer_round_trips_text_and_maps_every_token_to_its_word()
+    {
+        var tok = BpeTokenizer.Train(Enumerable.Repeat(Docs, 20).SelectMany(d => d), 300);
+        Assert.Equal(300, tok.VocabSize);
+        foreach (var d in Docs) Assert.Equal(d, tok.Decode(tok.Encode(d)));
+        var enc = tok.EncodeWithWords("The cat sat, 42 times.");
+        Assert.Equal(["The", " cat", " sat", ",", " 4", "2", " times", "."], enc.Words);
+        Assert.Equal(enc.Ids.Length, enc.WordIndex.Length);
+        // Concatenating each word's tokens gives back the word.
+        for (int w = 0; w < enc.Words.Count; w++)
+            Assert.Equal(enc.Words[w], tok.Decode(enc.Ids.Where((_, i) => enc.WordIndex[i] == w)));
+        // Frequent words become single tokens.
+        Assert.Single(tok.Encode(" the"));
+    }
+
+    [Fact]
+    public void Tokenizer_training_is_deterministic_and_survives_save_and_load()
+    {
+        var a = BpeTokenizer.Train(Docs.Concat(Docs), 280);
+        var b = BpeTokenizer.Train(Docs.Reverse().Concat(Docs), 280);
+        Assert.Equal(a.Encode(Docs[1]), b.Encode(Docs[1]));
+        var path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "bpe.json");
+        a.Save(path);
+        Assert.Equal(a.Encode(Docs[0]), BpeTokenizer.Load(path).Encode(Docs[0]));
+    }
+
+    [Theory]
+    [InlineData(" the", TokenClass.FunctionWord)]
+    [InlineData("And", TokenClass.FunctionWord)]
+    [InlineData(" universe", TokenClass.ContentWord)]
+    [InlineData(" 4", TokenClass.Number)]
+    [InlineData("!", TokenClass.Punctuation)]
+    [InlineData(" —", TokenClass.Punctuation)]
+    [InlineData("\n\n", TokenClass.Whitespace)]
+    public void Token_classes(string word, TokenClass expected) => Assert.Equal(expected, BpeTokenizer.Classify(word));
+
+    [Fact]
+    public void Tasks_are_deterministic_and_their_answers_correct()
+    {
+        var a = TaskSuite.Samples(["addition", "arithmetic", "reverse", "sort", "brackets"], 4, 5, seed: 3, stream: 1);
+        var b = TaskSuite.Samples(["addition", "arithmetic", "reverse", "sort", "brackets"], 4, 5, seed: 3, stream: 1);
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, TaskSuite.Samples(["addition", "arithmetic", "reverse", "sort", "brackets"], 4, 5, seed: 4, stream: 1));
+        Assert.Equal(5 * 4 * 5, a.Count);
+        foreach (var s in a)
+        {
+            switch (s.Task)
+            {
+                case "addition":
+                {
+                    var parts = s.Prompt.TrimEnd('=').Split('+');
+                    Assert.All(parts, p => Assert.True(p.Length == s.Difficulty || (s.Difficulty == 1 && p.Length == 1)));
+                    Assert.Equal(long.Parse(parts[0]) + long.Parse(parts[1]), long.Parse(s.Answer));
+                    break;
+                }
+                case "arithmetic":
+                {
+                    var expr = s.Prompt["calc ".Length..].TrimEnd('=');
+                    Assert.Equal(s.Difficulty, expr.Count(c => c is '+' or '-'));
+                    var dt = new System.Data.DataTable();
+                    Assert.Equal(Convert.ToInt64(dt.Compute(expr, null)), long.Parse(s.Answer));
+                    break;
+                }
+                case "reverse":
+                    Assert.Equal(string.Join(' ', s.Prompt["reverse ".Length..].TrimEnd(':').Split(' ').Reverse()), s.Answer.Trim());
+                    break;
+                case "sort":
+                    Assert.Equal(string.Join(' ', s.Prompt["sort ".Length..].TrimEnd(':').Split(' ').Select(int.Parse).Order()), s.Answer.Trim());
+                    break;
+                case "brackets":
+                    var open = s.Prompt["close ".Length..].TrimEnd(':');
+                    Assert.Equal(s.Difficulty, open.Length);
+                    Assert.Equal(new string(open.Reverse().Select(c => ")]}>"["([{<".IndexOf(c)]).ToArray()), s.Answer.Trim());
+                    break;
+            }
+        }
+    }
+
+    [Fact]
+    public void Corpus_split_is_deterministic_and_disjoint()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var file = Path.Combine(dir, "c.txt");
+        File.WriteAllText(file, string.Join("\n\n", Enumerable.Range(0, 400).Select(i => $"Document number {i} says something about item {i * 7}.")));
+        var a = Corpus.Load(file, 0.1, 0.1);
+        var b = Corpus.Load(file, 0.1, 0.1);
+        Assert.Equal(a.Train, b.Train);
+        Assert.Equal(a.Test, b.Test);
+        Assert.Equal(400, a.Train.Count + a.Valid.Count + a.Test.Count);
+        Assert.Empty(a.Train.Intersect(a.Test));
+        Assert.InRange(a.Test.Count, 20, 65);
+        // Reordering documents does not move any document to another split.
+        File.WriteAllText(file, string.Join("\n\n", Enumerable.Range(0, 400).Reverse().Select(i => $"Document number {i} says something about item {i * 7}.")));
+        Assert.Equal(a.Test.Order(), Corpus.Load(file, 0.1, 0.1).Test.Order());
+    }
+
+    [Fact]
+    public void Jsonl_corpus_errors_name_the_line()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "c.jsonl");
+        File.WriteAllText(file, "{\"text\": \"ok\"}\n{\"body\": \"no text field\"}\n");
+        var e = Assert.Throws<InvalidDataException>(() => Corpus.Load(file, 0.1, 0.1));
+        Assert.Contains("c.jsonl:2", e.Message);
+    }
+
+    [Fact]
+    public void Easy_to_hard_curriculum_paces_difficulty()
+    {
+        var linear = new Curriculum("easy_to_hard", "linear", 4, 100);
+        Assert.Equal((1, 1), linear.Difficulties(0));
+        Assert.Equal((1, 2), linear.Difficulties(49));
+        Assert.Equal((1, 4), linear.Difficulties(99));
+        var root = new Curriculum("easy_to_hard", "root", 4, 100);
+        Assert.Equal((1, 3), root.Difficulties(49));      // ⌈4·√0.5⌉ = 3
+        Assert.Equal((1, 4), new Curriculum("none", "linear", 4, 100).Difficulties(0));
+    }
+}
