@@ -19,6 +19,7 @@ namespace Orchestrator.Cli
               query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
               report --sweep NAME | --sweeps "A B"      results/<sweep>/report.html from the database
               worker JOB.json                           run one job (started by `sweep`)
+              bench  [moe|store|all] [--rounds N]       benchmarks; figures to results/bench/*.json
             overrides: key.path=value (relative to base:), e.g. finetune.steps=50 seeds=[0]
             """;
 
@@ -36,6 +37,7 @@ namespace Orchestrator.Cli
                     "query" => Query(rest),
                     "report" => Report(rest),
                     "worker" => WorkerMain(rest),
+                    "bench" => Bench(rest),
                     _ => Fail($"unknown command '{args[0]}'\n{Usage}"),
                 };
             }
@@ -219,6 +221,33 @@ namespace Orchestrator.Cli
                 Console.WriteLine($"report: {r.Html}\nmarkdown: {r.Markdown}\nplots: {r.Plots.Count}");
                 return 0;
             });
+        }
+
+        static int Bench(string[] args)
+        {
+            var o = Parse(args, "rounds", "tokens", "runs", "gate-scale");
+            var what = o.Positional.FirstOrDefault() ?? "all";
+            if (what is not ("moe" or "store" or "all")) throw new UsageException($"bench what? moe, store or all (got '{what}')");
+            if (what is "moe" or "all")
+            {
+                var opt = new Orchestrator.Cli.Bench.MoeLayerBench.Options();
+                if (o.Flags.TryGetValue("rounds", out var r)) opt = opt with { Rounds = int.Parse(r!) };
+                if (o.Flags.TryGetValue("tokens", out var t)) opt = opt with { Tokens = int.Parse(t!) };
+                if (o.Flags.TryGetValue("gate-scale", out var g)) opt = opt with { GateScale = double.Parse(g!, System.Globalization.CultureInfo.InvariantCulture) };
+                var result = Orchestrator.Cli.Bench.MoeLayerBench.Run(opt, Console.Out);
+                var path = Path.Combine(Paths.Bench, "moe_layer.json");
+                Orchestrator.Cli.Bench.MoeLayerBench.Write(result, path);
+                Console.WriteLine($"written: {path}");
+            }
+            if (what is "store" or "all")
+            {
+                int runs = o.Flags.TryGetValue("runs", out var n) ? int.Parse(n!) : 10_000;
+                var result = Orchestrator.Cli.Bench.StoreBench.Run(runs, Console.Out);
+                var path = Path.Combine(Paths.Bench, "store.json");
+                Orchestrator.Cli.Bench.MoeLayerBench.Write(result, path);
+                Console.WriteLine($"written: {path}");
+            }
+            return 0;
         }
 
         static int WorkerMain(string[] args)

@@ -376,11 +376,16 @@ public sealed partial class ResultStore : IDisposable
             }
             Run("""
                 UPDATE runs SET status = 'completed', finished_at = $now, provenance_json = $prov, lease_owner = NULL, lease_expires = NULL,
-                       error = NULL, exit_code = 0, duration_seconds = $dur
+                       error = NULL, exit_code = 0, duration_seconds = $dur,
+                       eval_loss = $l, perplexity = $p, accuracy = $a, mean_experts_per_token = $m, flops_per_token = $f
                 WHERE run_id = $r
-                """, ("$now", Now()), ("$prov", provenance), ("$r", b.RunId), ("$dur", b.Final.GetValueOrDefault("job_seconds")));
+                """, ("$now", Now()), ("$prov", provenance), ("$r", b.RunId), ("$dur", Final(b, "job_seconds")),
+                ("$l", Final(b, "eval_loss")), ("$p", Final(b, "perplexity")), ("$a", Final(b, "accuracy")),
+                ("$m", Final(b, "mean_experts_per_token")), ("$f", Final(b, "flops_per_token")));
         });
     }
+
+    static double? Final(RunBundle b, string key) => b.Final.TryGetValue(key, out var v) && double.IsFinite(v) ? v : null;
 
     public void AddEvent(string jobId, string kind, string message, int? step = null) =>
         InTransaction(() => Run("INSERT INTO events(job_id, time, kind, message, step) VALUES ($j, $t, $k, $m, $s)",

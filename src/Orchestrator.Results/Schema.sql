@@ -40,7 +40,14 @@ CREATE TABLE runs (
   created_at      TEXT NOT NULL,
   started_at      TEXT,
   finished_at     TEXT,
-  provenance_json TEXT
+  provenance_json TEXT,
+  -- The headline metrics, copied from final_metrics at ingest (same transaction) so that
+  -- run_summary is one scan of runs even over tens of thousands of runs.
+  eval_loss              REAL,
+  perplexity             REAL,
+  accuracy               REAL,
+  mean_experts_per_token REAL,
+  flops_per_token        REAL
 );
 CREATE INDEX runs_sweep ON runs(sweep);
 CREATE INDEX runs_base ON runs(base_hash, router);
@@ -181,23 +188,21 @@ CREATE TABLE artifacts (
 ALTER TABLE runs ADD COLUMN duration_seconds REAL;
 
 -- views
+-- One row per run. speedup_vs_topk = FLOPs/token of the completed top-k run on the same base whose k
+-- equals the base's k, divided by this run's FLOPs/token.
 CREATE VIEW run_summary AS
+WITH baseline AS (
+  SELECT base_hash, avg(flops_per_token) AS flops_per_token
+  FROM runs
+  WHERE router = 'top_k' AND status = 'completed' AND json_extract(knobs, '$.k') = pretrain_k
+  GROUP BY base_hash
+)
 SELECT r.run_id, r.sweep, r.router, r.knobs, r.curriculum, r.seed, r.status,
-       l.value AS eval_loss,
-       p.value AS perplexity,
-       a.value AS accuracy,
-       m.value AS mean_experts_per_token,
-       f.value AS flops_per_token,
-       (SELECT avg(bf.value) FROM runs b JOIN final_metrics bf ON bf.run_id = b.run_id AND bf.key = 'flops_per_token'
-         WHERE b.base_hash = r.base_hash AND b.router = 'top_k' AND b.status = 'completed'
-           AND json_extract(b.knobs, '$.k') = r.pretrain_k) / f.value AS speedup_vs_topk,
+       r.eval_loss, r.perplexity, r.accuracy, r.mean_experts_per_token, r.flops_per_token,
+       b.flops_per_token / r.flops_per_token AS speedup_vs_topk,
        r.group_hash, r.config_hash, r.base_hash, r.attempt, r.finished_at, r.duration_seconds
 FROM runs r
-LEFT JOIN final_metrics l ON l.run_id = r.run_id AND l.key = 'eval_loss'
-LEFT JOIN final_metrics p ON p.run_id = r.run_id AND p.key = 'perplexity'
-LEFT JOIN final_metrics a ON a.run_id = r.run_id AND a.key = 'accuracy'
-LEFT JOIN final_metrics m ON m.run_id = r.run_id AND m.key = 'mean_experts_per_token'
-LEFT JOIN final_metrics f ON f.run_id = r.run_id AND f.key = 'flops_per_token';
+LEFT JOIN baseline b ON b.base_hash = r.base_hash;
 
 CREATE VIEW usage_by_layer AS
 SELECT run_id, layer, mean_experts_per_token, null_rate, entropy, margin, tokens

@@ -113,6 +113,7 @@ public class StoreTests
                 INSERT INTO runs(run_id, sweep, config_hash, group_hash, base_hash, router, knobs, curriculum, pretrain_k, seed, status, config_json, created_at)
                 VALUES ('r1', 'old', 'r1', 'g1', 'b1', 'top_k', '{"k":2}', 'none', 2, 0, 'completed', '{}', '2026-01-01');
                 INSERT INTO final_metrics VALUES ('r1', 'accuracy', 0.42);
+                UPDATE runs SET accuracy = 0.42 WHERE run_id = 'r1';
                 """;
             cmd.ExecuteNonQuery();
         }
