@@ -77,6 +77,22 @@ public static class Worker
         bundle.Steps.Add(new MetricPoint("tokens_per_second", m.Step, m.TokensPerSecond, m.WallSeconds, phase));
     }
 
+    static void RecordAdaK(RunBundle bundle, AdaKStep m)
+    {
+        var phase = "ada_k_" + m.Phase;
+        void Add(string key, double v) => bundle.Steps.Add(new MetricPoint(key, m.Step, v, m.WallSeconds, phase));
+        Add("loss", m.Loss);
+        for (int l = 0; l < m.MeanK.Length; l++) Add($"mean_k_agent_{l}", m.MeanK[l]);
+        Add("mean_k", m.MeanK.Average());
+        if (m.Phase != "ppo") return;
+        Add("reward", m.Reward);
+        Add("advantage_mean", m.AdvantageMean);
+        Add("advantage_std", m.AdvantageStd);
+        Add("clip_fraction", m.ClipFraction);
+        Add("kl_old_new", m.Kl);
+        Add("regulariser", m.Regulariser);
+    }
+
     static void Pretrain(JobSpec job, RunConfig cfg, Dataset data, Device device, RunBundle bundle, TextWriter log)
     {
         var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), device);
@@ -129,9 +145,6 @@ public static class Worker
         var sha = Sha256(ckpt);
         if (job.BaseSha256 != null && sha != job.BaseSha256)
             throw new InvalidDataException($"base checkpoint {ckpt} has sha256 {sha}, expected {job.BaseSha256}");
-        if (cfg.Router.Type == "ada_k" && cfg.Finetune.Train.Steps > 0)
-            throw new NotSupportedException("ada_k allocators are trained with PPO on a frozen model; that trainer is not in this build yet " +
-                                            "(set finetune.steps=0 to evaluate untrained allocators)");
         var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), device);
         model.load(ckpt);
         model.ConvertRouter(cfg.Router);
@@ -163,9 +176,24 @@ public static class Worker
             bundle.Steps.Add(new MetricPoint("valid_loss", step, v, lastWall, "finetune"));
             if (cfg.Eval.TargetLoss > 0 && double.IsNaN(timeToTarget) && v <= cfg.Eval.TargetLoss) timeToTarget = lastWall;
         }
-        var history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode), Batch,
-            m => { Record(bundle, "finetune", m); Progress(log, "finetune", m, cfg.Finetune.Train.Steps); lastWall = m.WallSeconds; },
-            ValidLoss);
+        IReadOnlyList<StepMetrics> history;
+        if (cfg.Router.Type == "ada_k")
+        {
+            // Ada-K: the model and router stay frozen; only the allocators train, with PPO (finetune.steps batches).
+            var ada = AdaKTrainer.Train(model, cfg.Router, cfg.Finetune.Train.Steps, Batch, m =>
+            {
+                RecordAdaK(bundle, m);
+                lastWall = m.WallSeconds;
+                if (m.Step % 10 == 0)
+                    Console.Out.WriteLine($"progress phase=ada_k_{m.Phase} step={m.Step + 1} of={(m.Phase == "warm" ? cfg.Router.WarmSteps : cfg.Finetune.Train.Steps)} " +
+                                          $"loss={m.Loss:F4} mean_k={m.MeanK.Average():F2} wall={m.WallSeconds:F1}");
+            });
+            history = [];
+        }
+        else
+            history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode), Batch,
+                m => { Record(bundle, "finetune", m); Progress(log, "finetune", m, cfg.Finetune.Train.Steps); lastWall = m.WallSeconds; },
+                ValidLoss);
         ValidLoss(cfg.Finetune.Train.Steps);
 
         Console.Out.WriteLine("progress phase=eval");

@@ -84,6 +84,8 @@ public static class ConfigSchema
         F("router.warm_p", 0.3, "p for p_warm pseudo-labels", 0, 1, minEx: true, router: "ada_k"),
         F("router.layer_fraction", 1.0, "fraction of MoE layers that get an allocator", 0, 1, minEx: true, router: "ada_k"),
         B("router.sample", false, "sample k at inference instead of argmax", router: "ada_k"),
+        F("router.lr", 1e-3, "allocator learning rate (published 1e-3); PPO steps are finetune.steps", 0, minEx: true, router: "ada_k"),
+        I("router.warm_steps", 20, "warm-start classification steps before PPO (ignored for warm_start: random)", 0, 1_000_000, router: "ada_k"),
 
         // --- data
         S("data.corpus", "fortunes", "'fortunes' (Debian package) or a path to a .txt file, a .jsonl file or a folder of .txt"),

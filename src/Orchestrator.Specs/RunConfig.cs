@@ -10,7 +10,7 @@ public sealed record ModelConfig(int Layers, int DModel, int Heads, int Experts,
 public sealed record RouterConfig(string Type, int K = 2, double P = 0.4, bool Normalize = false, int MaxExperts = 0,
     double EntropyCoef = 0, double Threshold = 0.1, int Nulls = 0, double Lambda = 3e-3, int DefaultK = 2,
     double Epsilon = 0.2, double Gamma = 1.0, int PpoEpochs = 2, string WarmStart = "p_warm", double WarmP = 0.3,
-    double LayerFraction = 1.0, bool Sample = false, double BalanceCoef = 0.01, double ZLossCoef = 0)
+    double LayerFraction = 1.0, bool Sample = false, double Lr = 1e-3, int WarmSteps = 20, double BalanceCoef = 0.01, double ZLossCoef = 0)
 {
     public static RouterConfig TopK(int k, double balanceCoef = 0.01) => new("top_k", K: k, BalanceCoef: balanceCoef);
 
@@ -57,6 +57,7 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
             DefaultK: Opt("router.default_k", 2), Epsilon: Opt("router.epsilon", 0.2), Gamma: Opt("router.gamma", 1.0),
             PpoEpochs: Opt("router.ppo_epochs", 2), WarmStart: Opt("router.warm_start", "p_warm"), WarmP: Opt("router.warm_p", 0.3),
             LayerFraction: Opt("router.layer_fraction", 1.0), Sample: Opt("router.sample", false),
+            Lr: Opt("router.lr", 1e-3), WarmSteps: Opt("router.warm_steps", 20),
             BalanceCoef: D("router.balance_coef"), ZLossCoef: D("router.z_loss_coef"));
         TrainConfig Train(string p) => new(I(p + ".steps"), I(p + ".batch_size"), D(p + ".lr"), I(p + ".warmup"),
             D(p + ".weight_decay"), D(p + ".grad_clip"), I(p + ".eval_every"));

@@ -23,6 +23,10 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     public LayerTelemetry? LastTelemetry { get; private set; }
     public Tensor? LastAuxLoss { get; private set; }
     public TelemetryLevel Telemetry { get; set; } = TelemetryLevel.None;
+    /// <summary>Keep the (detached) router input of the last forward in <see cref="LastInput"/>: the Ada-K
+    /// trainer re-evaluates the allocator on it during PPO epochs.</summary>
+    public bool KeepInputs { get; set; }
+    public Tensor? LastInput { get; private set; }
     /// <summary>Set by the training loop for Ada-K: sample k from π (true) or argmax (false).</summary>
     public bool SampleAllocator { get; set; }
     public int NumExperts { get; }
@@ -68,7 +72,9 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         }
         if (withAllocator && allocator is null)
         {
+            // Zero weights: the allocator starts from the uniform policy over k ∈ {1..N}.
             allocator = nn.Linear(dModel, NumExperts, hasBias: false, device: device);
+            using (no_grad()) allocator.weight!.zero_();
             register_module("allocator", allocator);
         }
     }
@@ -78,6 +84,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     {
         long b = x.shape[0], s = x.shape[1], t = b * s;
         var h = x.reshape(t, dModel);                                          // (T, d)
+        if (KeepInputs) LastInput = h.detach();
         var logits = gate.forward(h);                                          // z = h·W_r, (T, N)
         if (Router.NullExperts > 0) logits = cat([logits, null_gate!.forward(h)], 1);   // (T, N + m)
         var allocLogits = Router.NeedsAllocator && allocator is not null ? allocator.forward(h) : null;
