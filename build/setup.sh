@@ -36,4 +36,8 @@ fi
 
 # Build (restores as needed; incremental when nothing changed). The GLIBCXX fix for TorchSharp runs
 # as part of the build on hosts whose libstdc++ is older than GCC 13's (see README).
-dotnet build Orchestrator.sln -c "$CONFIG" -p:Torch="$TORCH" -nologo -clp:ErrorsOnly -v:q
+log=$(mktemp)
+if ! dotnet build Orchestrator.sln -c "$CONFIG" -p:Torch="$TORCH" -nologo -v:q >"$log" 2>&1; then
+  cat "$log" >&2; rm -f "$log"; exit 1
+fi
+rm -f "$log"

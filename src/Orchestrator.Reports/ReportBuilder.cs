@@ -11,15 +11,38 @@ namespace Orchestrator.Reports;
 /// Every number shown comes from a query written out beside it in report.md.</summary>
 public sealed class ReportBuilder(ResultStore store)
 {
-    public const int Width = 800, Height = 500;
+    public const int Width = 1000, Height = 500;
 
     sealed record RunInfo(string RunId, string Router, string Knobs, string Curriculum, long Seed, string Status, string GroupHash,
         double? Loss, double? Ppl, double? Acc, double? Experts, double? Flops, double? Speedup, string? Error)
     {
-        public string Config => $"{Router} {Knobs}" + (Curriculum != "none" ? $" [{Curriculum}]" : "");
+        public string Config => ConfigLabel(Router, Knobs) + (Curriculum != "none" ? $" [{Curriculum}]" : "");
     }
 
     public sealed record Output(string Html, string Markdown, IReadOnlyList<string> Plots);
+
+    // The knobs that name a configuration in the papers; others are shown only when they differ from their default.
+    static readonly Dictionary<string, string[]> PrimaryKnobs = new()
+    {
+        ["top_k"] = ["k"], ["top_p"] = ["p"], ["adaptive_gating"] = ["threshold"], ["null_experts"] = ["nulls", "k"], ["ada_k"] = ["lambda"],
+    };
+    static readonly Dictionary<string, string> Symbols = new() { ["threshold"] = "T", ["nulls"] = "m", ["lambda"] = "λ" };
+
+    static bool SameValue(object schemaDefault, JsonElement value) => value.ValueKind == JsonValueKind.Number && schemaDefault is double or long
+        ? Convert.ToDouble(schemaDefault, CultureInfo.InvariantCulture) == value.GetDouble()
+        : Orchestrator.Specs.ConfigValues.Format(schemaDefault) == value.ToString();
+
+    /// <summary>A short label for plots and tables, e.g. "top_p p=0.4", "null_experts m=4 k=3", "ada_k λ=0.003 lr=0.01".</summary>
+    public static string ConfigLabel(string router, string knobsJson)
+    {
+        var knobs = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(knobsJson) ?? [];
+        var defaults = Orchestrator.Specs.ConfigSchema.Defaults(router);
+        var primary = PrimaryKnobs.GetValueOrDefault(router, []);
+        var shown = primary.Where(knobs.ContainsKey).Concat(knobs.Keys.Where(k => !primary.Contains(k) &&
+            defaults.TryGetValue("router." + k, out var d) && !SameValue(d, knobs[k])));
+        var parts = shown.Select(k => $"{Symbols.GetValueOrDefault(k, k)}={knobs[k].GetRawText().Trim('"')}");
+        return string.Join(" ", new[] { router }.Concat(parts));
+    }
 
     static double? D(object? o) => o == null ? null : Convert.ToDouble(o, CultureInfo.InvariantCulture);
 
@@ -65,7 +88,8 @@ public sealed class ReportBuilder(ResultStore store)
                 sc.LegendText = g.First().Config;
                 if (g.Count() > 1) p.Add.ErrorBar(xs, stats.Select(s => s.Mean).ToArray(), stats.Select(s => s.HalfWidth).ToArray()).Color = sc.Color;
             }
-            p.XLabel("layer"); p.YLabel("mean experts per token"); p.ShowLegend(Alignment.UpperRight);
+            p.XLabel("layer"); p.YLabel("mean experts per token"); p.ShowLegend(Edge.Right);
+            p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
             Save(p, "experts_by_layer", "Experts per token by layer");
         }
 
@@ -88,7 +112,7 @@ public sealed class ReportBuilder(ResultStore store)
                 var f = p.Add.Scatter(frontier.Select(t => t.x).ToArray(), frontier.Select(t => t.y).ToArray());
                 f.LegendText = "Pareto frontier"; f.LinePattern = LinePattern.Dashed; f.MarkerSize = 0; f.Color = Colors.Black;
             }
-            p.XLabel("MFLOPs per token"); p.YLabel(label); p.ShowLegend(Alignment.LowerRight);
+            p.XLabel("MFLOPs per token"); p.YLabel(label); p.ShowLegend(Edge.Right);
             Save(p, metric + "_vs_flops", $"{char.ToUpper(label[0])}{label[1..]} against FLOPs per token");
         }
 
@@ -103,7 +127,8 @@ public sealed class ReportBuilder(ResultStore store)
                 var sc = p.Add.Scatter(rows.Select(x => (double)x.Key).ToArray(), rows.Select(x => x.Average(y => D(y[1])!.Value)).ToArray());
                 sc.LegendText = g.First().Config;
             }
-            p.XLabel("task difficulty"); p.YLabel("mean experts per token"); p.ShowLegend(Alignment.UpperLeft);
+            p.XLabel("task difficulty"); p.YLabel("mean experts per token"); p.ShowLegend(Edge.Right);
+            p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
             Save(p, "experts_by_difficulty", "Experts per token by task difficulty");
         }
 
@@ -127,7 +152,7 @@ public sealed class ReportBuilder(ResultStore store)
                 gi++;
             }
             p.Axes.Bottom.SetTicks(classes.Select((_, ci) => ci * (groups.Count + 1) + (groups.Count - 1) / 2.0).ToArray(), classes);
-            p.YLabel("mean experts per token"); p.ShowLegend(Alignment.UpperRight);
+            p.YLabel("mean experts per token"); p.ShowLegend(Edge.Right);
             Save(p, "experts_by_token_class", "Experts per token by token class");
         }
 
@@ -150,7 +175,8 @@ public sealed class ReportBuilder(ResultStore store)
                 var sc = p.Add.Scatter(Enumerable.Range(0, last + 1).Select(i => (double)i).ToArray(), sums.Take(last + 1).Select(v => v / total).ToArray());
                 sc.LegendText = g.First().Config;
             }
-            p.XLabel("experts used by a token"); p.YLabel("share of tokens"); p.ShowLegend(Alignment.UpperRight);
+            p.XLabel("experts used by a token"); p.YLabel("share of tokens"); p.ShowLegend(Edge.Right);
+            p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
             Save(p, "experts_histogram", "Distribution of experts per token");
         }
 
@@ -165,7 +191,7 @@ public sealed class ReportBuilder(ResultStore store)
                 var sc = p.Add.Scatter(rows.Select(x => Convert.ToDouble(x[0])).ToArray(), rows.Select(x => D(x[1])!.Value).ToArray());
                 sc.LegendText = $"{r.Config} s{r.Seed}"; sc.MarkerSize = 0;
             }
-            p.XLabel("fine-tuning step"); p.YLabel("training loss"); p.ShowLegend(Alignment.UpperRight);
+            p.XLabel("fine-tuning step"); p.YLabel("training loss"); p.ShowLegend(Edge.Right);
             Save(p, "training_curves", "Fine-tuning curves");
         }
 
