@@ -30,7 +30,7 @@ public sealed class ReportBuilder(ResultStore store)
 
     static bool SameValue(object schemaDefault, JsonElement value) => value.ValueKind == JsonValueKind.Number && schemaDefault is double or long
         ? Convert.ToDouble(schemaDefault, CultureInfo.InvariantCulture) == value.GetDouble()
-        : Orchestrator.Specs.ConfigValues.Format(schemaDefault) == value.ToString();
+        : Orchestrator.Specs.ConfigValues.Format(schemaDefault) == value.GetRawText().Trim('"');
 
     /// <summary>A short label for plots and tables, e.g. "top_p p=0.4", "null_experts m=4 k=3", "ada_k λ=0.003 lr=0.01".</summary>
     public static string ConfigLabel(string router, string knobsJson)
