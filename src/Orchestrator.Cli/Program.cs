@@ -13,7 +13,8 @@ namespace Orchestrator.Cli
     {
         const string Usage = """
             usage: orchestrator <command> [options]
-              sweep  [--spec FILE] [--retry-failed] [--force] [--devices cpu|cuda:0,cuda:1] [--jobs-per-device N] [--no-report] [key=value …]
+              sweep  [--spec FILE] [--retry-failed] [--force] [--devices cpu|cuda:0,cuda:1] [--jobs-per-device N] [--max-jobs N]
+                     [--lease-seconds S] [--no-report] [key=value …]
               plan   [--spec FILE] [key=value …]       expanded runs with their status; runs nothing
               status [--sweep NAME]                     a sweep's state from the database
               query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
@@ -106,7 +107,7 @@ namespace Orchestrator.Cli
 
         static int Sweep(string[] args)
         {
-            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker");
+            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker", "lease-seconds");
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
             using var store = ResultStore.Open(Paths.Database);
             var runner = new SweepRunner(store, Console.Out);
@@ -115,7 +116,8 @@ namespace Orchestrator.Cli
                 Devices: o.Flags.GetValueOrDefault("devices"),
                 JobsPerDevice: o.Flags.TryGetValue("jobs-per-device", out var j) ? int.Parse(j!) : null,
                 MaxJobs: o.Flags.TryGetValue("max-jobs", out var m) ? int.Parse(m!) : null,
-                WorkerCommand: o.Flags.GetValueOrDefault("worker")));
+                WorkerCommand: o.Flags.GetValueOrDefault("worker"),
+                LeaseSeconds: o.Flags.TryGetValue("lease-seconds", out var l) ? double.Parse(l!, System.Globalization.CultureInfo.InvariantCulture) : 60));
             if (!o.Flags.ContainsKey("no-report"))
             {
                 var report = new ReportBuilder(store).Build([spec.Name], Paths.Sweep(spec.Name));
@@ -132,21 +134,7 @@ namespace Orchestrator.Cli
             var statuses = File.Exists(Paths.Database)
                 ? WithReadOnly(s => s.RunStatuses(spec.Runs.Select(r => r.ConfigHash)))
                 : [];
-            Console.WriteLine($"sweep {spec.Name}: {spec.Runs.Count} runs" + (spec.Duplicates > 0 ? $" ({spec.Duplicates} duplicates merged)" : ""));
-            var axes = spec.SweptKeys.Where(k => spec.Runs.Select(r => r.Axes.GetValueOrDefault(k)).Distinct().Count() > 1 || k == "router.type").ToList();
-            var cols = new List<string> { "hash", "status" };
-            cols.AddRange(axes);
-            var rows = spec.Runs.Select(r =>
-            {
-                var st = statuses.GetValueOrDefault(r.ConfigHash) switch
-                {
-                    null or "pending" => "new", "completed" => "done", "stale" => "stale (will re-run)", var s => s,
-                };
-                return new object?[] { r.ConfigHash, st }.Concat(axes.Select(a => (object?)r.Axes.GetValueOrDefault(a, "–"))).ToArray();
-            }).ToList();
-            TableWriter.Write(new QueryResult(cols, rows), "table", Console.Out);
-            var counts = rows.GroupBy(r => (string)r[1]!).Select(g => $"{g.Count()} {g.Key}");
-            Console.WriteLine("counts: " + string.Join(", ", counts));
+            PlanPrinter.Print(spec, statuses, Console.Out);
             return 0;
         }
 
@@ -196,12 +184,9 @@ namespace Orchestrator.Cli
             if (string.IsNullOrWhiteSpace(sql)) throw new UsageException("give a SQL statement or --name NAME");
             return WithReadOnly(s =>
             {
-                try { TableWriter.Write(s.Query(sql), format, Console.Out); return 0; }
-                catch (Microsoft.Data.Sqlite.SqliteException e)
-                {
-                    Console.Error.WriteLine($"error: {e.Message.Replace("SQLite Error 8: 'attempt to write a readonly database'", "the results database is read-only here: queries cannot change it")}");
-                    return 1;
-                }
+                try { TableWriter.Write(s.QueryReadOnly(sql), format, Console.Out); return 0; }
+                catch (ReadOnlyViolationException e) { Console.Error.WriteLine("error: " + e.Message); return 1; }
+                catch (Microsoft.Data.Sqlite.SqliteException e) { Console.Error.WriteLine("error: " + e.Message); return 1; }
             });
         }
 

@@ -24,7 +24,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
     {
         public required JobSpec Spec { get; init; }
         public Job? DependsOn { get; init; }
-        public string State { get; set; } = "waiting";     // waiting, running, done, failed, skipped
+        // waiting, running, done, failed, skipped, or external: held by another orchestrator, followed through the database
+        public string State { get; set; } = "waiting";
         public string Label { get; init; } = "";
         public string? LastProgress { get; set; }
     }
@@ -111,10 +112,10 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
         var heartbeat = Stopwatch.StartNew();
         DateTime lastStart = DateTime.MinValue;
 
-        while (jobs.Any(j => j.State is "waiting" or "running"))
+        while (jobs.Any(j => j.State is "waiting" or "running" or "external"))
         {
             // Skip dependents of failed bases.
-            foreach (var j in jobs.Where(j => j.State == "waiting" && j.DependsOn?.State is "failed" or "skipped"))
+            foreach (var j in jobs.Where(j => j.State == "waiting" && j.DependsOn?.State is "failed" or "skipped").ToList())
             {
                 j.State = "skipped"; skipped++;
                 store.MarkSkipped(j.Spec.Id, $"base {j.DependsOn!.Spec.Id} failed");
@@ -127,8 +128,9 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
                 if ((DateTime.UtcNow - lastStart).TotalSeconds < 0.5) { Thread.Sleep(500); }
                 if (j.Spec.IsBase ? !ClaimBase(j, opt) : !store.TryClaim(false, j.Spec.Id, owner, opt.LeaseSeconds, opt.RetryFailed, opt.Force))
                 {
-                    j.State = "skipped";
-                    Say($"skip  {j.Label}: claimed by another orchestrator");
+                    // Another orchestrator holds it (or just finished it): follow it through the database.
+                    j.State = "external";
+                    Say($"wait  {j.Label}: held by another orchestrator");
                     continue;
                 }
                 var slot = free.Dequeue();
@@ -147,6 +149,18 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
                 j.State = "running";
                 lastStart = DateTime.UtcNow;
                 Say($"start {j.Label} [{j.Spec.Id}] on {slot.Device}");
+            }
+            // Follow jobs held by other orchestrators; take them over if their lease runs out.
+            foreach (var j in jobs.Where(j => j.State == "external"))
+            {
+                var status = j.Spec.IsBase ? store.BaseState(j.Spec.Id).status : store.RunStatuses([j.Spec.Id]).GetValueOrDefault(j.Spec.Id, "pending");
+                switch (status)
+                {
+                    case "completed": j.State = "done"; Say($"done  {j.Label} (by another orchestrator)"); break;
+                    case "failed": j.State = "failed"; failed++; failures.Add($"{j.Label} [{j.Spec.Id}]: failed under another orchestrator"); break;
+                    case "running": break;
+                    default: j.State = "waiting"; break;       // stale lease or released: claim it ourselves
+                }
             }
             // Reap finished workers.
             foreach (var (j, (proc, slot, stderrTask, clock)) in running.ToList())
@@ -182,7 +196,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
                 store.Heartbeat(false, running.Keys.Where(j => !j.Spec.IsBase).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
                 heartbeat.Restart();
             }
-            if (running.Count > 0) Thread.Sleep(200);
+            if (running.Count > 0 || jobs.Any(j => j.State == "external")) Thread.Sleep(200);
             else if (!jobs.Any(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State is "done" or "failed" or "skipped"))
                      && jobs.Any(j => j.State == "waiting"))
                 throw new InvalidOperationException("job graph is stuck: waiting jobs with no runnable dependency");

@@ -8,6 +8,9 @@ using Orchestrator.Specs;
 
 namespace Orchestrator.Results;
 
+/// <summary>A user query that would write to the results database.</summary>
+public sealed class ReadOnlyViolationException(string message) : Exception(message);
+
 public sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<object?[]> Rows);
 
 public sealed record RunRow(string RunId, string Sweep, string Router, string Knobs, long Seed, string Status, int Attempt,
@@ -53,13 +56,23 @@ public sealed partial class ResultStore : IDisposable
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString());
         db.Open();
-        Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+        Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+        // Switching to WAL needs a moment with no other connection reading: retry until it takes.
+        for (int attempt = 0; ; attempt++)
+        {
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "PRAGMA journal_mode = WAL";
+            if (string.Equals(cmd.ExecuteScalar() as string, "wal", StringComparison.OrdinalIgnoreCase)) break;
+            if (attempt >= 200) throw new InvalidOperationException($"cannot switch {path} to WAL mode: another process keeps it busy");
+            Thread.Sleep(50);
+        }
         var store = new ResultStore(db, path);
         store.Migrate();
         return store;
     }
 
-    /// <summary>Read-only: the connection itself refuses writes (UPDATE, DELETE, DROP …).</summary>
+    /// <summary>Read-only, twice over: the file is opened SQLITE_OPEN_READONLY with PRAGMA query_only,
+    /// and user SQL is also checked statement by statement before it runs (<see cref="QueryReadOnly"/>).</summary>
     public static ResultStore OpenReadOnly(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"no results database at {path}: run `make sweep` first");
@@ -68,6 +81,35 @@ public sealed partial class ResultStore : IDisposable
         Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA query_only = 1;");
         return new ResultStore(db, path);
     }
+
+    static readonly string[] RefusedFirstWords = ["PRAGMA", "ATTACH", "DETACH", "VACUUM", "REINDEX", "ANALYZE"];
+
+    /// <summary>Runs SQL typed by a user: every statement must be one that SQLite itself reports as
+    /// read-only (sqlite3_stmt_readonly), and settings (PRAGMA, ATTACH, …) are refused, so a query can
+    /// never change the database — not even by turning query_only off first.</summary>
+    public QueryResult QueryReadOnly(string sql)
+    {
+        var handle = db.Handle!;
+        var remaining = sql;
+        while (!string.IsNullOrWhiteSpace(remaining))
+        {
+            int rc = SQLitePCL.raw.sqlite3_prepare_v2(handle, remaining, out var stmt, out var tail);
+            if (rc != SQLitePCL.raw.SQLITE_OK)
+                throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(handle).utf8_to_string(), rc);
+            using (stmt)
+            {
+                if (stmt.IsInvalid) break;    // only comments or whitespace left
+                var text = SQLitePCL.raw.sqlite3_sql(stmt).utf8_to_string().TrimStart();
+                var first = new string(text.TakeWhile(char.IsLetter).ToArray()).ToUpperInvariant();
+                if (SQLitePCL.raw.sqlite3_stmt_readonly(stmt) == 0 || RefusedFirstWords.Contains(first))
+                    throw new ReadOnlyViolationException($"refused: queries are read-only and this statement would change the database or its settings: {Shorten(text)}");
+            }
+            remaining = tail;
+        }
+        return Query(sql);
+    }
+
+    static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
 
     public int Version => Convert.ToInt32(Scalar("PRAGMA user_version"), CultureInfo.InvariantCulture);
 
@@ -265,7 +307,7 @@ public sealed partial class ResultStore : IDisposable
     {
         InTransaction(() =>
         {
-            Run("UPDATE runs SET status = 'skipped', error = $e, finished_at = $now WHERE run_id = $id AND status <> 'completed'",
+            Run("UPDATE runs SET status = 'skipped', error = $e, finished_at = $now WHERE run_id = $id AND status NOT IN ('completed', 'running')",
                 ("$e", reason), ("$now", Now()), ("$id", runId));
             Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'skipped', $m)", ("$j", runId), ("$t", Now()), ("$m", reason));
         });

@@ -93,8 +93,12 @@ public class StoreTests
         var path = TempDb();
         using (var store = ResultStore.Open(path)) store.RegisterSweep(Spec());
         using var ro = ResultStore.OpenReadOnly(path);
-        foreach (var sql in new[] { "UPDATE runs SET status = 'failed'", "DELETE FROM runs", "DROP TABLE runs", "INSERT INTO sweeps VALUES ('x','','','','','','')" })
-            Assert.Throws<SqliteException>(() => ro.Query(sql));
+        foreach (var sql in new[] { "UPDATE runs SET status = 'failed'", "DELETE FROM runs", "DROP TABLE runs", "INSERT INTO sweeps VALUES ('x','','','','','','')",
+                                    "PRAGMA query_only = 0; DELETE FROM runs", "SELECT 1; DELETE FROM runs", "ATTACH 'x.db' AS x", "CREATE TABLE t(a)" })
+            Assert.Throws<ReadOnlyViolationException>(() => ro.QueryReadOnly(sql));
+        // The connection itself refuses writes too, whatever path they take.
+        Assert.Throws<SqliteException>(() => ro.Query("DELETE FROM runs"));
+        Assert.Equal(6L, ro.QueryReadOnly("SELECT count(*) FROM runs -- a comment").Rows[0][0]);
         Assert.Equal(6L, ro.Query("SELECT count(*) FROM runs WHERE status = 'pending'").Rows[0][0]);
     }
 

@@ -1,0 +1,42 @@
+using Orchestrator.Cli;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+using Orchestrator.Tests.Results;
+
+namespace Orchestrator.Tests.Execution;
+
+public class PlanTests
+{
+    [Fact]
+    public void Plan_reads_finished_failed_and_running_runs_from_the_database()
+    {
+        using var store = ResultStore.Open(StoreTests.TempDb());
+        var spec = StoreTests.Spec(seeds: 1);              // top_k, top_p 0.3, top_p 0.4
+        store.RegisterSweep(spec);
+        var ids = spec.Runs.Select(r => r.ConfigHash).ToList();
+        store.TryClaim(false, ids[0], "me", 60);
+        store.Ingest(StoreTests.Bundle(ids[0], 1000, 0.5));
+        store.TryClaim(false, ids[1], "me", 60);
+        store.MarkFailed(false, ids[1], "boom", 1, null);
+        store.TryClaim(false, ids[2], "other", 60);
+        // Edited spec: one more router; its run is new.
+        var edited = SpecLoader.LoadText("""
+            name: s
+            sweep:
+              seeds: 1
+              router:
+                top_k: {k: 2}
+                top_p: {p: [0.3, 0.4]}
+                adaptive_gating: {threshold: 0.2}
+            """);
+        var o = new StringWriter();
+        PlanPrinter.Print(edited, store.RunStatuses(edited.Runs.Select(r => r.ConfigHash)), o);
+        var lines = o.ToString().Split('\n');
+        Assert.StartsWith("sweep s: 4 runs", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith(ids[0]) && l.Contains("| done ") && l.Contains("top_k"));
+        Assert.Contains(lines, l => l.StartsWith(ids[1]) && l.Contains("| failed ") && l.Contains("0.3"));
+        Assert.Contains(lines, l => l.StartsWith(ids[2]) && l.Contains("| running ") && l.Contains("0.4"));
+        Assert.Contains(lines, l => l.Contains("| new ") && l.Contains("adaptive_gating") && l.Contains("0.2"));
+        Assert.Contains("counts: 1 done, 1 failed, 1 new, 1 running", o.ToString());
+    }
+}

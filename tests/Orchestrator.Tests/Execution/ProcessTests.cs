@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+
+namespace Orchestrator.Tests.Execution;
+
+/// <summary>The orchestrator itself as a child process: killed with SIGKILL mid-sweep, and two of
+/// them sharing one database.</summary>
+public class ProcessTests
+{
+    static string SpecFile(string name, string routers, int finetuneSteps = 6)
+    {
+        var dir = Directory.CreateTempSubdirectory("orch-spec").FullName;
+        var text = SweepTests.TinySpec.Replace("name: tiny", $"name: {name}").Replace("finetune: {steps: 6,", $"finetune: {{steps: {finetuneSteps},");
+        text = text[..text.IndexOf("sweep:", StringComparison.Ordinal)] + "sweep:\n  router:\n" + routers;
+        var path = Path.Combine(dir, name + ".yaml");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    static Process StartOrchestrator(string spec, string results, double leaseSeconds = 60)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Paths.RepoRoot };
+        foreach (var a in new[] { SweepTests.WorkerDll, "sweep", "--spec", spec, "--no-report", "--lease-seconds", leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        psi.Environment["ORCHESTRATOR_RESULTS"] = results;
+        psi.Environment.Remove("ORCHESTRATOR_FAULT");
+        return Process.Start(psi)!;
+    }
+
+    static List<(string id, string status, long attempt, string? finished)> Runs(string db)
+    {
+        using var s = ResultStore.OpenReadOnly(db);
+        return s.Query("SELECT run_id, status, attempt, finished_at FROM runs ORDER BY run_id").Rows
+            .Select(r => ((string)r[0]!, (string)r[1]!, (long)r[2]!, r[3] as string)).ToList();
+    }
+
+    [Fact]
+    public void Kill_9_of_the_orchestrator_then_resume_reruns_only_the_interrupted_run()
+    {
+        var results = SweepTests.FreshResults();
+        // Long enough runs (200 steps) that the kill lands while one of them is running.
+        var spec = SpecFile("killed", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n    adaptive_gating: {threshold: 0.2}\n", finetuneSteps: 200);
+        var db = Path.Combine(results, "orchestrator.db");
+        var proc = StartOrchestrator(spec, results, leaseSeconds: 2);
+        var clock = Stopwatch.StartNew();
+        List<(string id, string status, long attempt, string? finished)> before = [];
+        var seen = new List<string>();
+        while (clock.Elapsed.TotalSeconds < 180)
+        {
+            Thread.Sleep(150);
+            if (!File.Exists(db)) continue;
+            try { before = Runs(db); } catch (Microsoft.Data.Sqlite.SqliteException) { continue; }      // not created yet
+            seen.Add(string.Join(",", before.Select(r => r.status)));
+            if (before.Count(r => r.status == "completed") >= 1 && before.Any(r => r.status == "running")) break;
+            if (proc.HasExited)
+                Assert.Fail($"the sweep ended (exit {proc.ExitCode}) before it could be interrupted; seen {string.Join(" | ", seen)}: " +
+                            proc.StandardOutput.ReadToEnd() + proc.StandardError.ReadToEnd());
+        }
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db}")) { c.Open(); using var cmd = c.CreateCommand(); cmd.CommandText = "PRAGMA journal_mode"; Assert.Equal("wal", cmd.ExecuteScalar()); }
+        proc.Kill();                                           // SIGKILL: no cleanup, leases left behind
+        proc.WaitForExit();
+        before = Runs(db);
+        var done = before.Where(r => r.status == "completed").ToList();
+        var interrupted = before.Where(r => r.status == "running").Select(r => r.id).ToList();
+        Assert.NotEmpty(done);
+        Assert.Single(interrupted);
+        Thread.Sleep(2500);                                     // let the dead orchestrator's lease expire
+
+        using (var store = ResultStore.Open(db))
+        {
+            var log = new StringWriter();
+            var summary = SweepTests.RunSweep(SpecLoader.Load(spec), store, log);
+            Assert.True(summary.ExitCode == 0, log.ToString());
+            Assert.Equal(3 - done.Count, summary.Completed);
+            Assert.Equal(done.Count, summary.AlreadyDone);
+        }
+        var after = Runs(db);
+        Assert.Equal(3, after.Count(r => r.status == "completed"));
+        foreach (var d in done) Assert.Contains(after, r => r.id == d.id && r.attempt == 1 && r.finished == d.finished);   // untouched
+        Assert.Equal(2, after.Single(r => r.id == interrupted[0]).attempt);                                          // re-run once
+        using var ro = ResultStore.OpenReadOnly(db);
+        Assert.Equal(3 * 200L, (long)ro.Query("SELECT count(*) FROM metrics WHERE phase = 'finetune' AND key = 'train_loss'").Rows[0][0]!);
+        Assert.Equal(3L, (long)ro.Query("SELECT count(DISTINCT run_id) FROM routing_stats").Rows[0][0]!);
+    }
+
+    [Fact]
+    public void Two_orchestrators_on_one_database_lose_no_write_and_compute_nothing_twice()
+    {
+        var results = SweepTests.FreshResults();
+        var a = SpecFile("alpha", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n");
+        var b = SpecFile("beta", "    top_p: {p: 0.4}\n    adaptive_gating: {threshold: 0.2}\n");
+        var pa = StartOrchestrator(a, results);
+        var pb = StartOrchestrator(b, results);
+        var outA = pa.StandardOutput.ReadToEndAsync(); var errA = pa.StandardError.ReadToEndAsync();
+        var outB = pb.StandardOutput.ReadToEndAsync(); var errB = pb.StandardError.ReadToEndAsync();
+        Assert.True(pa.WaitForExit(240_000) && pb.WaitForExit(240_000), "orchestrators did not finish");
+        var all = outA.Result + errA.Result + outB.Result + errB.Result;
+        Assert.True(pa.ExitCode == 0 && pb.ExitCode == 0, all);
+        Assert.DoesNotContain("database is locked", all);
+        var db = Path.Combine(results, "orchestrator.db");
+        var runs = Runs(db);
+        Assert.Equal(3, runs.Count);                            // top_p is shared by both sweeps: one run
+        Assert.All(runs, r => { Assert.Equal("completed", r.status); Assert.Equal(1, r.attempt); });
+        using var ro = ResultStore.OpenReadOnly(db);
+        Assert.Equal(1L, (long)ro.Query("SELECT count(*) FROM bases").Rows[0][0]!);
+        Assert.Equal(1L, (long)ro.Query("SELECT attempt FROM bases").Rows[0][0]!);              // the base was trained once
+        Assert.Equal(4L, (long)ro.Query("SELECT count(*) FROM sweep_runs").Rows[0][0]!);
+        Assert.Equal(3 * 6L, (long)ro.Query("SELECT count(*) FROM metrics WHERE phase = 'finetune' AND key = 'train_loss'").Rows[0][0]!);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using Orchestrator.Reports;
+using Orchestrator.Results;
+using Orchestrator.Tests.Results;
+using SkiaSharp;
+
+namespace Orchestrator.Tests.Reports;
+
+/// <summary>Reports from a fixture database (bundles ingested through the real store).</summary>
+public class ReportTests
+{
+    static (ResultStore store, string dir, List<string> ids) Fixture()
+    {
+        var store = ResultStore.Open(StoreTests.TempDb());
+        var spec = StoreTests.Spec(seeds: 2);
+        store.RegisterSweep(spec);
+        var ids = spec.Runs.Select(r => r.ConfigHash).ToList();
+        int i = 0;
+        foreach (var r in spec.Runs)
+        {
+            store.TryClaim(false, r.ConfigHash, "t", 60);
+            if (r.Router == "top_p" && (double)r.Config["router.p"] == 0.3 && r.Seed == 1) { store.MarkFailed(false, r.ConfigHash, "exit code 1: out of memory", 1, "tail"); continue; }
+            store.Ingest(StoreTests.Bundle(r.ConfigHash, r.Router == "top_k" ? 2000 : 1500 + 100 * i, 0.4 + 0.05 * i));
+            i++;
+        }
+        return (store, Directory.CreateTempSubdirectory("orch-report").FullName, ids);
+    }
+
+    static (int width, int height, double spread) Inspect(string png)
+    {
+        using var bmp = SKBitmap.Decode(png);
+        var lum = new List<double>();
+        for (int y = 0; y < bmp.Height; y += 4)
+            for (int x = 0; x < bmp.Width; x += 4) { var c = bmp.GetPixel(x, y); lum.Add(0.3 * c.Red + 0.59 * c.Green + 0.11 * c.Blue); }
+        double mean = lum.Average();
+        return (bmp.Width, bmp.Height, Math.Sqrt(lum.Average(v => (v - mean) * (v - mean))));
+    }
+
+    [Fact]
+    public void Every_plot_is_produced_non_blank_at_its_size_and_the_report_lists_every_run()
+    {
+        var (store, dir, ids) = Fixture();
+        using var _ = store;
+        var output = new ReportBuilder(store).Build(["s"], dir);
+        var expected = new[] { "experts_by_layer", "accuracy_vs_flops", "eval_loss_vs_flops", "experts_by_difficulty", "experts_by_token_class",
+                               "experts_histogram", "training_curves" };
+        foreach (var name in expected)
+        {
+            Assert.True(File.Exists(Path.Combine(dir, name + ".svg")), name + ".svg");
+            var (w, h, spread) = Inspect(Path.Combine(dir, name + ".png"));
+            Assert.Equal((ReportBuilder.Width, ReportBuilder.Height), (w, h));
+            Assert.True(spread > 10, $"{name}.png looks blank (luminance spread {spread:F1})");
+        }
+        Assert.Equal(5, Directory.GetFiles(dir, "load_*.png").Length);      // one heatmap per completed run
+        var html = File.ReadAllText(output.Html);
+        foreach (var id in ids) Assert.Contains(id, html);
+        Assert.DoesNotContain("src=\"experts_by_layer.png\"", html);       // self-contained: images are data URIs
+        Assert.Contains("data:image/png;base64,", html);
+    }
+
+    [Fact]
+    public void Table_numbers_equal_the_sql_and_failures_are_named()
+    {
+        var (store, dir, ids) = Fixture();
+        using var _ = store;
+        var md = File.ReadAllText(new ReportBuilder(store).Build(["s"], dir).Markdown);
+        // Per configuration: mean over seeds of accuracy, from SQL.
+        foreach (var row in store.Query("""
+                     SELECT router, knobs, avg(accuracy), count(*) FROM run_summary WHERE status = 'completed' GROUP BY router, knobs
+                     """).Rows)
+        {
+            var label = ReportBuilder.ConfigLabel((string)row[0]!, (string)row[1]!);
+            var line = md.Split('\n').Single(l => l.StartsWith($"| {label} |"));
+            var cells = line.Split('|').Select(c => c.Trim()).ToArray();
+            Assert.Equal(Convert.ToInt64(row[3]).ToString(CultureInfo.InvariantCulture), cells[2]);
+            var mean = double.Parse(cells[3].Split('±')[0].Trim(), CultureInfo.InvariantCulture);
+            Assert.Equal((double)row[2]!, mean, 3);
+        }
+        Assert.Contains("exit code 1: out of memory", md);
+        Assert.Contains("| failed |", md);
+    }
+
+    [Fact]
+    public void Plot_text_renders_headless()
+    {
+        PlotFonts.Register();
+        Assert.Equal(PlotFonts.Family, ScottPlot.Fonts.Default);
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        string Render(string title)
+        {
+            var p = new ScottPlot.Plot();
+            p.Add.Scatter(new double[] { 0, 1 }, new double[] { 0, 1 });
+            p.Title(title);
+            var f = Path.Combine(dir, (title.Length == 0 ? "none" : "title") + ".png");
+            p.SavePng(f, 400, 300);
+            return f;
+        }
+        using var with = SKBitmap.Decode(Render("Experts per token"));
+        using var without = SKBitmap.Decode(Render(""));
+        int differing = 0;
+        for (int y = 0; y < 40; y++)
+            for (int x = 0; x < 400; x++)
+                if (with.GetPixel(x, y) != without.GetPixel(x, y)) differing++;
+        Assert.True(differing > 200, $"the title changed only {differing} pixels: text is not rendering");
+    }
+
+    [Theory]
+    [InlineData("top_p", "{\"entropy_coef\":0.0001,\"max_experts\":0,\"normalize\":false,\"p\":0.4}", "top_p p=0.4")]
+    [InlineData("top_p", "{\"entropy_coef\":0.0001,\"max_experts\":2,\"normalize\":true,\"p\":0.3}", "top_p p=0.3 max_experts=2 normalize=true")]
+    [InlineData("null_experts", "{\"k\":3,\"nulls\":8}", "null_experts m=8 k=3")]
+    [InlineData("adaptive_gating", "{\"normalize\":true,\"threshold\":0.2}", "adaptive_gating T=0.2")]
+    public void Configuration_labels_name_the_papers_knobs(string router, string knobs, string expected) =>
+        Assert.Equal(expected, ReportBuilder.ConfigLabel(router, knobs));
+
+    [Fact]
+    public void Pareto_frontier_keeps_only_undominated_points()
+    {
+        var pts = new List<(double, double)> { (1, 0.5), (2, 0.4), (2, 0.7), (3, 0.6), (4, 0.9) };
+        Assert.Equal([(1, 0.5), (2, 0.7), (4, 0.9)], ReportBuilder.Pareto(pts, higherBetter: true));
+        Assert.Equal([(1, 0.5), (2, 0.4)], ReportBuilder.Pareto(pts, higherBetter: false));
+    }
+
+    [Fact]
+    public void Confidence_interval_uses_students_t()
+    {
+        var ci = MeanCi.Of([1.0, 2.0, 3.0]);
+        Assert.Equal(2.0, ci.Mean, 9);
+        Assert.Equal(4.303 * 1.0 / Math.Sqrt(3), ci.HalfWidth, 6);
+        Assert.Equal(3, ci.N);
+    }
+}
