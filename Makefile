@@ -32,9 +32,11 @@ plan: setup
 status: setup
 	@$(ORCH) status $(if $(SWEEP),--sweep $(SWEEP))
 
-# SQL reaches the program through the environment, so quotes inside it survive.
+# SQL reaches the program through the environment, unexpanded by make, so quotes and $ survive.
+QUERY_SQL := $(value SQL)
+export QUERY_SQL
 query: setup
-	@if [ -n "$(NAME)" ]; then $(ORCH) query --name "$(NAME)" --format $(FORMAT); else $(ORCH) query --format $(FORMAT) "$$SQL"; fi
+	@if [ -n "$(NAME)" ]; then $(ORCH) query --name "$(NAME)" --format $(FORMAT); else $(ORCH) query --format $(FORMAT) "$$QUERY_SQL"; fi
 
 report: setup
 	@$(ORCH) report $(if $(SWEEPS),--sweeps "$(SWEEPS)",--sweep $(SWEEP))

@@ -110,7 +110,7 @@ public sealed class ReportBuilder(ResultStore store)
             if (frontier.Count > 1)
             {
                 var f = p.Add.Scatter(frontier.Select(t => t.x).ToArray(), frontier.Select(t => t.y).ToArray());
-                f.LegendText = "Pareto frontier"; f.LinePattern = LinePattern.Dashed; f.MarkerSize = 0; f.Color = Colors.Black;
+                f.LegendText = "Pareto frontier"; f.LineWidth = 2; f.MarkerSize = 0; f.Color = Colors.Black.WithAlpha(0.5);
             }
             p.XLabel("MFLOPs per token"); p.YLabel(label); p.ShowLegend(Edge.Right);
             Save(p, metric + "_vs_flops", $"{char.ToUpper(label[0])}{label[1..]} against FLOPs per token");
@@ -195,7 +195,26 @@ public sealed class ReportBuilder(ResultStore store)
             Save(p, "training_curves", "Fine-tuning curves");
         }
 
-        // 7. Layer × expert load heatmap per run.
+        // 7. Ada-K: mean experts per token and accuracy against λ (mean over seeds; λ on categorical positions, 0 included).
+        var adaK = done.Where(r => r.Router == "ada_k" && r.Experts != null).ToList();
+        if (adaK.Count > 0)
+        {
+            var byLambda = adaK.GroupBy(r => JsonDocument.Parse(r.Knobs).RootElement.GetProperty("lambda").GetDouble()).OrderBy(g => g.Key).ToList();
+            var xs = Enumerable.Range(0, byLambda.Count).Select(i => (double)i).ToArray();
+            var p = new Plot();
+            var k = p.Add.Scatter(xs, byLambda.Select(g => g.Average(r => r.Experts!.Value)).ToArray());
+            k.LegendText = "mean experts per token (left)";
+            var acc = p.Add.Scatter(xs, byLambda.Select(g => g.Average(r => r.Acc ?? double.NaN)).ToArray());
+            acc.LegendText = "task accuracy (right)";
+            acc.Axes.YAxis = p.Axes.Right;
+            acc.MarkerShape = MarkerShape.FilledSquare;   // (Skia's SVG backend cannot write dashed lines)
+            p.Axes.Bottom.SetTicks(xs, byLambda.Select(g => g.Key.ToString("G3", CultureInfo.InvariantCulture)).ToArray());
+            p.XLabel("λ (Ada-K regulariser on E[k])"); p.YLabel("mean experts per token"); p.Axes.Right.Label.Text = "task accuracy";
+            p.ShowLegend(Edge.Right);
+            Save(p, "ada_k_lambda", "Ada-K: experts per token and accuracy against λ");
+        }
+
+        // 8. Layer × expert load heatmap per run.
         const string LoadSql = "SELECT layer, expert, share FROM expert_usage WHERE run_id = $r";
         foreach (var r in done)
         {

@@ -85,8 +85,13 @@ public static class SpecLoader
         texts.Append("# file: ").AppendLine(display).AppendLine(text);
         var own = new SpecMapping { Mark = map.Mark, Entries = map.Entries.Where(e => e.Key != "extends").ToList() };
         if (parent == null) return own;
-        // A child's name and description are its own; everything else deep-merges over the parent.
-        var inherited = new SpecMapping { Mark = parent.Mark, Entries = parent.Entries.Where(e => e.Key is not ("name" or "description")).ToList() };
+        // A child's name and description are its own, and so is its sweep when it has one (the axes are
+        // what a child spec is for: they replace the parent's); base and execution deep-merge.
+        var inherited = new SpecMapping
+        {
+            Mark = parent.Mark,
+            Entries = parent.Entries.Where(e => e.Key is not ("name" or "description") && !(e.Key == "sweep" && own.Get("sweep") != null)).ToList(),
+        };
         return inherited.MergedWith(own);
     }
 
@@ -330,6 +335,13 @@ public static class SpecLoader
                         if (r.Value is SpecMapping knobs)
                             foreach (var k in knobs.Entries)
                             {
+                                if (k.Key == "zip")
+                                {
+                                    // Knobs varied together, e.g. null_experts: {zip: {nulls: [8, 16], k: [3, 4]}} — (m, k) pairs.
+                                    var zipped = RouterZip(r.Key, k, errors);
+                                    if (zipped != null) grid.Add(zipped);
+                                    continue;
+                                }
                                 var key = "router." + k.Key;
                                 var def = ConfigSchema.Find(key, r.Key);
                                 var path = $"sweep.router.{r.Key}.{k.Key}";
@@ -437,6 +449,33 @@ public static class SpecLoader
                     break;
             }
         }
+    }
+
+    static List<List<Assign>>? RouterZip(string router, SpecEntry zip, List<SpecError> errors)
+    {
+        var path = $"sweep.router.{router}.zip";
+        if (zip.Value is not SpecMapping zm)
+        {
+            errors.Add(new SpecError(zip.Value.Mark, path, "expected a mapping of this router's knobs to lists of one length"));
+            return null;
+        }
+        var lists = new List<(string key, List<(object? v, SourceMark m)> vals)>();
+        foreach (var e in zm.Entries)
+        {
+            var def = ConfigSchema.Find("router." + e.Key, router);
+            if (def == null || def.Key == "router.type") { UnknownKey(errors, e.KeyMark, $"{path}.{e.Key}", e.Key, ConfigSchema.RouterKnobs(router)); continue; }
+            lists.Add(("router." + e.Key, Values(e.Value).Select(v => (ParseValue(def, v, $"{path}.{e.Key}", errors), v.Mark)).ToList()));
+        }
+        if (lists.Count == 0) return null;
+        int len = lists[0].vals.Count;
+        var bad = lists.FirstOrDefault(l => l.vals.Count != len);
+        if (bad.key != null)
+        {
+            errors.Add(new SpecError(zm.Mark, path, $"zipped lists differ in length: {lists[0].key} has {len}, {bad.key} has {bad.vals.Count}"));
+            return null;
+        }
+        return Enumerable.Range(0, len).Select(i => lists.Where(l => l.vals[i].v != null)
+            .Select(l => new Assign(l.key, l.vals[i].v!, l.vals[i].m)).ToList()).ToList();
     }
 
     /// <summary>Flattens nested mappings in sweep axes; dotted keys may also be written directly.</summary>

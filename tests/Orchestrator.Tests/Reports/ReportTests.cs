@@ -23,6 +23,15 @@ public class ReportTests
             store.Ingest(StoreTests.Bundle(r.ConfigHash, r.Router == "top_k" ? 2000 : 1500 + 100 * i, 0.4 + 0.05 * i));
             i++;
         }
+        // Ada-K runs over λ on the same sweep name, for the λ plot.
+        var ada = Orchestrator.Specs.SpecLoader.LoadText("name: s\nsweep:\n  router:\n    ada_k: {lambda: [0.0, 0.1]}\n");
+        store.RegisterSweep(ada);
+        foreach (var r in ada.Runs)
+        {
+            store.TryClaim(false, r.ConfigHash, "t", 60);
+            store.Ingest(StoreTests.Bundle(r.ConfigHash, 1200, 0.3));
+            ids.Add(r.ConfigHash);
+        }
         return (store, Directory.CreateTempSubdirectory("orch-report").FullName, ids);
     }
 
@@ -43,7 +52,7 @@ public class ReportTests
         using var _ = store;
         var output = new ReportBuilder(store).Build(["s"], dir);
         var expected = new[] { "experts_by_layer", "accuracy_vs_flops", "eval_loss_vs_flops", "experts_by_difficulty", "experts_by_token_class",
-                               "experts_histogram", "training_curves" };
+                               "experts_histogram", "training_curves", "ada_k_lambda" };
         foreach (var name in expected)
         {
             Assert.True(File.Exists(Path.Combine(dir, name + ".svg")), name + ".svg");
@@ -51,7 +60,7 @@ public class ReportTests
             Assert.Equal((ReportBuilder.Width, ReportBuilder.Height), (w, h));
             Assert.True(spread > 10, $"{name}.png looks blank (luminance spread {spread:F1})");
         }
-        Assert.Equal(5, Directory.GetFiles(dir, "load_*.png").Length);      // one heatmap per completed run
+        Assert.Equal(7, Directory.GetFiles(dir, "load_*.png").Length);      // one heatmap per completed run
         var html = File.ReadAllText(output.Html);
         foreach (var id in ids) Assert.Contains(id, html);
         Assert.DoesNotContain("src=\"experts_by_layer.png\"", html);       // self-contained: images are data URIs

@@ -29,6 +29,10 @@ public class SpecTests
                 null_experts: {nulls: [4, 8], k: [2, 3]}
             """);
         Assert.Equal(9, cond.Runs.Count);
+        // (m, k) pairs: a zip inside a router's own grid, crossed with its other knobs.
+        var pairs = Load("name: a\nsweep:\n  router:\n    null_experts:\n      zip: {nulls: [8, 16, 48], k: [3, 4, 8]}\n      balance_coef: [0.01, 0.02]");
+        Assert.Equal(6, pairs.Runs.Count);
+        Assert.Equal(["8/3", "16/4", "48/8"], pairs.Runs.Select(r => $"{r.Config["router.nulls"]}/{r.Config["router.k"]}").Distinct());
         Assert.Equal(9 * 3 * 2, Load("""
             name: a
             sweep:
@@ -162,6 +166,11 @@ public class SpecTests
         var bad = Assert.Throws<SpecException>(() => SpecLoader.Load(Path.Combine(dir, "child.yaml"), ["finetune.steps=fifty"])).Errors.Single();
         Assert.Equal("<command line>", bad.Mark.File);
         Assert.Equal(16, bad.Mark.Column);     // the value starts after "finetune.steps="
+        // A child's sweep replaces the parent's axes; its base still merges.
+        File.WriteAllText(Path.Combine(dir, "axes.yaml"), "extends: parent.yaml\nname: axes\nsweep:\n  router:\n    top_p: {p: [0.3, 0.4, 0.5]}\n");
+        var axes = SpecLoader.Load(Path.Combine(dir, "axes.yaml"));
+        Assert.Equal(3, axes.Runs.Count);
+        Assert.All(axes.Runs, r => { Assert.Equal(0L, r.Seed); Assert.Equal(3L, r.Config["model.layers"]); });
         File.WriteAllText(Path.Combine(dir, "loop.yaml"), "extends: loop.yaml\nname: loop\n");
         Assert.Contains(Assert.Throws<SpecException>(() => SpecLoader.Load(Path.Combine(dir, "loop.yaml"))).Errors, e => e.Message.Contains("circular"));
     }
