@@ -4,6 +4,7 @@ using Orchestrator.Results;
 using Orchestrator.Specs;
 using Orchestrator.Training;
 using Orchestrator.Training.Data;
+using Orchestrator.Training.Tasks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -156,8 +157,23 @@ public static class Worker
         var rng = new Random(unchecked((int)cfg.Seed * 7919 + 2));
         var curriculum = new Curriculum(cfg.Finetune.Curriculum, cfg.Finetune.Pacing, cfg.Data.MaxDifficulty, cfg.Finetune.Train.Steps);
         int s = cfg.Model.Context + 1, lastMax = 0;
+        ComplexityCurriculum? ordered = null;
+        if (cfg.Finetune.Curriculum == "adaptive_gating")
+        {
+            int per = (int)Math.Ceiling(cfg.Finetune.CurriculumPool / (double)(cfg.Data.Tasks.Length * cfg.Data.MaxDifficulty));
+            ordered = new ComplexityCurriculum(TaskSuite.Samples(cfg.Data.Tasks, cfg.Data.MaxDifficulty, per, (int)cfg.Seed, stream: 2),
+                data.Tokenizer, cfg.Model.Context);
+        }
         Tensor Batch(int step)
         {
+            if (ordered != null)
+            {
+                var orderedRows = new List<int[]>();
+                for (int i = 0; i < cfg.Finetune.Train.BatchSize; i++)
+                    orderedRows.Add(rng.NextDouble() < cfg.Finetune.TextMix ? Dataset.Window(data.Train, s, rng)
+                        : ordered.NextRow(s, model, e => bundle.Events.Add(new EventRow("curriculum", e, step))));
+                return Trainer.ToBatch(orderedRows, device);
+            }
             var (lo, hi) = curriculum.Difficulties(step);
             if (hi != lastMax)
             {

@@ -36,7 +36,7 @@ public sealed record ParamDef(
 public static class ConfigSchema
 {
     public static readonly string[] Routers = ["top_k", "top_p", "adaptive_gating", "null_experts", "ada_k"];
-    public static readonly string[] Curricula = ["none", "easy_to_hard"];
+    public static readonly string[] Curricula = ["none", "easy_to_hard", "adaptive_gating"];
     public static readonly string[] Tasks = ["addition", "arithmetic", "reverse", "sort", "brackets"];
 
     static ParamDef I(string k, long d, string doc, double? min = null, double? max = null, string? router = null)
@@ -118,6 +118,7 @@ public static class ConfigSchema
         F("finetune.text_mix", 0.5, "share of fine-tuning sequences from the corpus", 0, 1),
         E("finetune.curriculum", "none", Curricula, "sample order"),
         E("finetune.pacing", "linear", ["linear", "root"], "easy_to_hard pacing function"),
+        I("finetune.curriculum_pool", 256, "task samples in the adaptive_gating curriculum's pool (one epoch = one pass)", 8, 1_000_000),
         I("finetune.eval_every", 50, "evaluate every N steps (0: only at the end)", 0),
 
         // --- evaluation

@@ -63,8 +63,7 @@ public static class Evaluator
         int context = cfg.Model.Context, layers = cfg.Model.Layers;
 
         // 1. Held-out text, with token-level routing.
-        var classAcc = new Dictionary<(int layer, TokenClass cls), (long tokens, double experts)>();
-        var wordAcc = new Dictionary<string, (TokenClass cls, long tokens, double experts)>();
+        var usage = new TokenUsage();
         double lossSum = 0; long rowsSeen = 0, tokensSeen = 0;
         var clock = new Stopwatch();
         foreach (var rows in Windows(data.Test.Ids, context, cfg.Eval.TextBatches))
@@ -81,31 +80,14 @@ public static class Evaluator
                 for (int p = 0; p < context; p++)
                 {
                     int pos = rows[r].start + p;
-                    var word = data.Test.Words[data.Test.WordIndex[pos]];
-                    var cls = BpeTokenizer.Classify(word);
-                    double mean = 0;
-                    foreach (var t in output.Telemetry)
-                    {
-                        int k = t.ExpertsPerToken![r * context + p];
-                        mean += k;
-                        var key = (t.Layer, cls);
-                        var acc = classAcc.GetValueOrDefault(key);
-                        classAcc[key] = (acc.tokens + 1, acc.experts + k);
-                    }
-                    if (output.Telemetry.Count == 0) continue;
-                    mean /= output.Telemetry.Count;
-                    var w = word.Trim().ToLowerInvariant();
-                    if (w.Length == 0) continue;
-                    var wa = wordAcc.GetValueOrDefault(w, (cls, 0, 0));
-                    wordAcc[w] = (cls, wa.tokens + 1, wa.experts + mean);
+                    usage.Add(data.Test.Words[data.Test.WordIndex[pos]],
+                        output.Telemetry.Select(t => (t.Layer, t.ExpertsPerToken![r * context + p])).ToList());
                 }
         }
         report.Loss = lossSum / Math.Max(1, rowsSeen);
         report.TokensPerSecond = tokensSeen / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-        foreach (var ((layer, cls), (tokens, experts)) in classAcc.OrderBy(k => k.Key.layer).ThenBy(k => k.Key.cls))
-            report.Classes.Add(new ClassUsage(layer, BpeTokenizer.ClassName(cls), tokens, experts / tokens));
-        foreach (var (word, (cls, tokens, experts)) in wordAcc.Where(w => w.Value.tokens >= 2).OrderBy(w => w.Key, StringComparer.Ordinal))
-            report.Words.Add(new WordUsage(word, BpeTokenizer.ClassName(cls), tokens, experts / tokens));
+        report.Classes.AddRange(usage.Classes());
+        report.Words.AddRange(usage.Words());
 
         // 2. Tasks: answer loss and routing under teacher forcing, then exact match of the greedy answer.
         var samples = TaskSuite.Samples(cfg.Data.Tasks, cfg.Data.MaxDifficulty, cfg.Eval.TaskSamples, (int)cfg.Seed, stream: 1);
