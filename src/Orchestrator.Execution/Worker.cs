@@ -130,14 +130,25 @@ public static class Worker
         return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
-    /// <summary>Which parameters fine-tuning updates: everything, or only the routing parameters.</summary>
-    static IEnumerable<Parameter> Trainable(MoeTransformer model, string mode) => mode switch
+    static bool IsRouting(string name) => name.Contains(".gate.") || name.Contains(".null_gate.") || name.Contains(".allocator.");
+
+    /// <summary>Which parameters fine-tuning updates: everything; only the routing parameters; or the
+    /// LoRA adapters plus the routing parameters (a router being converted must learn its new logits).</summary>
+    static IEnumerable<Parameter> Trainable(MoeTransformer model, string mode, int loraRank)
     {
-        "full" => model.parameters(),
-        "router_only" => model.named_parameters()
-            .Where(p => p.name.Contains(".gate.") || p.name.Contains(".null_gate.") || p.name.Contains(".allocator.")).Select(p => p.parameter),
-        _ => throw new NotSupportedException($"finetune.mode '{mode}' is not available yet (allowed now: full, router_only)"),
-    };
+        if (mode == "lora") model.EnableLora(loraRank);
+        var named = model.named_parameters().ToList();
+        Func<string, bool> trains = mode switch
+        {
+            "full" => _ => true,
+            "router_only" => IsRouting,
+            "lora" => n => IsRouting(n) || n.Contains("_lora_"),
+            _ => throw new ArgumentException($"unknown finetune.mode '{mode}' (allowed: full, router_only, lora)"),
+        };
+        // Frozen weights get no gradient at all (cheaper backward), and stay bit-identical.
+        foreach (var (name, p) in named) p.requires_grad = trains(name);
+        return named.Where(p => trains(p.name)).Select(p => p.parameter).ToList();
+    }
 
     static void FinetuneAndEvaluate(JobSpec job, RunConfig cfg, Dataset data, Device device, RunBundle bundle, TextWriter log)
     {
@@ -207,7 +218,7 @@ public static class Worker
             history = [];
         }
         else
-            history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode), Batch,
+            history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode, cfg.Finetune.LoraRank), Batch,
                 m => { Record(bundle, "finetune", m); Progress(log, "finetune", m, cfg.Finetune.Train.Steps); lastWall = m.WallSeconds; },
                 ValidLoss);
         ValidLoss(cfg.Finetune.Train.Steps);

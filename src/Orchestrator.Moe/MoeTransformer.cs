@@ -51,6 +51,12 @@ public sealed class MoeTransformer : nn.Module
         if (Device.type != DeviceType.CPU) this.to(Device);
     }
 
+    /// <summary>Adds LoRA adapters (rank r, α = 2r) to every attention layer's query and value projections.</summary>
+    public void EnableLora(int rank)
+    {
+        foreach (var layer in model.layers) layer.SelfAttention.EnableLora(rank, 2.0 * rank);
+    }
+
     public IReadOnlyList<MoeBlock> MoeBlocks => model.layers.Select(l => l.Moe).OfType<MoeBlock>().ToList();
 
     /// <summary>GPT-2 style initialisation: N(0, 0.02) for every weight matrix, ones for norms.</summary>

@@ -117,6 +117,14 @@ public static class Evaluator
         }
         report.Accuracy = samples.Count == 0 ? 0 : correctAll / (double)samples.Count;
 
+        // Multiple-choice benchmarks the user brings (data.multiple_choice), scored by log-likelihood.
+        if (cfg.Data.MultipleChoice.Length > 0)
+        {
+            var path = Path.IsPathRooted(cfg.Data.MultipleChoice) ? cfg.Data.MultipleChoice : Path.Combine(Paths.RepoRoot, cfg.Data.MultipleChoice);
+            report.Tasks.AddRange(MultipleChoice.Evaluate(model, data.Tokenizer, MultipleChoice.Load(path),
+                "mc:" + Path.GetFileNameWithoutExtension(path), context));
+        }
+
         // 3. FLOPs per token from the measured per-layer activations on held-out text.
         var allocators = MoeTransformer.AllocatorLayers(cfg.Router, model.MoeBlocks.Count);
         var flops = FlopsCounter.PerToken(cfg.Model, cfg.Router.Type == "null_experts" ? cfg.Router.Nulls : 0, allocators,

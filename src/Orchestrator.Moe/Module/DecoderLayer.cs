@@ -12,6 +12,7 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     private readonly SwiGluExpert? mlp;
 
     public MoeBlock? Moe => block_sparse_moe;
+    public Attention SelfAttention => self_attn;
 
     public DecoderLayer(int index, Specs.ModelConfig c, RotaryEmbedding rope, Router? router) : base(nameof(DecoderLayer))
     {

@@ -124,6 +124,23 @@ public class SweepTests
     }
 
     [Fact]
+    public void Lora_fine_tuning_the_adaptive_gating_curriculum_and_multiple_choice_run_end_to_end()
+    {
+        FreshResults();
+        var spec = SpecLoader.LoadText(SweepTests.TinySpec, "tiny.yaml", [
+            "finetune.mode=lora", "finetune.curriculum=adaptive_gating", "finetune.curriculum_pool=8", "finetune.steps=12",
+            "data.multiple_choice=experiments/data/arithmetic-mc.jsonl", "sweep.router={adaptive_gating: {threshold: 0.2}}"]);
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        var summary = RunSweep(spec, store, log);
+        Assert.True(summary.ExitCode == 0, log.ToString());
+        var id = spec.Runs.Single(r => r.Router == "adaptive_gating").ConfigHash;
+        Assert.True(Count(store, $"SELECT count(*) FROM events WHERE job_id = '{id}' AND kind = 'curriculum' AND message LIKE 'epoch %'") >= 2);
+        Assert.Equal(3L, Count(store, $"SELECT count(*) FROM task_results WHERE run_id = '{id}' AND task = 'mc:arithmetic-mc'"));   // difficulties 1–3
+        Assert.Equal(36L, Count(store, $"SELECT sum(samples) FROM task_results WHERE run_id = '{id}' AND task = 'mc:arithmetic-mc'"));
+    }
+
+    [Fact]
     public void Runs_whose_base_fails_are_skipped_and_named()
     {
         FreshResults();

@@ -165,3 +165,23 @@ public class ModelTests
             "a forward/backward inside a dispose scope left tensors behind");
     }
 }
+
+public class LoraTests
+{
+    [Fact]
+    public void Lora_starts_equal_to_the_base_and_adds_only_adapter_parameters()
+    {
+        manual_seed(12);
+        var model = new MoeTransformer(ModelTests.Tiny, RouterConfig.TopK(2));
+        model.eval();
+        var tokens = tensor(Enumerable.Range(0, 16).Select(i => (long)(i * 3 % 64)).ToArray(), [1, 16]);
+        using var _ = no_grad();
+        var before = model.Forward(tokens).Logits.clone();
+        int count = model.parameters().Count();
+        model.EnableLora(4);
+        Assert.True(allclose(before, model.Forward(tokens).Logits));        // B = 0: the adapted model is the base
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        Assert.Equal(count + 2 * 4, names.Count);                             // q and v, A and B, per layer (2 layers)
+        Assert.Contains("model.layers.1.self_attn.v_lora_B.weight", names);
+    }
+}

@@ -120,6 +120,18 @@ public class DataTests
     }
 
     [Fact]
+    public void Multiple_choice_files_load_and_errors_name_the_line()
+    {
+        var items = MultipleChoice.Load(Path.Combine(Orchestrator.Specs.Paths.RepoRoot, "experiments", "data", "arithmetic-mc.jsonl"));
+        Assert.Equal(36, items.Count);
+        Assert.All(items, i => Assert.Equal(long.Parse(i.Question[8..^1].Split('+')[0]) + long.Parse(i.Question[8..^1].Split('+')[1]), long.Parse(i.Choices[i.Answer])));
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "mc.jsonl");
+        File.WriteAllText(file, "{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 1}\n{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 2}\n");
+        var e = Assert.Throws<InvalidDataException>(() => MultipleChoice.Load(file));
+        Assert.Contains("mc.jsonl:2: expected \"answer\": an index into choices (0 … 1)", e.Message);
+    }
+
+    [Fact]
     public void Easy_to_hard_curriculum_paces_difficulty()
     {
         var linear = new Curriculum("easy_to_hard", "linear", 4, 100);
