@@ -16,8 +16,12 @@ public sealed record SweepSummary(int Completed, int Failed, int Skipped, int Al
 /// <summary>Runs a sweep's job graph — pretrain each distinct base once, then fine-tune and evaluate
 /// every run on it — in isolated worker processes on a device pool, with leases so that a sweep
 /// interrupted in any way resumes without redoing or losing finished work.</summary>
-public sealed class SweepRunner(ResultStore store, TextWriter output)
+public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live = null)
 {
+    // On a terminal, one status line redrawn in place; when output is redirected, timestamped lines.
+    readonly bool liveView = live ?? (output == Console.Out && !Console.IsOutputRedirected);
+    DateTime lastProgress = DateTime.MinValue;
+
     readonly string owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..40];
 
     sealed class Job
@@ -30,7 +34,43 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
         public string? LastProgress { get; set; }
     }
 
-    void Say(string line) => output.WriteLine($"{DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} {line}");
+    void Say(string line)
+    {
+        if (liveView) output.Write("\r\u001b[2K");
+        output.WriteLine($"{DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} {line}");
+    }
+
+    /// <summary>Progress of the running jobs (step, loss, ETA from the worker's `progress` lines) and overall counts.</summary>
+    void ShowProgress(List<Job> jobs)
+    {
+        var now = DateTime.UtcNow;
+        if ((now - lastProgress).TotalSeconds < (liveView ? 1 : 30)) return;
+        lastProgress = now;
+        string Part(Job j)
+        {
+            var p = (j.LastProgress ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Select(kv => kv.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+            var text = $"{j.Label.Split(" {")[0]} {p.GetValueOrDefault("phase", "starting")}";
+            var st = p.GetValueOrDefault("step");
+            var of = p.GetValueOrDefault("of");
+            if (st != null && of != null) text += $" {st}/{of}";
+            if (p.TryGetValue("loss", out var loss)) text += $" loss {loss}";
+            if (int.TryParse(st, out var step) && int.TryParse(of, out var total) && step > 0 &&
+                double.TryParse(p.GetValueOrDefault("wall"), NumberStyles.Float, CultureInfo.InvariantCulture, out var wall))
+                text += $" ETA {wall / step * (total - step):F0}s";
+            return text;
+        }
+        var counts = $"{jobs.Count(j => j.State == "done")} done, {jobs.Count(j => j.State == "running")} running, " +
+                     $"{jobs.Count(j => j.State == "failed")} failed, {jobs.Count(j => j.State is "waiting" or "external")} pending";
+        var running = string.Join(" | ", jobs.Where(j => j.State == "running").Select(Part));
+        if (liveView)
+        {
+            var line = $"[{counts}] {running}";
+            int width = Console.IsOutputRedirected || Console.WindowWidth < 40 ? 160 : Console.WindowWidth - 1;
+            output.Write("\r\u001b[2K" + (line.Length > width ? line[..width] : line));
+        }
+        else output.WriteLine($"{DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} progress: {counts}; {running}");
+    }
 
     public SweepSummary Run(ExperimentSpec spec, SweepOptions opt)
     {
@@ -189,6 +229,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
                 }
                 proc.Dispose();
             }
+            ShowProgress(jobs);
             // Renew leases of everything still running.
             if (heartbeat.Elapsed.TotalSeconds > opt.LeaseSeconds / 4)
             {
@@ -201,6 +242,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output)
                      && jobs.Any(j => j.State == "waiting"))
                 throw new InvalidOperationException("job graph is stuck: waiting jobs with no runnable dependency");
         }
+        if (liveView) output.Write("\r\u001b[2K");
         Say($"summary: {completed} completed, {failed} failed, {skipped} skipped, {already} already done");
         foreach (var f in failures) Say("  failed: " + f);
         return new SweepSummary(completed, failed, skipped, already, completed + failed, failures);
