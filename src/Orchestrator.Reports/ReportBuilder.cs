@@ -269,6 +269,22 @@ public sealed class ReportBuilder(ResultStore store)
         sb.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in Table(groups))
             sb.AppendLine($"| {r.Config} | {r.N} | {r.Acc} | {r.Loss} | {r.Experts} | {r.Flops} | {r.Speedup} |");
+        // Token-wise: the words (seen ≥ 5 times) with the most and the fewest experts per token, per configuration.
+        const string WordsSql = """
+            SELECT word, token_class, sum(tokens) AS n, sum(tokens * mean_experts_per_token) / sum(tokens) AS experts
+            FROM word_usage WHERE run_id IN (%IDS%) GROUP BY word, token_class HAVING n >= 5 ORDER BY experts DESC, word
+            """;
+        sb.AppendLine().AppendLine("## Words with the most and fewest experts per token").AppendLine();
+        sb.AppendLine("| configuration | most experts | fewest experts |");
+        sb.AppendLine("|---|---|---|");
+        foreach (var g in groups)
+        {
+            var ids = g.Select((r, i) => ("$w" + i, (object?)r.RunId)).ToArray();
+            var rows = store.Query(WordsSql.Replace("%IDS%", string.Join(",", ids.Select(x => x.Item1))), ids).Rows;
+            if (rows.Count == 0) continue;
+            string W(object?[] r) => $"{r[0]} ({D(r[3])!.Value.ToString("0.##", CultureInfo.InvariantCulture)})";
+            sb.AppendLine($"| {g.First().Config} | {string.Join(", ", rows.Take(8).Select(W))} | {string.Join(", ", rows.TakeLast(8).Reverse().Select(W))} |");
+        }
         sb.AppendLine().AppendLine("## Runs").AppendLine();
         sb.AppendLine("| run | router | knobs | curriculum | seed | status | accuracy | eval loss | perplexity | experts/token | FLOPs/token |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");

@@ -79,13 +79,16 @@ public class ReportTests
                      """).Rows)
         {
             var label = ReportBuilder.ConfigLabel((string)row[0]!, (string)row[1]!);
-            var line = md.Split('\n').Single(l => l.StartsWith($"| {label} |"));
+            var byConfig = md[..md.IndexOf("## Words", StringComparison.Ordinal)];
+            var line = byConfig.Split('\n').Single(l => l.StartsWith($"| {label} |"));
             var cells = line.Split('|').Select(c => c.Trim()).ToArray();
             Assert.Equal(Convert.ToInt64(row[3]).ToString(CultureInfo.InvariantCulture), cells[2]);
             var mean = double.Parse(cells[3].Split('±')[0].Trim(), CultureInfo.InvariantCulture);
             Assert.Equal((double)row[2]!, mean, 3);
         }
         Assert.Contains("exit code 1: out of memory", md);
+        // Token-wise table: the fixture's only word "the" (12 tokens, 1.1 experts) under every configuration.
+        Assert.Contains("| top_k k=2 | the (1.1) | the (1.1) |", md);
         Assert.Contains("| failed |", md);
     }
 
