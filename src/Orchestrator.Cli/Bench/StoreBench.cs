@@ -69,7 +69,7 @@ public static class StoreBench
             log.WriteLine($"store: run_summary over {count:N0} runs in {times[2]:F1} ms, median of 5 (target < 100 ms)");
             return result;
         }
-        finally { if (Environment.GetEnvironmentVariable("KEEP_BENCH_DB") == null) Directory.Delete(dir, true); else log.WriteLine(dir); }
+        finally { Directory.Delete(dir, true); }
     }
 
     static Dictionary<string, double> Finals(int seed)
