@@ -13,8 +13,10 @@ namespace Orchestrator.Cli
     {
         const string Usage = """
             usage: orchestrator <command> [options]
-              sweep  [--spec FILE] [--retry-failed] [--force] [--devices cpu|cuda:0,cuda:1] [--jobs-per-device N] [--max-jobs N]
-                     [--lease-seconds S] [--no-report] [key=value …]
+              sweep  [--spec FILE] [--retry-failed] [--reevaluate] [--force] [--devices cpu|cuda:0,cuda:1] [--jobs-per-device N]
+                     [--max-jobs N] [--lease-seconds S] [--no-report] [key=value …]
+                     --reevaluate: evaluate finished runs again from their stored fine-tuned models (no retraining)
+                     --force: recompute everything, bases and fine-tunes included
               plan   [--spec FILE] [key=value …]       expanded runs with their status; runs nothing
               status [--sweep NAME]                     a sweep's state from the database
               query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
@@ -113,6 +115,7 @@ namespace Orchestrator.Cli
             var runner = new SweepRunner(store, Console.Out);
             var summary = runner.Run(spec, new SweepOptions(
                 RetryFailed: o.Flags.ContainsKey("retry-failed"), Force: o.Flags.ContainsKey("force"),
+                Reevaluate: o.Flags.ContainsKey("reevaluate"),
                 Devices: o.Flags.GetValueOrDefault("devices"),
                 JobsPerDevice: o.Flags.TryGetValue("jobs-per-device", out var j) ? int.Parse(j!) : null,
                 MaxJobs: o.Flags.TryGetValue("max-jobs", out var m) ? int.Parse(m!) : null,
@@ -151,10 +154,21 @@ namespace Orchestrator.Cli
             return WithReadOnly(s =>
             {
                 var sql = """
-                    SELECT r.run_id, sr.sweep, r.router, r.knobs, r.seed, r.status, r.attempt,
-                           CASE WHEN r.status = 'running' AND r.lease_expires < unixepoch('subsec') THEN 'stale lease' ELSE '' END AS note,
+                    SELECT r.run_id, sr.sweep, r.router, r.knobs, r.seed, r.status,
+                           CASE WHEN r.status = 'completed' THEN 'evaluated'
+                                WHEN r.status = 'running' THEN 'evaluating'
+                                WHEN f.status = 'running' THEN 'fine-tuning'
+                                WHEN f.status = 'completed' THEN 'fine-tuned'
+                                WHEN b.status = 'running' THEN 'pretraining'
+                                ELSE coalesce(f.status, '') END AS stage,
+                           r.attempt,
+                           CASE WHEN (r.status = 'running' AND r.lease_expires < unixepoch('subsec'))
+                                  OR (f.status = 'running' AND f.lease_expires < unixepoch('subsec'))
+                                  OR (b.status = 'running' AND b.lease_expires < unixepoch('subsec')) THEN 'stale lease' ELSE '' END AS note,
                            substr(coalesce(r.error, ''), 1, 80) AS error
                     FROM runs r JOIN sweep_runs sr ON sr.run_id = r.run_id
+                    LEFT JOIN finetunes f ON f.finetune_hash = r.finetune_hash
+                    LEFT JOIN bases b ON b.base_hash = r.base_hash
                     """ + (sweep != null ? " WHERE sr.sweep = $s" : "") + " ORDER BY sr.sweep, r.router, r.knobs, r.seed";
                 var q = s.Query(sql, ("$s", sweep));
                 TableWriter.Write(q, "table", Console.Out);

@@ -1,15 +1,17 @@
 using System.Text.Json;
+using Orchestrator.Results;
 
 namespace Orchestrator.Execution;
 
 /// <summary>What a worker process is asked to do; written as JSON next to the job's log.</summary>
 public sealed record JobSpec(
-    string Kind,              // "pretrain" or "run"
-    string Id,                // base hash or run id
-    string ConfigJson,        // canonical configuration
+    string Kind,              // pretrain, finetune or evaluate (JobIds.Word)
+    string Id,                // base hash, fine-tune hash or run id
+    string ConfigJson,        // canonical configuration of the run that planned the job
     string BundlePath,        // where the worker writes its results
-    string CheckpointDir,     // pretrain: where to save; run: where the base checkpoint lives
-    string? BaseSha256,       // run: the base checkpoint's expected sha256
+    string? InputCheckpoint,  // finetune: the base's model.bin; evaluate: the fine-tuned model.bin
+    string? InputSha256,      // the input checkpoint's expected sha256 (from the database)
+    string? OutputDir,        // pretrain, finetune: where model.bin (and train.json) are written
     string Device,
     int Threads,
     string SpecPath,
@@ -26,6 +28,7 @@ public sealed record JobSpec(
     public static JobSpec Load(string path) =>
         JsonSerializer.Deserialize<JobSpec>(File.ReadAllText(path)) ?? throw new InvalidDataException($"empty job file {path}");
 
-    public bool IsBase => Kind == "pretrain";
-    public string JobId => IsBase ? "base:" + Id : Id;
+    public JobKind JobKind => JobIds.KindOf(Kind);
+    public bool IsBase => JobKind == JobKind.Pretrain;
+    public string JobId => JobIds.Of(JobKind, Id);
 }

@@ -5,17 +5,18 @@ using Orchestrator.Specs;
 
 namespace Orchestrator.Execution;
 
+/// <param name="Reevaluate">re-run the evaluation of finished runs, reusing their bases and fine-tuned models</param>
 public sealed record SweepOptions(bool RetryFailed = false, bool Force = false, string? Devices = null, int? JobsPerDevice = null,
-    int? MaxJobs = null, double LeaseSeconds = 60, string? WorkerCommand = null);
+    int? MaxJobs = null, double LeaseSeconds = 60, string? WorkerCommand = null, bool Reevaluate = false);
 
 public sealed record SweepSummary(int Completed, int Failed, int Skipped, int AlreadyDone, int Ran, IReadOnlyList<string> Failures)
 {
     public int ExitCode => Failed > 0 || Skipped > 0 ? 1 : 0;
 }
 
-/// <summary>Runs a sweep's job graph — pretrain each distinct base once, then fine-tune and evaluate
-/// every run on it — in isolated worker processes on a device pool, with leases so that a sweep
-/// interrupted in any way resumes without redoing or losing finished work.</summary>
+/// <summary>Runs a sweep's job graph — pretrain each distinct base once, fine-tune each distinct router
+/// configuration on it once, evaluate every run — in isolated worker processes on a device pool, with
+/// leases so that a sweep interrupted in any way resumes without redoing or losing finished work.</summary>
 public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live = null)
 {
     // On a terminal, one status line redrawn in place; when output is redirected, timestamped lines.
@@ -30,6 +31,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         public Job? DependsOn { get; init; }
         // waiting, running, done, failed, skipped, or external: held by another orchestrator, followed through the database
         public string State { get; set; } = "waiting";
+        public string? Reason { get; set; }           // why it failed or was skipped
+        public JobKind Kind => Spec.JobKind;
         public string Label { get; init; } = "";
         public string? LastProgress { get; set; }
     }
@@ -84,34 +87,36 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback);
         foreach (var w in pool.Warnings) Say("warning: " + w);
 
-        // Build the job graph.
+        // Build the job graph: base → fine-tune → evaluate, each distinct base and fine-tune once.
         var jobs = new List<Job>();
         var bases = new Dictionary<string, Job?>();
+        var finetunes = new Dictionary<string, Job?>();
         int already = 0;
         foreach (var run in spec.Runs)
         {
             var status = statuses.GetValueOrDefault(run.ConfigHash, "pending");
-            bool wanted = opt.Force || status is "pending" or "stale" or "skipped" || (status == "failed" && opt.RetryFailed);
+            bool wanted = opt.Force || status is "pending" or "stale" or "skipped" || (status == "failed" && opt.RetryFailed)
+                          || (status == "completed" && opt.Reevaluate);
             if (status == "running")
             {
                 Say($"run {run.ConfigHash} is running under another orchestrator (lease held): not started here");
                 continue;
             }
             if (!wanted) { already++; continue; }
-            var baseHash = RunConfig.BaseHash(run.Config);
-            if (!bases.TryGetValue(baseHash, out var baseJob))
+            var ftHash = RunConfig.FinetuneHash(run.Config);
+            if (!finetunes.TryGetValue(ftHash, out var ftJob))
             {
-                baseJob = PlanBase(baseHash, run, spec, opt);
-                bases[baseHash] = baseJob;
-                if (baseJob != null) jobs.Add(baseJob);
+                ftJob = PlanFinetune(ftHash, run, spec, opt, bases, jobs);
+                finetunes[ftHash] = ftJob;
+                if (ftJob != null) jobs.Add(ftJob);
             }
-            var dir = Path.Combine(Paths.Jobs, run.ConfigHash);
             jobs.Add(new Job
             {
-                Spec = new JobSpec("run", run.ConfigHash, run.CanonicalJson, Path.Combine(dir, "bundle.json"),
-                    Path.Combine(Paths.Checkpoints, baseHash), null, "cpu", 0, spec.Path, Environment.CommandLine),
-                DependsOn = baseJob,
-                Label = $"{run.Router} {RouterConfig.KnobsJson(run.Config)} seed={run.Seed}",
+                Spec = new JobSpec(JobIds.Word(JobKind.Evaluate), run.ConfigHash, run.CanonicalJson,
+                    Path.Combine(Paths.Jobs, run.ConfigHash, "bundle.json"), Path.Combine(Paths.Finetunes, ftHash, "model.bin"),
+                    null, null, "cpu", 0, spec.Path, Environment.CommandLine),
+                DependsOn = ftJob,
+                Label = $"eval {run.Router} {RouterConfig.KnobsJson(run.Config)} seed={run.Seed}",
             });
         }
         if (jobs.Count == 0)
@@ -122,25 +127,56 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         return Execute(jobs, pool, opt, already);
     }
 
+    /// <summary>A pretraining job for the base, or null when a finished base's checkpoint is intact.</summary>
     Job? PlanBase(string baseHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt)
     {
         var part = run.Config.Where(kv => RunConfig.BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         store.EnsureBase(baseHash, ConfigValues.CanonicalJson(part));
-        var (status, ckpt, sha, _) = store.BaseState(baseHash);
-        // A finished base is reused if its checkpoint is still there and intact.
-        if (status == "completed" && ckpt != null && File.Exists(ckpt) && Worker.Sha256(ckpt) == sha && !opt.Force) return null;
-        if (status == "running")
-        {
-            Say($"base {baseHash} is being trained by another orchestrator; its runs wait for it");
-        }
-        var dir = Path.Combine(Paths.Jobs, "base-" + baseHash);
+        if (Reusable(JobKind.Pretrain, baseHash, opt)) return null;
         return new Job
         {
-            Spec = new JobSpec("pretrain", baseHash, run.CanonicalJson, Path.Combine(dir, "bundle.json"),
-                Path.Combine(Paths.Checkpoints, baseHash), null, "cpu", 0, spec.Path, Environment.CommandLine),
+            Spec = new JobSpec(JobIds.Word(JobKind.Pretrain), baseHash, run.CanonicalJson, Path.Combine(Paths.Jobs, "base-" + baseHash, "bundle.json"),
+                null, null, Path.Combine(Paths.Checkpoints, baseHash), "cpu", 0, spec.Path, Environment.CommandLine),
             Label = $"pretrain base {baseHash}",
         };
+    }
+
+    /// <summary>A fine-tuning job (after its base's, if that must run too), or null when a finished
+    /// fine-tune's checkpoint is intact: then the base is not needed at all.</summary>
+    Job? PlanFinetune(string ftHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt, Dictionary<string, Job?> bases, List<Job> jobs)
+    {
+        var baseHash = RunConfig.BaseHash(run.Config);
+        store.EnsureFinetune(ftHash, baseHash, RunConfig.FinetuneJson(run.Config));
+        if (Reusable(JobKind.Finetune, ftHash, opt)) return null;
+        if (!bases.TryGetValue(baseHash, out var baseJob))
+        {
+            baseJob = PlanBase(baseHash, run, spec, opt);
+            bases[baseHash] = baseJob;
+            if (baseJob != null) jobs.Add(baseJob);
+        }
+        return new Job
+        {
+            Spec = new JobSpec(JobIds.Word(JobKind.Finetune), ftHash, run.CanonicalJson, Path.Combine(Paths.Jobs, "finetune-" + ftHash, "bundle.json"),
+                Path.Combine(Paths.Checkpoints, baseHash, "model.bin"), null, Path.Combine(Paths.Finetunes, ftHash), "cpu", 0, spec.Path,
+                Environment.CommandLine),
+            DependsOn = baseJob,
+            Label = $"finetune {run.Router} {RouterConfig.KnobsJson(run.Config)} seed={run.Seed}",
+        };
+    }
+
+    /// <summary>A finished model is reused if its checkpoint is still there and intact (unless --force).</summary>
+    bool Reusable(JobKind kind, string id, SweepOptions opt)
+    {
+        if (store.ModelState(kind, id).status == "running")
+            Say($"{(kind == JobKind.Pretrain ? "base" : "fine-tune")} {id} is being trained by another orchestrator; its runs wait for it");
+        return !opt.Force && Intact(kind, id);
+    }
+
+    bool Intact(JobKind kind, string id)
+    {
+        var (status, ckpt, sha, _) = store.ModelState(kind, id);
+        return status == "completed" && ckpt != null && File.Exists(ckpt) && Worker.Sha256(ckpt) == sha;
     }
 
     SweepSummary Execute(List<Job> jobs, DevicePool pool, SweepOptions opt, int already)
@@ -154,19 +190,32 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
 
         while (jobs.Any(j => j.State is "waiting" or "running" or "external"))
         {
-            // Skip dependents of failed bases.
+            // Dependents of a failed job: a failed base skips everything above it; a failed fine-tune
+            // fails the runs it belongs to, with its reason.
             foreach (var j in jobs.Where(j => j.State == "waiting" && j.DependsOn?.State is "failed" or "skipped").ToList())
             {
-                j.State = "skipped"; skipped++;
-                store.MarkSkipped(j.Spec.Id, $"base {j.DependsOn!.Spec.Id} failed");
-                Say($"skip  {j.Label}: its base failed");
+                var dep = j.DependsOn!;
+                if (dep.Kind == JobKind.Finetune && dep.State == "failed")
+                {
+                    j.State = "failed"; failed++;
+                    j.Reason = "fine-tune: " + dep.Reason;
+                    store.MarkFailedByFinetune(j.Spec.Id, dep.Spec.Id);
+                    failures.Add($"{j.Label} [{j.Spec.Id}]: {j.Reason}");
+                    Say($"FAIL  {j.Label}: its fine-tune failed");
+                    continue;
+                }
+                j.State = "skipped";
+                j.Reason = dep.State == "skipped" ? dep.Reason : $"base {dep.Spec.Id} failed";
+                if (j.Kind == JobKind.Evaluate) skipped++;
+                store.MarkSkipped(j.Kind, j.Spec.Id, j.Reason!);
+                Say($"skip  {j.Label}: {j.Reason}");
             }
             // Start ready jobs on free slots, staggered.
             foreach (var j in jobs.Where(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State == "done")).ToList())
             {
                 if (free.Count == 0) break;
                 if ((DateTime.UtcNow - lastStart).TotalSeconds < 0.5) { Thread.Sleep(500); }
-                if (j.Spec.IsBase ? !ClaimBase(j, opt) : !store.TryClaim(false, j.Spec.Id, owner, opt.LeaseSeconds, opt.RetryFailed, opt.Force))
+                if (!Claim(j, opt))
                 {
                     // Another orchestrator holds it (or just finished it): follow it through the database.
                     j.State = "external";
@@ -177,7 +226,12 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 var spec = j.Spec with
                 {
                     Device = slot.Device, Threads = slot.Threads,
-                    BaseSha256 = j.Spec.IsBase ? null : store.BaseState(BaseOf(j)).sha256,
+                    InputSha256 = j.Kind switch
+                    {
+                        JobKind.Finetune => store.ModelState(JobKind.Pretrain, Path.GetFileName(Path.GetDirectoryName(j.Spec.InputCheckpoint)!)).sha256,
+                        JobKind.Evaluate => store.ModelState(JobKind.Finetune, Path.GetFileName(Path.GetDirectoryName(j.Spec.InputCheckpoint)!)).sha256,
+                        _ => null,
+                    },
                 };
                 var dir = Path.GetDirectoryName(spec.BundlePath)!;
                 Directory.CreateDirectory(dir);
@@ -193,11 +247,16 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             // Follow jobs held by other orchestrators; take them over if their lease runs out.
             foreach (var j in jobs.Where(j => j.State == "external"))
             {
-                var status = j.Spec.IsBase ? store.BaseState(j.Spec.Id).status : store.RunStatuses([j.Spec.Id]).GetValueOrDefault(j.Spec.Id, "pending");
+                var status = j.Kind == JobKind.Evaluate ? store.RunStatuses([j.Spec.Id]).GetValueOrDefault(j.Spec.Id, "pending")
+                    : store.ModelState(j.Kind, j.Spec.Id).status;
                 switch (status)
                 {
                     case "completed": j.State = "done"; Say($"done  {j.Label} (by another orchestrator)"); break;
-                    case "failed": j.State = "failed"; failed++; failures.Add($"{j.Label} [{j.Spec.Id}]: failed under another orchestrator"); break;
+                    case "failed":
+                        j.State = "failed";
+                        j.Reason = (j.Kind == JobKind.Evaluate ? null : store.ModelState(j.Kind, j.Spec.Id).error) ?? "failed under another orchestrator";
+                        if (j.Kind != JobKind.Finetune) { failed++; failures.Add($"{j.Label} [{j.Spec.Id}]: failed under another orchestrator"); }
+                        break;
                     case "running": break;
                     default: j.State = "waiting"; break;       // stale lease or released: claim it ourselves
                 }
@@ -215,16 +274,18 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 {
                     store.Ingest(RunBundle.Load(j.Spec.BundlePath));
                     j.State = "done";
-                    if (!j.Spec.IsBase) completed++;
+                    if (j.Kind == JobKind.Evaluate) completed++;
                     Say($"done  {j.Label} in {clock.Elapsed.TotalSeconds:F0}s");
                 }
                 else
                 {
                     var tail = Tail(stderr, 4000);
                     var reason = ExitReason(proc.ExitCode, tail);
-                    store.MarkFailed(j.Spec.IsBase, j.Spec.Id, reason, proc.ExitCode, tail);
-                    j.State = "failed"; failed++;
-                    failures.Add($"{j.Label} [{j.Spec.Id}]: {reason}");
+                    store.MarkFailed(j.Kind, j.Spec.Id, reason, proc.ExitCode, tail);
+                    j.State = "failed";
+                    j.Reason = reason;
+                    // A failed fine-tune is counted and listed through the runs it fails.
+                    if (j.Kind != JobKind.Finetune) { failed++; failures.Add($"{j.Label} [{j.Spec.Id}]: {reason}"); }
                     Say($"FAIL  {j.Label}: {reason}");
                 }
                 proc.Dispose();
@@ -233,8 +294,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             // Renew leases of everything still running.
             if (heartbeat.Elapsed.TotalSeconds > opt.LeaseSeconds / 4)
             {
-                store.Heartbeat(true, running.Keys.Where(j => j.Spec.IsBase).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
-                store.Heartbeat(false, running.Keys.Where(j => !j.Spec.IsBase).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
+                foreach (var kind in Enum.GetValues<JobKind>())
+                    store.Heartbeat(kind, running.Keys.Where(j => j.Kind == kind).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
                 heartbeat.Restart();
             }
             if (running.Count > 0 || jobs.Any(j => j.State == "external")) Thread.Sleep(200);
@@ -248,9 +309,13 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         return new SweepSummary(completed, failed, skipped, already, completed + failed, failures);
     }
 
-    string BaseOf(Job j) => Path.GetFileName(j.Spec.CheckpointDir);
-
-    bool ClaimBase(Job j, SweepOptions opt) => store.TryClaim(true, j.Spec.Id, owner, opt.LeaseSeconds, retryFailed: true, force: opt.Force);
+    /// <summary>Bases and fine-tunes are always retried when a wanted run needs them; an evaluation
+    /// follows --retry-failed, and --force or --reevaluate re-run a finished one.</summary>
+    bool Claim(Job j, SweepOptions opt) => j.Kind == JobKind.Evaluate
+        ? store.TryClaim(JobKind.Evaluate, j.Spec.Id, owner, opt.LeaseSeconds, opt.RetryFailed, opt.Force || opt.Reevaluate)
+        : store.TryClaim(j.Kind, j.Spec.Id, owner, opt.LeaseSeconds, retryFailed: true,
+            // a finished model whose checkpoint was deleted or damaged is trained again
+            force: opt.Force || (store.ModelState(j.Kind, j.Spec.Id).status == "completed" && !Intact(j.Kind, j.Spec.Id)));
 
     Process StartWorker(string jobFile, DevicePool.Slot slot, string logPath, SweepOptions opt, Job job)
     {

@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace Orchestrator.Execution;
 
 /// <summary>The body of one job, run inside its own worker process (`orchestrator worker JOB.json`):
-/// pretrain a base model, or fine-tune a base with one router configuration and evaluate it.
+/// pretrain a base model, fine-tune a base with one router configuration, or evaluate a fine-tuned model.
 /// Progress goes to stdout as `progress` lines; results go to the bundle file, never to the database.</summary>
 public static class Worker
 {
@@ -36,10 +36,13 @@ public static class Worker
         var data = Dataset.Prepare(cfg.Data, cfg.Model.VocabSize);
         log.WriteLine($"data: {data.Corpus.Source} ({data.Corpus.Train.Count}/{data.Corpus.Valid.Count}/{data.Corpus.Test.Count} documents, " +
                       $"{data.Train.Length} train tokens), tokenizer {data.TokenizerPath}");
-        if (job.IsBase) Pretrain(job, cfg, data, device, bundle, log);
-        else FinetuneAndEvaluate(job, cfg, data, device, bundle, log);
+        switch (job.JobKind)
+        {
+            case JobKind.Pretrain: Pretrain(job, cfg, data, device, bundle, log); break;
+            case JobKind.Finetune: Finetune(job, cfg, data, device, bundle, log, clock); break;
+            default: Evaluate(job, cfg, data, device, bundle, log, clock); break;
+        }
         bundle.Provenance["finished_at"] = DateTime.UtcNow.ToString("O");
-        if (!job.IsBase) bundle.Final["job_seconds"] = clock.Elapsed.TotalSeconds;
         bundle.Save(job.BundlePath);
         return 0;
     }
@@ -116,12 +119,31 @@ public static class Worker
         double valid = Evaluator.TextLoss(model, data.Valid, cfg.Model.Context, 4);
         bundle.Steps.Add(new MetricPoint("valid_loss", cfg.Pretrain.Steps, valid, lastWall, "pretrain"));
         log.WriteLine($"pretrain done: valid loss {valid:F4}");
-        Directory.CreateDirectory(job.CheckpointDir);
-        var path = Path.Combine(job.CheckpointDir, "model.bin");
+        SaveCheckpoint(model, job, bundle);
+    }
+
+    /// <summary>model.bin in the job's output folder, written atomically, recorded with its sha256.</summary>
+    static void SaveCheckpoint(MoeTransformer model, JobSpec job, RunBundle bundle)
+    {
+        var dir = job.OutputDir ?? throw new InvalidDataException($"job {job.JobId} has no output folder");
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "model.bin");
         var tmp = path + ".tmp";
         model.save(tmp);
         File.Move(tmp, path, true);
         bundle.Artifacts.Add(new ArtifactRow(path, "checkpoint", Sha256(path), new FileInfo(path).Length));
+    }
+
+    /// <summary>The job's input checkpoint, checked against the sha256 the database recorded for it.</summary>
+    static string VerifiedInput(JobSpec job, RunBundle bundle, string kind)
+    {
+        var ckpt = job.InputCheckpoint ?? throw new InvalidDataException($"job {job.JobId} has no input checkpoint");
+        if (!File.Exists(ckpt)) throw new FileNotFoundException($"{kind} checkpoint missing: {ckpt}");
+        var sha = Sha256(ckpt);
+        if (job.InputSha256 != null && sha != job.InputSha256)
+            throw new InvalidDataException($"{kind} checkpoint {ckpt} has sha256 {sha}, expected {job.InputSha256}");
+        bundle.Artifacts.Add(new ArtifactRow(ckpt, kind + "_checkpoint", sha, new FileInfo(ckpt).Length));
+        return ckpt;
     }
 
     public static string Sha256(string path)
@@ -150,20 +172,24 @@ public static class Worker
         return named.Where(p => trains(p.name)).Select(p => p.parameter).ToList();
     }
 
-    static void FinetuneAndEvaluate(JobSpec job, RunConfig cfg, Dataset data, Device device, RunBundle bundle, TextWriter log)
+    /// <summary>What a fine-tuning job measured that its evaluations report as their own (train.json
+    /// beside the fine-tuned model.bin).</summary>
+    sealed record TrainingSummary(double TrainSeconds, double TrainTokensPerSecond, double? TimeToTargetLoss, double JobSeconds);
+
+    static readonly System.Text.Json.JsonSerializerOptions SummaryJson = new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>The base converted to the run's router, trained on tasks (full, router-only or LoRA;
+    /// Ada-K's allocators with PPO), saved as a checkpoint of its own.</summary>
+    static void Finetune(JobSpec job, RunConfig cfg, Dataset data, Device device, RunBundle bundle, TextWriter log,
+        System.Diagnostics.Stopwatch clock)
     {
-        var ckpt = Path.Combine(job.CheckpointDir, "model.bin");
-        if (!File.Exists(ckpt)) throw new FileNotFoundException($"base checkpoint missing: {ckpt}");
-        var sha = Sha256(ckpt);
-        if (job.BaseSha256 != null && sha != job.BaseSha256)
-            throw new InvalidDataException($"base checkpoint {ckpt} has sha256 {sha}, expected {job.BaseSha256}");
+        var ckpt = VerifiedInput(job, bundle, "base");
         var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), device);
         model.load(ckpt);
         model.ConvertRouter(cfg.Router);
         if (device.type != DeviceType.CPU) model.to(device);
         if (FaultInjection.Wants(job.Id, "nan"))
             using (no_grad()) foreach (var p in model.parameters()) p.fill_(double.NaN);
-        bundle.Artifacts.Add(new ArtifactRow(ckpt, "base_checkpoint", sha, new FileInfo(ckpt).Length));
 
         var rng = new Random(unchecked((int)cfg.Seed * 7919 + 2));
         var curriculum = new Curriculum(cfg.Finetune.Curriculum, cfg.Finetune.Pacing, cfg.Data.MaxDifficulty, cfg.Finetune.Train.Steps);
@@ -222,6 +248,39 @@ public static class Worker
                 m => { Record(bundle, "finetune", m); Progress(log, "finetune", m, cfg.Finetune.Train.Steps); lastWall = m.WallSeconds; },
                 ValidLoss);
         ValidLoss(cfg.Finetune.Train.Steps);
+        SaveCheckpoint(model, job, bundle);
+        var summary = new TrainingSummary(lastWall, history.Count == 0 ? 0 : history.Average(h => h.TokensPerSecond),
+            double.IsNaN(timeToTarget) ? null : timeToTarget, clock.Elapsed.TotalSeconds);
+        var summaryPath = Path.Combine(job.OutputDir!, "train.json");
+        File.WriteAllText(summaryPath + ".tmp", System.Text.Json.JsonSerializer.Serialize(summary, SummaryJson));
+        File.Move(summaryPath + ".tmp", summaryPath, true);
+        log.WriteLine($"finetune done: {cfg.Finetune.Train.Steps} steps in {lastWall:F1}s, checkpoint {job.OutputDir}");
+    }
+
+    /// <summary>A fine-tuned model from its checkpoint: the architecture is rebuilt as fine-tuning left it
+    /// (router converted; LoRA adapters where fine-tuning added them) so that every parameter name matches.</summary>
+    public static MoeTransformer LoadFinetuned(RunConfig cfg, string checkpoint, Device device)
+    {
+        var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), device);
+        model.ConvertRouter(cfg.Router);
+        if (cfg.Finetune.Mode == "lora" && cfg.Router.Type != "ada_k") model.EnableLora(cfg.Finetune.LoraRank);
+        model.load(checkpoint);
+        if (device.type != DeviceType.CPU) model.to(device);
+        return model;
+    }
+
+    /// <summary>The fine-tuned model rebuilt (router converted, LoRA adapters added, so every parameter
+    /// name matches) and loaded from its checkpoint, then evaluated: held-out text, tasks by difficulty,
+    /// experts per token by layer, token class and word, FLOPs; router-collapse guards.</summary>
+    static void Evaluate(JobSpec job, RunConfig cfg, Dataset data, Device device, RunBundle bundle, TextWriter log,
+        System.Diagnostics.Stopwatch clock)
+    {
+        var ckpt = VerifiedInput(job, bundle, "finetuned");
+        var model = LoadFinetuned(cfg, ckpt, device);
+        var summaryPath = Path.Combine(Path.GetDirectoryName(ckpt)!, "train.json");
+        var training = File.Exists(summaryPath)
+            ? System.Text.Json.JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllText(summaryPath), SummaryJson)
+            : null;
 
         Console.Out.WriteLine("progress phase=eval");
         var report = Evaluator.Evaluate(model, data, cfg);
@@ -235,10 +294,16 @@ public static class Worker
         f["flops_per_token"] = report.FlopsPerToken;
         f["activated_parameters"] = report.ActivatedParameters;
         f["inference_tokens_per_second"] = report.TokensPerSecond;
-        f["train_seconds"] = lastWall;
-        f["train_tokens_per_second"] = history.Count == 0 ? 0 : history.Average(h => h.TokensPerSecond);
         f["total_parameters"] = model.ParameterCount();
-        if (!double.IsNaN(timeToTarget)) f["time_to_target_loss"] = timeToTarget;
+        f["eval_seconds"] = clock.Elapsed.TotalSeconds;
+        if (training != null)
+        {
+            f["train_seconds"] = training.TrainSeconds;
+            f["train_tokens_per_second"] = training.TrainTokensPerSecond;
+            if (training.TimeToTargetLoss is { } t) f["time_to_target_loss"] = t;
+        }
+        // A run's wall time: its fine-tuning job's and its evaluation's.
+        f["job_seconds"] = clock.Elapsed.TotalSeconds + (training?.JobSeconds ?? 0);
         bundle.Tasks.AddRange(report.Tasks);
         bundle.Classes.AddRange(report.Classes);
         bundle.Words.AddRange(report.Words);
@@ -250,12 +315,21 @@ public static class Worker
             for (int e = 0; e < l.Experts; e++)
                 bundle.Experts.Add(new ExpertLoad(l.Layer, e, l.Load[e], total == 0 ? 0 : l.Load[e] / (double)total,
                     l.Tokens == 0 ? 0 : l.GateProbability[e] / l.Tokens));
-            // Guard: router collapse is recorded, not fatal.
-            double maxShare = total == 0 ? 0 : l.Load.Max() / (double)total;
-            if (maxShare > cfg.Eval.CollapseShare)
-                bundle.Events.Add(new EventRow("warning", $"router collapse at layer {l.Layer}: one expert takes {maxShare:P0} of dispatches"));
-            if (l.SlotsPerToken > 0 && l.NullRate > 0.95)
-                bundle.Events.Add(new EventRow("warning", $"null rate {l.NullRate:P0} at layer {l.Layer}: tokens almost never use a real expert"));
+            bundle.Events.AddRange(CollapseWarnings(l, cfg.Eval.CollapseShare).Select(w => new EventRow("warning", w)));
         }
+    }
+
+    static string Percent(double share) => (share * 100).ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>Guards: router collapse is recorded as a warning, not fatal — one expert taking more than
+    /// `collapseShare` of a layer's dispatches, or null experts taking nearly every slot.</summary>
+    public static IEnumerable<string> CollapseWarnings(LayerTelemetry l, double collapseShare)
+    {
+        long total = l.Load.Sum();
+        double maxShare = total == 0 ? 0 : l.Load.Max() / (double)total;
+        if (maxShare > collapseShare)
+            yield return $"router collapse at layer {l.Layer}: expert {Array.IndexOf(l.Load, l.Load.Max())} takes {Percent(maxShare)} of dispatches";
+        if (l.SlotsPerToken > 0 && l.NullRate > 0.95)
+            yield return $"null rate {Percent(l.NullRate)} at layer {l.Layer}: tokens almost never use a real expert";
     }
 }

@@ -181,7 +181,7 @@ public sealed class ReportBuilder(ResultStore store)
         }
 
         // 6. Training curves (fine-tuning loss).
-        const string CurveSql = "SELECT step, value FROM metrics WHERE job_id = $r AND phase = 'finetune' AND key = 'train_loss' ORDER BY step";
+        const string CurveSql = "SELECT step, value FROM run_metrics WHERE run_id = $r AND phase = 'finetune' AND key = 'train_loss' ORDER BY step";
         {
             var p = new Plot();
             foreach (var r in done)

@@ -197,12 +197,17 @@ public sealed partial class ResultStore : IDisposable
             foreach (var r in spec.Runs)
             {
                 int n = Run("""
-                    INSERT OR IGNORE INTO runs(run_id, sweep, config_hash, group_hash, base_hash, router, knobs, curriculum, pretrain_k,
-                                               seed, status, config_json, created_at)
-                    VALUES ($id, $s, $id, $g, $b, $r, $k, $c, $pk, $seed, 'pending', $j, $now)
+                    INSERT OR IGNORE INTO runs(run_id, sweep, config_hash, group_hash, base_hash, finetune_hash, router, knobs, curriculum,
+                                               pretrain_k, seed, status, config_json, created_at)
+                    VALUES ($id, $s, $id, $g, $b, $f, $r, $k, $c, $pk, $seed, 'pending', $j, $now)
                     """, ("$id", r.ConfigHash), ("$s", spec.Name), ("$g", r.GroupHash), ("$b", RunConfig.BaseHash(r.Config)),
+                    ("$f", RunConfig.FinetuneHash(r.Config)),
                     ("$r", r.Router), ("$k", RouterConfig.KnobsJson(r.Config)), ("$c", (string)r.Config["finetune.curriculum"]),
                     ("$pk", r.Config["pretrain.k"]), ("$seed", r.Seed), ("$j", r.CanonicalJson), ("$now", now));
+                // Runs stored before migration 3 learn their fine-tune's identity when planned again.
+                if (n == 0)
+                    Run("UPDATE runs SET finetune_hash = $f WHERE run_id = $id AND finetune_hash IS NULL",
+                        ("$f", RunConfig.FinetuneHash(r.Config)), ("$id", r.ConfigHash));
                 if (n > 0)
                 {
                     added.Add(r.ConfigHash);
@@ -258,19 +263,19 @@ public sealed partial class ResultStore : IDisposable
     // Leases: a job is claimed with a lease that the owner renews; an expired lease means the
     // owner died (kill -9, power loss) and the job may be claimed again.
 
-    static string Table(bool isBase) => isBase ? "bases" : "runs";
-    static string IdColumn(bool isBase) => isBase ? "base_hash" : "run_id";
+    static string Table(JobKind kind) => kind switch { JobKind.Pretrain => "bases", JobKind.Finetune => "finetunes", _ => "runs" };
+    static string IdColumn(JobKind kind) => kind switch { JobKind.Pretrain => "base_hash", JobKind.Finetune => "finetune_hash", _ => "run_id" };
 
     /// <summary>Claims a job for `owner` if it is pending, stale (lease expired), or failed when retrying.</summary>
-    public bool TryClaim(bool isBase, string id, string owner, double leaseSeconds, bool retryFailed = false, bool force = false)
+    public bool TryClaim(JobKind kind, string id, string owner, double leaseSeconds, bool retryFailed = false, bool force = false)
     {
         int n = 0;
         InTransaction(() =>
         {
             n = Run($"""
-                UPDATE {Table(isBase)} SET status = 'running', attempt = attempt + 1, lease_owner = $o, lease_expires = $e,
+                UPDATE {Table(kind)} SET status = 'running', attempt = attempt + 1, lease_owner = $o, lease_expires = $e,
                        started_at = $now, finished_at = NULL, error = NULL, exit_code = NULL, stderr_tail = NULL
-                WHERE {IdColumn(isBase)} = $id AND (status = 'pending' OR status = 'skipped'
+                WHERE {IdColumn(kind)} = $id AND (status = 'pending' OR status = 'skipped'
                        OR (status = 'running' AND (lease_expires IS NULL OR lease_expires < $t))
                        OR (status = 'failed' AND $retry) OR (status = 'completed' AND $force))
                 """, ("$o", owner), ("$e", Epoch() + leaseSeconds), ("$now", Now()), ("$id", id), ("$t", Epoch()),
@@ -279,38 +284,67 @@ public sealed partial class ResultStore : IDisposable
         return n == 1;
     }
 
-    public void Heartbeat(bool isBase, IEnumerable<string> ids, string owner, double leaseSeconds)
+    public void Heartbeat(JobKind kind, IEnumerable<string> ids, string owner, double leaseSeconds)
     {
         InTransaction(() =>
         {
             foreach (var id in ids)
-                Run($"UPDATE {Table(isBase)} SET lease_expires = $e WHERE {IdColumn(isBase)} = $id AND lease_owner = $o AND status = 'running'",
+                Run($"UPDATE {Table(kind)} SET lease_expires = $e WHERE {IdColumn(kind)} = $id AND lease_owner = $o AND status = 'running'",
                     ("$e", Epoch() + leaseSeconds), ("$id", id), ("$o", owner));
         });
     }
 
-    public void MarkFailed(bool isBase, string id, string error, int? exitCode, string? stderrTail)
+    public void MarkFailed(JobKind kind, string id, string error, int? exitCode, string? stderrTail)
     {
         InTransaction(() =>
         {
             Run($"""
-                UPDATE {Table(isBase)} SET status = 'failed', error = $err, exit_code = $code, stderr_tail = $tail,
+                UPDATE {Table(kind)} SET status = 'failed', error = $err, exit_code = $code, stderr_tail = $tail,
                        finished_at = $now, lease_owner = NULL, lease_expires = NULL
-                WHERE {IdColumn(isBase)} = $id
+                WHERE {IdColumn(kind)} = $id
                 """, ("$err", error), ("$code", exitCode), ("$tail", stderrTail), ("$now", Now()), ("$id", id));
             Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'failure', $m)",
-                ("$j", isBase ? "base:" + id : id), ("$t", Now()), ("$m", error));
+                ("$j", JobIds.Of(kind, id)), ("$t", Now()), ("$m", error));
         });
     }
 
-    public void MarkSkipped(string runId, string reason)
+    /// <summary>A job that will not run because a job it depends on failed.</summary>
+    public void MarkSkipped(JobKind kind, string id, string reason)
     {
         InTransaction(() =>
         {
-            Run("UPDATE runs SET status = 'skipped', error = $e, finished_at = $now WHERE run_id = $id AND status NOT IN ('completed', 'running')",
-                ("$e", reason), ("$now", Now()), ("$id", runId));
-            Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'skipped', $m)", ("$j", runId), ("$t", Now()), ("$m", reason));
+            Run($"UPDATE {Table(kind)} SET status = 'skipped', error = $e, finished_at = $now WHERE {IdColumn(kind)} = $id AND status NOT IN ('completed', 'running')",
+                ("$e", reason), ("$now", Now()), ("$id", id));
+            Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'skipped', $m)",
+                ("$j", JobIds.Of(kind, id)), ("$t", Now()), ("$m", reason));
         });
+    }
+
+    /// <summary>A run whose own fine-tuning job failed has failed too: the fine-tune's reason, exit
+    /// code and stderr tail are its own (a fine-tune belongs to the runs that differ only in evaluation).</summary>
+    public void MarkFailedByFinetune(string runId, string finetuneHash)
+    {
+        InTransaction(() =>
+        {
+            Run("""
+                UPDATE runs SET status = 'failed', finished_at = $now, lease_owner = NULL, lease_expires = NULL,
+                       error = (SELECT 'fine-tune: ' || error FROM finetunes WHERE finetune_hash = $f),
+                       exit_code = (SELECT exit_code FROM finetunes WHERE finetune_hash = $f),
+                       stderr_tail = (SELECT stderr_tail FROM finetunes WHERE finetune_hash = $f)
+                WHERE run_id = $id AND status NOT IN ('completed', 'running')
+                """, ("$now", Now()), ("$id", runId), ("$f", finetuneHash));
+        });
+    }
+
+    /// <summary>State of a pretraining or fine-tuning job; a 'running' one whose lease ran out is 'stale'.</summary>
+    public (string status, string? checkpoint, string? sha256, string? error) ModelState(JobKind kind, string id)
+    {
+        using var cmd = Command($"SELECT status, checkpoint_path, checkpoint_sha256, error, lease_expires FROM {Table(kind)} WHERE {IdColumn(kind)} = $b", ("$b", id));
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return ("missing", null, null, null);
+        var status = r.GetString(0);
+        if (status == "running" && (r.IsDBNull(4) || r.GetDouble(4) < Epoch())) status = "stale";
+        return (status, r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -322,30 +356,28 @@ public sealed partial class ResultStore : IDisposable
             ("$b", baseHash), ("$j", configJson), ("$now", Now())));
     }
 
-    public (string status, string? checkpoint, string? sha256, string? error) BaseState(string baseHash)
+    public void EnsureFinetune(string finetuneHash, string baseHash, string configJson)
     {
-        using var cmd = Command("SELECT status, checkpoint_path, checkpoint_sha256, error, lease_expires FROM bases WHERE base_hash = $b", ("$b", baseHash));
-        using var r = cmd.ExecuteReader();
-        if (!r.Read()) return ("missing", null, null, null);
-        var status = r.GetString(0);
-        if (status == "running" && (r.IsDBNull(4) || r.GetDouble(4) < Epoch())) status = "stale";
-        return (status, r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
+        InTransaction(() => Run("INSERT OR IGNORE INTO finetunes(finetune_hash, base_hash, config_json, created_at) VALUES ($f, $b, $j, $now)",
+            ("$f", finetuneHash), ("$b", baseHash), ("$j", configJson), ("$now", Now())));
     }
+
+    public (string status, string? checkpoint, string? sha256, string? error) BaseState(string baseHash) => ModelState(JobKind.Pretrain, baseHash);
 
     // ------------------------------------------------------------------------------------------
     // Ingest: one bundle, one transaction; re-ingesting the same bundle replaces its rows.
 
     public void Ingest(RunBundle b)
     {
-        bool isBase = b.Kind == "pretrain";
-        string jobId = isBase ? "base:" + b.RunId : b.RunId;
+        var kind = JobIds.KindOf(b.Kind);
+        string jobId = JobIds.Of(kind, b.RunId);
         InTransaction(() =>
         {
             // Rows of an earlier attempt are replaced; the history of failures and retries is kept.
             Run("DELETE FROM metrics WHERE job_id = $j", ("$j", jobId));
             Run("DELETE FROM artifacts WHERE job_id = $j", ("$j", jobId));
             Run("DELETE FROM events WHERE job_id = $j AND kind NOT IN ('failure', 'retry', 'skipped')", ("$j", jobId));
-            if (!isBase)
+            if (kind == JobKind.Evaluate)
                 foreach (var t in new[] { "final_metrics", "task_results", "expert_usage", "routing_stats", "token_class_usage", "word_usage" })
                     Run($"DELETE FROM {t} WHERE run_id = $j", ("$j", b.RunId));
 
@@ -368,13 +400,13 @@ public sealed partial class ResultStore : IDisposable
                     ("$j", jobId), ("$p", a.Path), ("$k", a.Kind), ("$h", a.Sha256), ("$s", a.Size));
             var provenance = JsonSerializer.Serialize(b.Provenance);
 
-            if (isBase)
+            if (kind != JobKind.Evaluate)
             {
                 var ckpt = b.Artifacts.FirstOrDefault(a => a.Kind == "checkpoint");
-                Run("""
-                    UPDATE bases SET status = 'completed', checkpoint_path = $p, checkpoint_sha256 = $h, finished_at = $now,
-                           provenance_json = $prov, lease_owner = NULL, lease_expires = NULL, error = NULL
-                    WHERE base_hash = $b
+                Run($"""
+                    UPDATE {Table(kind)} SET status = 'completed', checkpoint_path = $p, checkpoint_sha256 = $h, finished_at = $now,
+                           provenance_json = $prov, lease_owner = NULL, lease_expires = NULL, error = NULL, exit_code = 0
+                    WHERE {IdColumn(kind)} = $b
                     """, ("$p", ckpt?.Path), ("$h", ckpt?.Sha256), ("$now", Now()), ("$prov", provenance), ("$b", b.RunId));
                 return;
             }

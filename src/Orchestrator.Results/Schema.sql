@@ -187,6 +187,33 @@ CREATE TABLE artifacts (
 -- Wall time of the job that produced a run, filled in at ingest.
 ALTER TABLE runs ADD COLUMN duration_seconds REAL;
 
+-- migration: 3
+-- The job graph is pretrain → fine-tune → evaluate. A fine-tuned model is keyed by the hash of every
+-- configuration key except the evaluation-only ones (RunConfig.EvalOnlyKeys), so runs that differ
+-- only in evaluation settings share it, and an evaluation re-runs without retraining.
+CREATE TABLE finetunes (
+  finetune_hash     TEXT PRIMARY KEY,
+  base_hash         TEXT NOT NULL,
+  status            TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'running', 'completed', 'failed', 'skipped')),
+  attempt           INTEGER NOT NULL DEFAULT 0,
+  config_json       TEXT NOT NULL,
+  checkpoint_path   TEXT,
+  checkpoint_sha256 TEXT,
+  error             TEXT,
+  exit_code         INTEGER,
+  stderr_tail       TEXT,
+  lease_owner       TEXT,
+  lease_expires     REAL,
+  created_at        TEXT NOT NULL,
+  started_at        TEXT,
+  finished_at       TEXT,
+  provenance_json   TEXT
+);
+-- NULL for runs stored before migration 3 (their fine-tuning metrics are under job_id = run_id).
+ALTER TABLE runs ADD COLUMN finetune_hash TEXT;
+CREATE INDEX runs_finetune ON runs(finetune_hash);
+
 -- views
 -- One row per run. speedup_vs_topk = FLOPs/token of the completed top-k run on the same base whose k
 -- equals the base's k, divided by this run's FLOPs/token.
@@ -203,6 +230,23 @@ SELECT r.run_id, r.sweep, r.router, r.knobs, r.curriculum, r.seed, r.status,
        r.group_hash, r.config_hash, r.base_hash, r.attempt, r.finished_at, r.duration_seconds
 FROM runs r
 LEFT JOIN baseline b ON b.base_hash = r.base_hash;
+
+-- Every per-step metric of a run: its fine-tuning job's (job_id 'finetune:' || finetune_hash) and
+-- its own (evaluation; and fine-tuning for runs stored before migration 3).
+CREATE VIEW run_metrics AS
+SELECT r.run_id, m.phase, m.key, m.step, m.value, m.wall_seconds
+FROM runs r JOIN metrics m ON m.job_id = 'finetune:' || r.finetune_hash
+UNION ALL
+SELECT m.job_id AS run_id, m.phase, m.key, m.step, m.value, m.wall_seconds
+FROM metrics m WHERE m.job_id IN (SELECT run_id FROM runs);
+
+-- Every event of a run, fine-tuning's included (curriculum, failures).
+CREATE VIEW run_events AS
+SELECT r.run_id, e.time, e.kind, e.message, e.step
+FROM runs r JOIN events e ON e.job_id = 'finetune:' || r.finetune_hash
+UNION ALL
+SELECT e.job_id AS run_id, e.time, e.kind, e.message, e.step
+FROM events e WHERE e.job_id IN (SELECT run_id FROM runs);
 
 CREATE VIEW usage_by_layer AS
 SELECT run_id, layer, mean_experts_per_token, null_rate, entropy, margin, tokens

@@ -10,7 +10,10 @@ public static class Paths
 
     public static string Database => Path.Combine(Results, "orchestrator.db");
     public static string DataCache => Path.Combine(Results, "data");
+    /// <summary>Pretrained bases: checkpoints/&lt;base hash&gt;/model.bin.</summary>
     public static string Checkpoints => Path.Combine(Results, "checkpoints");
+    /// <summary>Fine-tuned models: finetunes/&lt;fine-tune hash&gt;/model.bin and train.json.</summary>
+    public static string Finetunes => Path.Combine(Results, "finetunes");
     public static string Jobs => Path.Combine(Results, "jobs");
     public static string Bench => Path.Combine(Results, "bench");
     public static string Sweep(string name) => Path.Combine(Results, name);

@@ -81,4 +81,15 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         return ConfigValues.Hash(ConfigValues.CanonicalJson(part));
     }
+
+    /// <summary>Keys that only evaluation reads: runs that differ only in these share one fine-tuned
+    /// model, so changing them (or re-evaluating) never retrains.</summary>
+    public static readonly string[] EvalOnlyKeys = ["eval.text_batches", "eval.task_samples", "eval.max_answer_tokens", "eval.collapse_share"];
+
+    /// <summary>The identity of a fine-tuned model: every key but the evaluation-only ones.</summary>
+    public static string FinetuneHash(IReadOnlyDictionary<string, object> flat) =>
+        ConfigValues.Hash(FinetuneJson(flat));
+
+    public static string FinetuneJson(IReadOnlyDictionary<string, object> flat) =>
+        ConfigValues.CanonicalJson(flat.Where(kv => !EvalOnlyKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value));
 }

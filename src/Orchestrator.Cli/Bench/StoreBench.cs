@@ -45,7 +45,7 @@ public static class StoreBench
             }
             double ingestSeconds = sw.Elapsed.TotalSeconds;
             // Final metrics for every run, so run_summary has values to join.
-            foreach (var id in ids.Skip(ingested)) store.Ingest(new RunBundle { RunId = id, Kind = "run", Final = Finals(id.GetHashCode()) });
+            foreach (var id in ids.Skip(ingested)) store.Ingest(new RunBundle { RunId = id, Kind = "evaluate", Final = Finals(id.GetHashCode()) });
 
             var times = new List<double>();
             int count = 0;
@@ -81,7 +81,7 @@ public static class StoreBench
 
     static RunBundle Bundle(string id, int n)
     {
-        var b = new RunBundle { RunId = id, Kind = "run", Final = Finals(n) };
+        var b = new RunBundle { RunId = id, Kind = "evaluate", Final = Finals(n) };
         for (int s = 0; s < 500; s++)
             foreach (var k in new[] { "train_loss", "aux_loss", "lr", "mean_experts_per_token", "tokens_per_second" })
                 b.Steps.Add(new MetricPoint(k, s, s * 0.001, s * 0.1, "finetune"));

@@ -14,11 +14,11 @@ public class PlanTests
         var spec = StoreTests.Spec(seeds: 1);              // top_k, top_p 0.3, top_p 0.4
         store.RegisterSweep(spec);
         var ids = spec.Runs.Select(r => r.ConfigHash).ToList();
-        store.TryClaim(false, ids[0], "me", 60);
+        store.TryClaim(JobKind.Evaluate, ids[0], "me", 60);
         store.Ingest(StoreTests.Bundle(ids[0], 1000, 0.5));
-        store.TryClaim(false, ids[1], "me", 60);
-        store.MarkFailed(false, ids[1], "boom", 1, null);
-        store.TryClaim(false, ids[2], "other", 60);
+        store.TryClaim(JobKind.Evaluate, ids[1], "me", 60);
+        store.MarkFailed(JobKind.Evaluate, ids[1], "boom", 1, null);
+        store.TryClaim(JobKind.Evaluate, ids[2], "other", 60);
         // Edited spec: one more router; its run is new.
         var edited = SpecLoader.LoadText("""
             name: s

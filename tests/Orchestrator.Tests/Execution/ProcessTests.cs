@@ -28,15 +28,16 @@ public class ProcessTests
         return Process.Start(psi)!;
     }
 
-    static List<(string id, string status, long attempt, string? finished)> Runs(string db)
+    static List<(string id, string status, long attempt, string? finished)> Runs(string db, string table = "runs")
     {
         using var s = ResultStore.OpenReadOnly(db);
-        return s.Query("SELECT run_id, status, attempt, finished_at FROM runs ORDER BY run_id").Rows
+        var id = table == "runs" ? "run_id" : "finetune_hash";
+        return s.Query($"SELECT {id}, status, attempt, finished_at FROM {table} ORDER BY {id}").Rows
             .Select(r => ((string)r[0]!, (string)r[1]!, (long)r[2]!, r[3] as string)).ToList();
     }
 
     [Fact]
-    public void Kill_9_of_the_orchestrator_then_resume_reruns_only_the_interrupted_run()
+    public void Kill_9_of_the_orchestrator_then_resume_reruns_only_the_interrupted_job()
     {
         var results = SweepTests.FreshResults();
         // Long enough runs (200 steps) that the kill lands while one of them is running.
@@ -44,15 +45,16 @@ public class ProcessTests
         var db = Path.Combine(results, "orchestrator.db");
         var proc = StartOrchestrator(spec, results, leaseSeconds: 2);
         var clock = Stopwatch.StartNew();
-        List<(string id, string status, long attempt, string? finished)> before = [];
+        List<(string id, string status, long attempt, string? finished)> before = [], ftBefore = [];
         var seen = new List<string>();
         while (clock.Elapsed.TotalSeconds < 180)
         {
             Thread.Sleep(150);
             if (!File.Exists(db)) continue;
-            try { before = Runs(db); } catch (Microsoft.Data.Sqlite.SqliteException) { continue; }      // not created yet
-            seen.Add(string.Join(",", before.Select(r => r.status)));
-            if (before.Count(r => r.status == "completed") >= 1 && before.Any(r => r.status == "running")) break;
+            try { before = Runs(db); ftBefore = Runs(db, "finetunes"); } catch (Microsoft.Data.Sqlite.SqliteException) { continue; }      // not created yet
+            seen.Add(string.Join(",", before.Select(r => r.status)) + "/" + string.Join(",", ftBefore.Select(r => r.status)));
+            // One run finished and a fine-tune (or an evaluation) in the middle of its work.
+            if (before.Count(r => r.status == "completed") >= 1 && (ftBefore.Any(r => r.status == "running") || before.Any(r => r.status == "running"))) break;
             if (proc.HasExited)
                 Assert.Fail($"the sweep ended (exit {proc.ExitCode}) before it could be interrupted; seen {string.Join(" | ", seen)}: " +
                             proc.StandardOutput.ReadToEnd() + proc.StandardError.ReadToEnd());
@@ -61,10 +63,13 @@ public class ProcessTests
         proc.Kill();                                           // SIGKILL: no cleanup, leases left behind
         proc.WaitForExit();
         before = Runs(db);
+        ftBefore = Runs(db, "finetunes");
         var done = before.Where(r => r.status == "completed").ToList();
-        var interrupted = before.Where(r => r.status == "running").Select(r => r.id).ToList();
+        var ftDone = ftBefore.Where(r => r.status == "completed").ToList();
+        var interrupted = before.Where(r => r.status == "running").Select(r => r.id)
+            .Concat(ftBefore.Where(r => r.status == "running").Select(r => r.id)).ToList();
         Assert.NotEmpty(done);
-        Assert.Single(interrupted);
+        Assert.Single(interrupted);                             // one worker at a time on 2 cores
         Thread.Sleep(2500);                                     // let the dead orchestrator's lease expire
 
         using (var store = ResultStore.Open(db))
@@ -77,8 +82,13 @@ public class ProcessTests
         }
         var after = Runs(db);
         Assert.Equal(3, after.Count(r => r.status == "completed"));
+        var ftAfter = Runs(db, "finetunes");
         foreach (var d in done) Assert.Contains(after, r => r.id == d.id && r.attempt == 1 && r.finished == d.finished);   // untouched
-        Assert.Equal(2, after.Single(r => r.id == interrupted[0]).attempt);                                          // re-run once
+        foreach (var d in ftDone) Assert.Contains(ftAfter, r => r.id == d.id && r.attempt == 1 && r.finished == d.finished);
+        // The interrupted job (a fine-tune or an evaluation) ran again, once; every other job ran once.
+        var rerun = after.Concat(ftAfter).Single(r => r.id == interrupted[0]);
+        Assert.Equal(2, rerun.attempt);
+        Assert.Equal(6 + 1, after.Concat(ftAfter).Sum(r => r.attempt));
         using var ro = ResultStore.OpenReadOnly(db);
         Assert.Equal(3 * 200L, (long)ro.Query("SELECT count(*) FROM metrics WHERE phase = 'finetune' AND key = 'train_loss'").Rows[0][0]!);
         Assert.Equal(3L, (long)ro.Query("SELECT count(DISTINCT run_id) FROM routing_stats").Rows[0][0]!);
@@ -105,6 +115,7 @@ public class ProcessTests
         using var ro = ResultStore.OpenReadOnly(db);
         Assert.Equal(1L, (long)ro.Query("SELECT count(*) FROM bases").Rows[0][0]!);
         Assert.Equal(1L, (long)ro.Query("SELECT attempt FROM bases").Rows[0][0]!);              // the base was trained once
+        Assert.Equal(3L, (long)ro.Query("SELECT sum(attempt) FROM finetunes WHERE status = 'completed'").Rows[0][0]!);   // each fine-tune once
         Assert.Equal(4L, (long)ro.Query("SELECT count(*) FROM sweep_runs").Rows[0][0]!);
         Assert.Equal(3 * 6L, (long)ro.Query("SELECT count(*) FROM metrics WHERE phase = 'finetune' AND key = 'train_loss'").Rows[0][0]!);
     }

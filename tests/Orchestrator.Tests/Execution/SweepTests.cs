@@ -74,6 +74,15 @@ public class SweepTests
         foreach (var key in new[] { "git_commit", "torchsharp", "libtorch", "dotnet", "device", "host", "seed", "command_line", "config_json" })
             Assert.Contains($"\"{key}\"", prov);
         Assert.Equal(1L, Count(store, "SELECT count(*) FROM bases WHERE status = 'completed' AND length(checkpoint_sha256) = 64"));
+        // Each router configuration's fine-tuned model is stored under results/, addressed by its hash, with its sha256.
+        foreach (var run in spec.Runs)
+        {
+            var ftHash = RunConfig.FinetuneHash(run.Config);
+            var row = store.Query("SELECT checkpoint_path, checkpoint_sha256 FROM finetunes WHERE finetune_hash = $f AND status = 'completed'", ("$f", ftHash)).Rows.Single();
+            Assert.Equal(Path.Combine(Paths.Finetunes, ftHash, "model.bin"), (string)row[0]!);
+            Assert.Equal(Worker.Sha256((string)row[0]!), (string)row[1]!);
+        }
+        Assert.Equal(6L * 2, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));   // 6 steps × 2 runs
 
         // Resume: nothing is computed twice, nothing is lost.
         var rows = Count(store, "SELECT count(*) FROM metrics");
@@ -90,6 +99,33 @@ public class SweepTests
         Assert.Equal(2, third.AlreadyDone);
         Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
 
+        // Evaluation-only settings make new runs that are evaluated from the stored fine-tuned models: nothing retrains.
+        var evalLog = new StringWriter();
+        var evalOnly = SpecLoader.LoadText(TinySpec, "tiny.yaml", ["eval.task_samples=3", "eval.collapse_share=0.25"]);
+        var fourth = RunSweep(evalOnly, store, evalLog);
+        Assert.True(fourth.ExitCode == 0, evalLog.ToString());
+        Assert.Equal(2, fourth.Completed);
+        Assert.DoesNotContain("start pretrain", evalLog.ToString());
+        Assert.DoesNotContain("start finetune", evalLog.ToString());
+        Assert.Equal(2, evalLog.ToString().Split('\n').Count(l => l.Contains("start eval")));
+        Assert.Equal(3L, Count(store, "SELECT count(*) FROM finetunes"));
+        Assert.Equal(3L, Count(store, "SELECT sum(attempt) FROM finetunes"));
+        Assert.Equal(12L, Count(store, "SELECT sum(samples) FROM task_results WHERE run_id = '" + evalOnly.Runs[0].ConfigHash + "'"));  // 2 tasks × 2 difficulties × 3
+        // With 4 experts, some expert takes more than a quarter of a layer's dispatches: the collapse guard records it.
+        Assert.True(Count(store, "SELECT count(*) FROM run_events WHERE run_id = '" + evalOnly.Runs[0].ConfigHash + "' AND kind = 'warning' AND message LIKE 'router collapse at layer %'") >= 1);
+
+        // --reevaluate re-runs the evaluation of finished runs without retraining, and reproduces it.
+        var before = store.Query("SELECT run_id, eval_loss, accuracy FROM runs WHERE sweep = 'tiny' ORDER BY run_id").Rows;
+        var reLog = new StringWriter();
+        var fifth = RunSweep(spec, store, reLog, new SweepOptions(Reevaluate: true));
+        Assert.Equal(2, fifth.Completed);
+        Assert.DoesNotContain("start finetune", reLog.ToString());
+        Assert.DoesNotContain("start pretrain", reLog.ToString());
+        Assert.Equal(3L, Count(store, "SELECT sum(attempt) FROM finetunes"));
+        var after = store.Query("SELECT run_id, eval_loss, accuracy FROM runs WHERE sweep = 'tiny' ORDER BY run_id").Rows;
+        Assert.Equal(before.Select(r => (r[0], r[1], r[2])), after.Select(r => (r[0], r[1], r[2])));
+        Assert.Equal(4L, Count(store, $"SELECT sum(attempt) FROM runs WHERE run_id IN ('{spec.Runs[0].ConfigHash}', '{spec.Runs[1].ConfigHash}')"));
+
         // The report is built from the database.
         var report = new ReportBuilder(store).Build(["tiny"], Path.Combine(Paths.Results, "tiny"));
         var html = File.ReadAllText(report.Html);
@@ -102,7 +138,9 @@ public class SweepTests
         FreshResults();
         var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml", ["sweep.router.null_experts.nulls=2"]);
         var ids = spec.Runs.ToDictionary(r => r.Router, r => r.ConfigHash);
-        Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", $"{ids["top_p"]}:throw,{ids["null_experts"]}:signal,{ids["top_k"]}:nan");
+        var ft = spec.Runs.ToDictionary(r => r.Router, r => RunConfig.FinetuneHash(r.Config));
+        // top_p's evaluation throws; null_experts' fine-tuning worker dies from SIGKILL; top_k's fine-tuning diverges.
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", $"{ids["top_p"]}:throw,{ft["null_experts"]}:signal,{ft["top_k"]}:nan");
         using var store = ResultStore.Open(Paths.Database);
         var log = new StringWriter();
         var summary = RunSweep(spec, store, log);
@@ -113,12 +151,18 @@ public class SweepTests
         Assert.Contains("injected failure", Error("top_p"));
         Assert.Contains("killed by signal 9 (SIGKILL)", Error("null_experts"));
         Assert.Contains("diverged", Error("top_k"));
+        Assert.StartsWith("fine-tune: ", Error("top_k"));
         Assert.Contains("injected failure", (string)store.Query("SELECT stderr_tail FROM runs WHERE run_id = $r", ("$r", ids["top_p"])).Rows[0][0]!);
+        Assert.Equal(137L, store.Query("SELECT exit_code FROM runs WHERE run_id = $r", ("$r", ids["null_experts"])).Rows[0][0]);
         Assert.Equal(3L, Count(store, "SELECT count(*) FROM runs WHERE status = 'failed'"));
+        Assert.Equal(2L, Count(store, "SELECT count(*) FROM finetunes WHERE status = 'failed'"));
+        Assert.Equal(1L, Count(store, "SELECT count(*) FROM finetunes WHERE status = 'completed'"));    // top_p's: only its evaluation failed
         // --retry-failed runs them again (the faults are gone now).
         var retry = RunSweep(spec, store, log, new SweepOptions(RetryFailed: true));
         Assert.Equal(3, retry.Completed);
-        Assert.Equal(6L, Count(store, "SELECT sum(attempt) FROM runs"));
+        Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start finetune top_p")));   // top_p's fine-tune is reused
+        Assert.Equal(4L, Count(store, "SELECT sum(attempt) FROM runs"));        // top_p evaluated twice, the others once
+        Assert.Equal(5L, Count(store, "SELECT sum(attempt) FROM finetunes"));
         // The report names failures that are in the history (events keep them).
         Assert.Equal(3L, Count(store, "SELECT count(*) FROM events WHERE kind = 'failure'"));
     }
@@ -135,7 +179,7 @@ public class SweepTests
         var summary = RunSweep(spec, store, log);
         Assert.True(summary.ExitCode == 0, log.ToString());
         var id = spec.Runs.Single(r => r.Router == "adaptive_gating").ConfigHash;
-        Assert.True(Count(store, $"SELECT count(*) FROM events WHERE job_id = '{id}' AND kind = 'curriculum' AND message LIKE 'epoch %'") >= 2);
+        Assert.True(Count(store, $"SELECT count(*) FROM run_events WHERE run_id = '{id}' AND kind = 'curriculum' AND message LIKE 'epoch %'") >= 2);
         Assert.Equal(3L, Count(store, $"SELECT count(*) FROM task_results WHERE run_id = '{id}' AND task = 'mc:arithmetic-mc'"));   // difficulties 1–3
         Assert.Equal(36L, Count(store, $"SELECT sum(samples) FROM task_results WHERE run_id = '{id}' AND task = 'mc:arithmetic-mc'"));
     }

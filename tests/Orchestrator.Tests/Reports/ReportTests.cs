@@ -18,8 +18,8 @@ public class ReportTests
         int i = 0;
         foreach (var r in spec.Runs)
         {
-            store.TryClaim(false, r.ConfigHash, "t", 60);
-            if (r.Router == "top_p" && (double)r.Config["router.p"] == 0.3 && r.Seed == 1) { store.MarkFailed(false, r.ConfigHash, "exit code 1: out of memory", 1, "tail"); continue; }
+            store.TryClaim(JobKind.Evaluate, r.ConfigHash, "t", 60);
+            if (r.Router == "top_p" && (double)r.Config["router.p"] == 0.3 && r.Seed == 1) { store.MarkFailed(JobKind.Evaluate, r.ConfigHash, "exit code 1: out of memory", 1, "tail"); continue; }
             store.Ingest(StoreTests.Bundle(r.ConfigHash, r.Router == "top_k" ? 2000 : 1500 + 100 * i, 0.4 + 0.05 * i));
             i++;
         }
@@ -28,7 +28,7 @@ public class ReportTests
         store.RegisterSweep(ada);
         foreach (var r in ada.Runs)
         {
-            store.TryClaim(false, r.ConfigHash, "t", 60);
+            store.TryClaim(JobKind.Evaluate, r.ConfigHash, "t", 60);
             store.Ingest(StoreTests.Bundle(r.ConfigHash, 1200, 0.3));
             ids.Add(r.ConfigHash);
         }

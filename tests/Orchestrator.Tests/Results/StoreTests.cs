@@ -19,7 +19,7 @@ public class StoreTests
 
     internal static RunBundle Bundle(string runId, double flops, double acc, int layers = 2, int experts = 4) => new()
     {
-        RunId = runId, Kind = "run",
+        RunId = runId, Kind = "evaluate",
         Provenance = { ["git_commit"] = "abc", ["device"] = "cpu" },
         Final = { ["eval_loss"] = 3.0, ["perplexity"] = Math.Exp(3), ["accuracy"] = acc, ["mean_experts_per_token"] = flops / 1000, ["flops_per_token"] = flops },
         Steps = Enumerable.Range(0, 5).Select(i => new MetricPoint("train_loss", i, 5 - i * 0.1, i, "finetune")).ToList(),
@@ -51,7 +51,7 @@ public class StoreTests
         store.RegisterSweep(spec);
         var topk = spec.Runs.Single(r => r.Router == "top_k").ConfigHash;
         var topp = spec.Runs.Where(r => r.Router == "top_p").Select(r => r.ConfigHash).ToList();
-        foreach (var id in spec.Runs.Select(r => r.ConfigHash)) Assert.True(store.TryClaim(false, id, "me", 60));
+        foreach (var id in spec.Runs.Select(r => r.ConfigHash)) Assert.True(store.TryClaim(JobKind.Evaluate, id, "me", 60));
         store.Ingest(Bundle(topk, 2000, 0.5));
         store.Ingest(Bundle(topp[0], 1600, 0.6));
         var summary = store.Query("SELECT run_id, router, knobs, status, accuracy, flops_per_token, speedup_vs_topk FROM run_summary ORDER BY run_id").Rows;
@@ -135,15 +135,15 @@ public class StoreTests
         var spec = Spec(seeds: 1);
         store.RegisterSweep(spec);
         var id = spec.Runs[0].ConfigHash;
-        Assert.True(store.TryClaim(false, id, "a", 60));
-        Assert.False(store.TryClaim(false, id, "b", 60));                 // held
+        Assert.True(store.TryClaim(JobKind.Evaluate, id, "a", 60));
+        Assert.False(store.TryClaim(JobKind.Evaluate, id, "b", 60));                 // held
         Assert.Equal("running", store.RunStatuses([id])[id]);
-        Assert.True(store.TryClaim(false, spec.Runs[1].ConfigHash, "a", -1)); // a lease already expired: its owner is dead
+        Assert.True(store.TryClaim(JobKind.Evaluate, spec.Runs[1].ConfigHash, "a", -1)); // a lease already expired: its owner is dead
         Assert.Equal("stale", store.RunStatuses([spec.Runs[1].ConfigHash])[spec.Runs[1].ConfigHash]);
-        Assert.True(store.TryClaim(false, spec.Runs[1].ConfigHash, "b", 60));
+        Assert.True(store.TryClaim(JobKind.Evaluate, spec.Runs[1].ConfigHash, "b", 60));
         Assert.Equal(2L, store.Query("SELECT attempt FROM runs WHERE run_id = $r", ("$r", spec.Runs[1].ConfigHash)).Rows[0][0]);
-        store.MarkFailed(false, id, "boom", 1, "tail");
-        Assert.False(store.TryClaim(false, id, "b", 60));
-        Assert.True(store.TryClaim(false, id, "b", 60, retryFailed: true));
+        store.MarkFailed(JobKind.Evaluate, id, "boom", 1, "tail");
+        Assert.False(store.TryClaim(JobKind.Evaluate, id, "b", 60));
+        Assert.True(store.TryClaim(JobKind.Evaluate, id, "b", 60, retryFailed: true));
     }
 }
