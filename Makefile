@@ -8,12 +8,13 @@ export TORCH CONFIG
 
 ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/orchestrator.dll
 
-.PHONY: setup sweep plan status query report test bench clean help
+.PHONY: setup sweep plan status cancel query report test bench clean help
 
 help:
 	@echo "make sweep [SPEC=experiments/x.yaml] [ARGS=\"finetune.steps=50 seeds=[0]\"] [TORCH=cuda]"
 	@echo "make plan SPEC=...        expanded runs and their status; runs nothing"
-	@echo "make status [SWEEP=name]  a sweep's state from the database"
+	@echo "make status [SWEEP=name]  a sweep's state from the database (SLURM job ids and states too)"
+	@echo "make cancel SWEEP=name    scancel a sweep's SLURM jobs; make sweep again re-runs them"
 	@echo "make query SQL=\"SELECT * FROM run_summary\" [FORMAT=csv|json]   or NAME=<experiments/queries/NAME.sql>"
 	@echo "make report SWEEP=name    or SWEEPS=\"a b\" to compare sweeps"
 	@echo "make test                 the whole test suite"
@@ -31,6 +32,9 @@ plan: setup
 
 status: setup
 	@$(ORCH) status $(if $(SWEEP),--sweep $(SWEEP))
+
+cancel: setup
+	@$(ORCH) cancel --sweep $(SWEEP)
 
 # SQL reaches the program through the environment, unexpanded by make, so quotes and $ survive.
 QUERY_SQL := $(value SQL)

@@ -14,11 +14,12 @@ namespace Orchestrator.Cli
         const string Usage = """
             usage: orchestrator <command> [options]
               sweep  [--spec FILE] [--retry-failed] [--reevaluate] [--force] [--devices cpu|cuda:0,cuda:1] [--jobs-per-device N]
-                     [--max-jobs N] [--lease-seconds S] [--no-report] [key=value …]
+                     [--max-jobs N] [--lease-seconds S] [--executor local|slurm] [--no-report] [key=value …]
                      --reevaluate: evaluate finished runs again from their stored fine-tuned models (no retraining)
                      --force: recompute everything, bases and fine-tunes included
               plan   [--spec FILE] [key=value …]       expanded runs with their status; runs nothing
-              status [--sweep NAME]                     a sweep's state from the database
+              status [--sweep NAME]                     a sweep's state from the database (with SLURM job ids and states)
+              cancel --sweep NAME                       scancel the sweep's SLURM jobs (`make sweep` again re-runs them)
               query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
               report --sweep NAME | --sweeps "A B"      results/<sweep>/report.html from the database
               worker JOB.json                           run one job (started by `sweep`)
@@ -37,6 +38,7 @@ namespace Orchestrator.Cli
                     "sweep" => Sweep(rest),
                     "plan" => Plan(rest),
                     "status" => Status(rest),
+                    "cancel" => Cancel(rest),
                     "query" => Query(rest),
                     "report" => Report(rest),
                     "worker" => WorkerMain(rest),
@@ -109,13 +111,15 @@ namespace Orchestrator.Cli
 
         static int Sweep(string[] args)
         {
-            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker", "lease-seconds");
+            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker", "lease-seconds", "executor");
+            if (o.Flags.GetValueOrDefault("executor") is { } ex && ex is not ("local" or "slurm"))
+                throw new UsageException($"--executor must be local or slurm, got '{ex}'");
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
             using var store = ResultStore.Open(Paths.Database);
             var runner = new SweepRunner(store, Console.Out);
             var summary = runner.Run(spec, new SweepOptions(
                 RetryFailed: o.Flags.ContainsKey("retry-failed"), Force: o.Flags.ContainsKey("force"),
-                Reevaluate: o.Flags.ContainsKey("reevaluate"),
+                Reevaluate: o.Flags.ContainsKey("reevaluate"), Executor: o.Flags.GetValueOrDefault("executor"),
                 Devices: o.Flags.GetValueOrDefault("devices"),
                 JobsPerDevice: o.Flags.TryGetValue("jobs-per-device", out var j) ? int.Parse(j!) : null,
                 MaxJobs: o.Flags.TryGetValue("max-jobs", out var m) ? int.Parse(m!) : null,
@@ -165,17 +169,49 @@ namespace Orchestrator.Cli
                            CASE WHEN (r.status = 'running' AND r.lease_expires < unixepoch('subsec'))
                                   OR (f.status = 'running' AND f.lease_expires < unixepoch('subsec'))
                                   OR (b.status = 'running' AND b.lease_expires < unixepoch('subsec')) THEN 'stale lease' ELSE '' END AS note,
+                           CASE WHEN r.status = 'running' THEN r.executor_job_id
+                                WHEN f.status = 'running' THEN f.executor_job_id
+                                WHEN b.status = 'running' THEN b.executor_job_id
+                                ELSE coalesce(r.executor_job_id, '') END AS job,
                            substr(coalesce(r.error, ''), 1, 80) AS error
                     FROM runs r JOIN sweep_runs sr ON sr.run_id = r.run_id
                     LEFT JOIN finetunes f ON f.finetune_hash = r.finetune_hash
                     LEFT JOIN bases b ON b.base_hash = r.base_hash
                     """ + (sweep != null ? " WHERE sr.sweep = $s" : "") + " ORDER BY sr.sweep, r.router, r.knobs, r.seed";
                 var q = s.Query(sql, ("$s", sweep));
+                // SLURM jobs: their live state from squeue (or how they ended, from scontrol/sacct).
+                int jobCol = q.Columns.ToList().IndexOf("job");
+                var slurmIds = q.Rows.Select(r => r[jobCol] as string).Where(x => x != null && x.StartsWith("slurm:")).Select(x => x![6..]).ToList();
+                if (slurmIds.Count > 0)
+                {
+                    var states = Slurm.States(slurmIds);
+                    var columns = q.Columns.Append("slurm_state").ToList();
+                    var rows = q.Rows.Select(r => r.Append(r[jobCol] is string j && j.StartsWith("slurm:") && r[5] is not "completed"
+                        ? states.GetValueOrDefault(j[6..], "") : "").ToArray()).ToList();
+                    q = new QueryResult(columns, rows);
+                }
                 TableWriter.Write(q, "table", Console.Out);
                 var counts = q.Rows.GroupBy(r => (string)r[5]!).Select(g => $"{g.Count()} {g.Key}");
                 Console.WriteLine("counts: " + string.Join(", ", counts));
                 return 0;
             });
+        }
+
+        /// <summary>`make cancel SWEEP=x`: scancel every SLURM job the sweep has queued or running. The
+        /// orchestrator following them records them as interrupted; `make sweep` again re-runs them.</summary>
+        static int Cancel(string[] args)
+        {
+            var o = Parse(args, "sweep");
+            var sweep = o.Flags.GetValueOrDefault("sweep") ?? throw new UsageException("cancel needs --sweep NAME");
+            var active = WithReadOnly(s => s.ActiveExecutorIds(sweep));
+            var slurm = active.Where(a => a.executorId.StartsWith("slurm:")).Select(a => a.executorId[6..]).Distinct().ToList();
+            if (active.Count > slurm.Count)
+                Console.WriteLine($"{active.Count - slurm.Count} local job(s) are running: stop their orchestrator (Ctrl-C) instead");
+            if (slurm.Count == 0) { Console.WriteLine($"sweep {sweep}: no SLURM job queued or running"); return 0; }
+            var (rc, _, err) = Slurm.Run("scancel", [.. slurm]);
+            if (rc != 0) { Console.Error.WriteLine($"error: scancel failed (exit {rc}): {err.Trim()}"); return 1; }
+            Console.WriteLine($"sweep {sweep}: cancelled SLURM job(s) {string.Join(" ", slurm)}; `make sweep` again re-runs them");
+            return 0;
         }
 
         static int Query(string[] args)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Orchestrator.Results;
 using Orchestrator.Specs;
@@ -6,17 +5,20 @@ using Orchestrator.Specs;
 namespace Orchestrator.Execution;
 
 /// <param name="Reevaluate">re-run the evaluation of finished runs, reusing their bases and fine-tuned models</param>
+/// <param name="Executor">local or slurm (overrides the spec's execution.executor)</param>
 public sealed record SweepOptions(bool RetryFailed = false, bool Force = false, string? Devices = null, int? JobsPerDevice = null,
-    int? MaxJobs = null, double LeaseSeconds = 60, string? WorkerCommand = null, bool Reevaluate = false);
+    int? MaxJobs = null, double LeaseSeconds = 60, string? WorkerCommand = null, bool Reevaluate = false, string? Executor = null);
 
-public sealed record SweepSummary(int Completed, int Failed, int Skipped, int AlreadyDone, int Ran, IReadOnlyList<string> Failures)
+public sealed record SweepSummary(int Completed, int Failed, int Skipped, int AlreadyDone, int Ran, IReadOnlyList<string> Failures,
+    int Interrupted = 0)
 {
-    public int ExitCode => Failed > 0 || Skipped > 0 ? 1 : 0;
+    public int ExitCode => Failed > 0 || Skipped > 0 || Interrupted > 0 ? 1 : 0;
 }
 
 /// <summary>Runs a sweep's job graph — pretrain each distinct base once, fine-tune each distinct router
-/// configuration on it once, evaluate every run — in isolated worker processes on a device pool, with
-/// leases so that a sweep interrupted in any way resumes without redoing or losing finished work.</summary>
+/// configuration on it once, evaluate every run — on an executor (the local device pool or SLURM), with
+/// leases so that a sweep interrupted in any way resumes without redoing or losing finished work. The
+/// runner is the only writer of the database: workers hand it bundles.</summary>
 public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live = null)
 {
     // On a terminal, one status line redrawn in place; when output is redirected, timestamped lines.
@@ -25,18 +27,6 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
 
     readonly string owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..40];
 
-    sealed class Job
-    {
-        public required JobSpec Spec { get; init; }
-        public Job? DependsOn { get; init; }
-        // waiting, running, done, failed, skipped, or external: held by another orchestrator, followed through the database
-        public string State { get; set; } = "waiting";
-        public string? Reason { get; set; }           // why it failed or was skipped
-        public JobKind Kind => Spec.JobKind;
-        public string Label { get; init; } = "";
-        public string? LastProgress { get; set; }
-    }
-
     void Say(string line)
     {
         if (liveView) output.Write("\r\u001b[2K");
@@ -44,16 +34,16 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     }
 
     /// <summary>Progress of the running jobs (step, loss, ETA from the worker's `progress` lines) and overall counts.</summary>
-    void ShowProgress(List<Job> jobs)
+    void ShowProgress(List<SweepJob> jobs)
     {
         var now = DateTime.UtcNow;
         if ((now - lastProgress).TotalSeconds < (liveView ? 1 : 30)) return;
         lastProgress = now;
-        string Part(Job j)
+        string Part(SweepJob j)
         {
             var p = (j.LastProgress ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)
                 .Select(kv => kv.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
-            var text = $"{j.Label.Split(" {")[0]} {p.GetValueOrDefault("phase", "starting")}";
+            var text = $"{j.Label.Split(" {")[0]} {p.GetValueOrDefault("phase", j.LastProgress == null && j.ExecutorId?.StartsWith("slurm:") == true ? "queued" : "starting")}";
             var st = p.GetValueOrDefault("step");
             var of = p.GetValueOrDefault("of");
             if (st != null && of != null) text += $" {st}/{of}";
@@ -83,14 +73,10 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         Say($"sweep {spec.Name}: {spec.Runs.Count} runs — {newRuns.Count} new, {done} already done" +
             (spec.Duplicates > 0 ? $", {spec.Duplicates} duplicate configurations computed once" : ""));
 
-        var pool = new DevicePool(opt.Devices ?? spec.Execution.Devices, opt.JobsPerDevice ?? spec.Execution.JobsPerDevice,
-            opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback);
-        foreach (var w in pool.Warnings) Say("warning: " + w);
-
         // Build the job graph: base → fine-tune → evaluate, each distinct base and fine-tune once.
-        var jobs = new List<Job>();
-        var bases = new Dictionary<string, Job?>();
-        var finetunes = new Dictionary<string, Job?>();
+        var jobs = new List<SweepJob>();
+        var bases = new Dictionary<string, SweepJob?>();
+        var finetunes = new Dictionary<string, SweepJob?>();
         int already = 0;
         foreach (var run in spec.Runs)
         {
@@ -110,7 +96,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 finetunes[ftHash] = ftJob;
                 if (ftJob != null) jobs.Add(ftJob);
             }
-            jobs.Add(new Job
+            jobs.Add(new SweepJob
             {
                 Spec = new JobSpec(JobIds.Word(JobKind.Evaluate), run.ConfigHash, run.CanonicalJson,
                     Path.Combine(Paths.Jobs, run.ConfigHash, "bundle.json"), Path.Combine(Paths.Finetunes, ftHash, "model.bin"),
@@ -124,17 +110,19 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             Say("nothing to run: every run is already done" + (opt.RetryFailed ? "" : " (use --retry-failed to re-run failed runs)"));
             return new SweepSummary(0, 0, 0, already, 0, []);
         }
-        return Execute(jobs, pool, opt, already);
+        using var executor = CreateExecutor(spec, opt);
+        Say($"executor: {executor.Description}");
+        return Execute(jobs, executor, opt, already);
     }
 
     /// <summary>A pretraining job for the base, or null when a finished base's checkpoint is intact.</summary>
-    Job? PlanBase(string baseHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt)
+    SweepJob? PlanBase(string baseHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt)
     {
         var part = run.Config.Where(kv => RunConfig.BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         store.EnsureBase(baseHash, ConfigValues.CanonicalJson(part));
         if (Reusable(JobKind.Pretrain, baseHash, opt)) return null;
-        return new Job
+        return new SweepJob
         {
             Spec = new JobSpec(JobIds.Word(JobKind.Pretrain), baseHash, run.CanonicalJson, Path.Combine(Paths.Jobs, "base-" + baseHash, "bundle.json"),
                 null, null, Path.Combine(Paths.Checkpoints, baseHash), "cpu", 0, spec.Path, Environment.CommandLine),
@@ -144,7 +132,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
 
     /// <summary>A fine-tuning job (after its base's, if that must run too), or null when a finished
     /// fine-tune's checkpoint is intact: then the base is not needed at all.</summary>
-    Job? PlanFinetune(string ftHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt, Dictionary<string, Job?> bases, List<Job> jobs)
+    SweepJob? PlanFinetune(string ftHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt, Dictionary<string, SweepJob?> bases, List<SweepJob> jobs)
     {
         var baseHash = RunConfig.BaseHash(run.Config);
         store.EnsureFinetune(ftHash, baseHash, RunConfig.FinetuneJson(run.Config));
@@ -155,7 +143,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             bases[baseHash] = baseJob;
             if (baseJob != null) jobs.Add(baseJob);
         }
-        return new Job
+        return new SweepJob
         {
             Spec = new JobSpec(JobIds.Word(JobKind.Finetune), ftHash, run.CanonicalJson, Path.Combine(Paths.Jobs, "finetune-" + ftHash, "bundle.json"),
                 Path.Combine(Paths.Checkpoints, baseHash, "model.bin"), null, Path.Combine(Paths.Finetunes, ftHash), "cpu", 0, spec.Path,
@@ -179,42 +167,70 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         return status == "completed" && ckpt != null && File.Exists(ckpt) && Worker.Sha256(ckpt) == sha;
     }
 
-    SweepSummary Execute(List<Job> jobs, DevicePool pool, SweepOptions opt, int already)
+    IJobExecutor CreateExecutor(ExperimentSpec spec, SweepOptions opt)
     {
-        var free = new Queue<DevicePool.Slot>(pool.Slots);
-        var running = new Dictionary<Job, (Process proc, DevicePool.Slot slot, Task<string> stderr, Stopwatch clock)>();
+        var kind = opt.Executor ?? spec.Execution.Executor;
+        if (kind == "slurm")
+            return new SlurmExecutor(spec.Name, spec.Execution.SlurmOrDefault, opt.WorkerCommand);
+        if (kind != "local") throw new ArgumentException($"unknown executor '{kind}' (allowed: local, slurm)");
+        var pool = new DevicePool(opt.Devices ?? spec.Execution.Devices, opt.JobsPerDevice ?? spec.Execution.JobsPerDevice,
+            opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback);
+        foreach (var w in pool.Warnings) Say("warning: " + w);
+        return new LocalExecutor(pool, opt.WorkerCommand, spec.Execution.StaggerSeconds);
+    }
+
+    /// <summary>The sha256 the database recorded for a job's input checkpoint; null while the job that
+    /// writes it is still queued (SLURM), when the worker checks the .sha256 file written beside it.</summary>
+    string? InputSha(SweepJob j) => j.Kind switch
+    {
+        JobKind.Finetune or JobKind.Evaluate => store.ModelState(j.Kind == JobKind.Finetune ? JobKind.Pretrain : JobKind.Finetune,
+            Path.GetFileName(Path.GetDirectoryName(j.Spec.InputCheckpoint)!)) is { status: "completed" } m ? m.sha256 : null,
+        _ => null,
+    };
+
+    SweepSummary Execute(List<SweepJob> jobs, IJobExecutor executor, SweepOptions opt, int already)
+    {
         var failures = new List<string>();
-        int completed = 0, failed = 0, skipped = 0;
-        var heartbeat = Stopwatch.StartNew();
-        DateTime lastStart = DateTime.MinValue;
+        int completed = 0, failed = 0, skipped = 0, interrupted = 0;
+        var heartbeat = System.Diagnostics.Stopwatch.StartNew();
 
         while (jobs.Any(j => j.State is "waiting" or "running" or "external"))
         {
-            // Dependents of a failed job: a failed base skips everything above it; a failed fine-tune
-            // fails the runs it belongs to, with its reason.
-            foreach (var j in jobs.Where(j => j.State == "waiting" && j.DependsOn?.State is "failed" or "skipped").ToList())
+            // Dependents of a job that did not finish: a failed base skips everything above it; a failed
+            // fine-tune fails the runs it belongs to, with its reason; an interrupted job's dependents are
+            // skipped (re-run on resume). Dependents already handed to the executor are cancelled there.
+            foreach (var j in jobs.Where(j => j.State is "waiting" or "running" && j.DependsOn?.State is "failed" or "skipped" or "interrupted").ToList())
             {
+                if (j.State == "running") executor.Cancel(j);
                 var dep = j.DependsOn!;
                 if (dep.Kind == JobKind.Finetune && dep.State == "failed")
                 {
                     j.State = "failed"; failed++;
                     j.Reason = "fine-tune: " + dep.Reason;
-                    store.MarkFailedByFinetune(j.Spec.Id, dep.Spec.Id);
+                    store.MarkFailedByFinetune(j.Spec.Id, dep.Spec.Id, owner);
                     failures.Add($"{j.Label} [{j.Spec.Id}]: {j.Reason}");
                     Say($"FAIL  {j.Label}: its fine-tune failed");
                     continue;
                 }
                 j.State = "skipped";
-                j.Reason = dep.State == "skipped" ? dep.Reason : $"base {dep.Spec.Id} failed";
+                j.Reason = dep.State switch
+                {
+                    "skipped" => dep.Reason,
+                    "interrupted" => $"{JobIds.Word(dep.Kind)} {dep.Spec.Id} was interrupted ({dep.Reason}); `make sweep` again re-runs it",
+                    _ => $"base {dep.Spec.Id} failed",
+                };
                 if (j.Kind == JobKind.Evaluate) skipped++;
-                store.MarkSkipped(j.Kind, j.Spec.Id, j.Reason!);
+                store.MarkSkipped(j.Kind, j.Spec.Id, j.Reason!, owner);
                 Say($"skip  {j.Label}: {j.Reason}");
             }
-            // Start ready jobs on free slots, staggered.
-            foreach (var j in jobs.Where(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State == "done")).ToList())
+
+            // Claim the jobs that are ready (their dependency done, or — for SLURM — handed over too).
+            var ready = new List<SweepJob>();
+            foreach (var j in jobs.Where(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State == "done" ||
+                         (executor.WaitsOnDependencies && j.DependsOn.State == "running"))).ToList())
             {
-                if (free.Count == 0) break;
-                if ((DateTime.UtcNow - lastStart).TotalSeconds < 0.5) { Thread.Sleep(500); }
+                if (ready.Count >= executor.Capacity) break;
+                var previous = store.ExecutorId(j.Kind, j.Spec.Id);
                 if (!Claim(j, opt))
                 {
                     // Another orchestrator holds it (or just finished it): follow it through the database.
@@ -222,28 +238,33 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                     Say($"wait  {j.Label}: held by another orchestrator");
                     continue;
                 }
-                var slot = free.Dequeue();
-                var spec = j.Spec with
+                // A job left queued or running by an orchestrator that died is followed, not run twice.
+                if (previous != null && executor.TryAdopt(j, previous))
                 {
-                    Device = slot.Device, Threads = slot.Threads,
-                    InputSha256 = j.Kind switch
-                    {
-                        JobKind.Finetune => store.ModelState(JobKind.Pretrain, Path.GetFileName(Path.GetDirectoryName(j.Spec.InputCheckpoint)!)).sha256,
-                        JobKind.Evaluate => store.ModelState(JobKind.Finetune, Path.GetFileName(Path.GetDirectoryName(j.Spec.InputCheckpoint)!)).sha256,
-                        _ => null,
-                    },
-                };
-                var dir = Path.GetDirectoryName(spec.BundlePath)!;
-                Directory.CreateDirectory(dir);
-                if (File.Exists(spec.BundlePath)) File.Delete(spec.BundlePath);
-                var jobFile = Path.Combine(dir, "job.json");
-                spec.Save(jobFile);
-                var proc = StartWorker(jobFile, slot, Path.Combine(dir, "worker.log"), opt, j);
-                running[j] = (proc, slot, proc.StandardError.ReadToEndAsync(), Stopwatch.StartNew());
-                j.State = "running";
-                lastStart = DateTime.UtcNow;
-                Say($"start {j.Label} [{j.Spec.Id}] on {slot.Device}");
+                    j.State = "running"; j.StartedAt = DateTime.UtcNow;
+                    Say($"adopt {j.Label} [{j.Spec.Id}] as {previous}");
+                    continue;
+                }
+                j.Spec = j.Spec with { InputSha256 = InputSha(j) };
+                Directory.CreateDirectory(j.Directory);
+                if (File.Exists(j.Spec.BundlePath)) File.Delete(j.Spec.BundlePath);
+                ready.Add(j);
             }
+            if (ready.Count > 0)
+            {
+                var started = executor.Start(ready).ToHashSet();
+                foreach (var j in ready)
+                {
+                    if (started.Contains(j))
+                    {
+                        j.State = "running"; j.StartedAt = DateTime.UtcNow;
+                        store.SetExecutorId(j.Kind, j.Spec.Id, j.ExecutorId);
+                        Say($"start {j.Label} [{j.Spec.Id}] on {j.Spec.Device} ({j.ExecutorId})");
+                    }
+                    else store.Release(j.Kind, j.Spec.Id, owner, null);    // not taken after all: claimed again later
+                }
+            }
+
             // Follow jobs held by other orchestrators; take them over if their lease runs out.
             foreach (var j in jobs.Where(j => j.State == "external"))
             {
@@ -261,111 +282,66 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                     default: j.State = "waiting"; break;       // stale lease or released: claim it ourselves
                 }
             }
-            // Reap finished workers.
-            foreach (var (j, (proc, slot, stderrTask, clock)) in running.ToList())
+
+            // Jobs that ended: ingest the bundle (exactly once), or record the failure or interruption.
+            foreach (var end in executor.Poll())
             {
-                if (!proc.HasExited) continue;
-                proc.WaitForExit();
-                running.Remove(j);
-                free.Enqueue(slot);
-                var stderr = stderrTask.Result;
-                File.AppendAllText(Path.Combine(Path.GetDirectoryName(j.Spec.BundlePath)!, "worker.log"), stderr);
-                if (proc.ExitCode == 0 && File.Exists(j.Spec.BundlePath))
+                var j = end.Job;
+                if (j.State != "running") continue;            // cancelled above: its end is not news
+                // Ended because its dependency did not finish (SLURM cancels such jobs itself): handled
+                // with the dependents above, on the next round.
+                if (end.Kind != JobEndKind.Succeeded && j.DependsOn?.State is "failed" or "skipped" or "interrupted") continue;
+                var took = (DateTime.UtcNow - j.StartedAt).TotalSeconds;
+                switch (end.Kind)
                 {
-                    store.Ingest(RunBundle.Load(j.Spec.BundlePath));
-                    j.State = "done";
-                    if (j.Kind == JobKind.Evaluate) completed++;
-                    Say($"done  {j.Label} in {clock.Elapsed.TotalSeconds:F0}s");
+                    case JobEndKind.Succeeded:
+                        store.Ingest(RunBundle.Load(j.Spec.BundlePath));
+                        j.State = "done";
+                        if (j.Kind == JobKind.Evaluate) completed++;
+                        Say($"done  {j.Label} in {took:F0}s");
+                        break;
+                    case JobEndKind.Failed:
+                        store.MarkFailed(j.Kind, j.Spec.Id, end.Reason, end.ExitCode, end.StderrTail);
+                        j.State = "failed";
+                        j.Reason = end.Reason;
+                        // A failed fine-tune is counted and listed through the runs it fails.
+                        if (j.Kind != JobKind.Finetune) { failed++; failures.Add($"{j.Label} [{j.Spec.Id}]: {end.Reason}"); }
+                        Say($"FAIL  {j.Label}: {end.Reason}");
+                        break;
+                    default:
+                        store.Release(j.Kind, j.Spec.Id, owner, end.Reason);
+                        j.State = "interrupted";
+                        j.Reason = end.Reason;
+                        interrupted++;
+                        Say($"STOP  {j.Label}: {end.Reason}; `make sweep` again re-runs it");
+                        break;
                 }
-                else
-                {
-                    var tail = Tail(stderr, 4000);
-                    var reason = ExitReason(proc.ExitCode, tail);
-                    store.MarkFailed(j.Kind, j.Spec.Id, reason, proc.ExitCode, tail);
-                    j.State = "failed";
-                    j.Reason = reason;
-                    // A failed fine-tune is counted and listed through the runs it fails.
-                    if (j.Kind != JobKind.Finetune) { failed++; failures.Add($"{j.Label} [{j.Spec.Id}]: {reason}"); }
-                    Say($"FAIL  {j.Label}: {reason}");
-                }
-                proc.Dispose();
             }
             ShowProgress(jobs);
             // Renew leases of everything still running.
             if (heartbeat.Elapsed.TotalSeconds > opt.LeaseSeconds / 4)
             {
                 foreach (var kind in Enum.GetValues<JobKind>())
-                    store.Heartbeat(kind, running.Keys.Where(j => j.Kind == kind).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
+                    store.Heartbeat(kind, jobs.Where(j => j.State == "running" && j.Kind == kind).Select(j => j.Spec.Id), owner, opt.LeaseSeconds);
                 heartbeat.Restart();
             }
-            if (running.Count > 0 || jobs.Any(j => j.State == "external")) Thread.Sleep(200);
-            else if (!jobs.Any(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State is "done" or "failed" or "skipped"))
+            if (jobs.Any(j => j.State is "running" or "external")) Thread.Sleep(200);
+            else if (!jobs.Any(j => j.State == "waiting" && (j.DependsOn == null || j.DependsOn.State is "done" or "failed" or "skipped" or "interrupted"))
                      && jobs.Any(j => j.State == "waiting"))
                 throw new InvalidOperationException("job graph is stuck: waiting jobs with no runnable dependency");
         }
         if (liveView) output.Write("\r\u001b[2K");
-        Say($"summary: {completed} completed, {failed} failed, {skipped} skipped, {already} already done");
+        Say($"summary: {completed} completed, {failed} failed, {skipped} skipped, {already} already done" +
+            (interrupted > 0 ? $", {interrupted} interrupted (run `make sweep` again to resume)" : ""));
         foreach (var f in failures) Say("  failed: " + f);
-        return new SweepSummary(completed, failed, skipped, already, completed + failed, failures);
+        return new SweepSummary(completed, failed, skipped, already, completed + failed, failures, interrupted);
     }
 
     /// <summary>Bases and fine-tunes are always retried when a wanted run needs them; an evaluation
     /// follows --retry-failed, and --force or --reevaluate re-run a finished one.</summary>
-    bool Claim(Job j, SweepOptions opt) => j.Kind == JobKind.Evaluate
+    bool Claim(SweepJob j, SweepOptions opt) => j.Kind == JobKind.Evaluate
         ? store.TryClaim(JobKind.Evaluate, j.Spec.Id, owner, opt.LeaseSeconds, opt.RetryFailed, opt.Force || opt.Reevaluate)
         : store.TryClaim(j.Kind, j.Spec.Id, owner, opt.LeaseSeconds, retryFailed: true,
             // a finished model whose checkpoint was deleted or damaged is trained again
             force: opt.Force || (store.ModelState(j.Kind, j.Spec.Id).status == "completed" && !Intact(j.Kind, j.Spec.Id)));
-
-    Process StartWorker(string jobFile, DevicePool.Slot slot, string logPath, SweepOptions opt, Job job)
-    {
-        var (file, prefix) = WorkerCommand(opt);
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = Paths.RepoRoot,
-        };
-        foreach (var a in prefix) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add("worker");
-        psi.ArgumentList.Add(jobFile);
-        foreach (var (k, v) in DevicePool.WorkerEnvironment(slot)) psi.Environment[k] = v;
-        psi.Environment["ORCHESTRATOR_RESULTS"] = Paths.Results;
-        psi.Environment["ORCHESTRATOR_PARENT_PID"] = Environment.ProcessId.ToString();
-        var proc = Process.Start(psi)!;
-        var log = new StreamWriter(logPath, append: false) { AutoFlush = true };
-        proc.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data == null) { log.Dispose(); return; }
-            lock (log) log.WriteLine(e.Data);
-            if (e.Data.StartsWith("progress ")) job.LastProgress = e.Data[9..];
-        };
-        proc.BeginOutputReadLine();
-        return proc;
-    }
-
-    /// <summary>The command that starts a worker: this same executable (`orchestrator worker JOB`).</summary>
-    static (string file, string[] prefix) WorkerCommand(SweepOptions opt)
-    {
-        if (opt.WorkerCommand != null)
-        {
-            var parts = opt.WorkerCommand.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return (parts[0], parts[1..]);
-        }
-        var exe = Environment.ProcessPath!;
-        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
-        // Under `dotnet orchestrator.dll` ProcessPath is the dotnet host: pass the dll.
-        return Path.GetFileNameWithoutExtension(exe) == "dotnet" && entry != null ? (exe, [entry]) : (exe, []);
-    }
-
-    static string Tail(string s, int max) => s.Length <= max ? s : s[^max..];
-
-    static string ExitReason(int code, string stderrTail)
-    {
-        var lastError = stderrTail.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("error:")) ?? "";
-        if (code > 128 && code < 160) return $"killed by signal {code - 128} ({SignalName(code - 128)})" + (lastError.Length > 0 ? "; " + lastError : "");
-        if (code == 0) return "worker exited without writing its results";
-        return $"exit code {code}" + (lastError.Length > 0 ? ": " + lastError[6..].Trim() : "");
-    }
-
-    static string SignalName(int s) => s switch { 6 => "SIGABRT", 9 => "SIGKILL", 11 => "SIGSEGV", 15 => "SIGTERM", 2 => "SIGINT", _ => "signal" };
 }

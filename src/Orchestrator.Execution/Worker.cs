@@ -130,8 +130,12 @@ public static class Worker
         var path = Path.Combine(dir, "model.bin");
         var tmp = path + ".tmp";
         model.save(tmp);
+        var sha = Sha256(tmp);
+        // The digest beside the checkpoint lets a job queued before this one finished (SLURM) verify it.
+        File.WriteAllText(path + ".sha256.tmp", sha + "\n");
         File.Move(tmp, path, true);
-        bundle.Artifacts.Add(new ArtifactRow(path, "checkpoint", Sha256(path), new FileInfo(path).Length));
+        File.Move(path + ".sha256.tmp", path + ".sha256", true);
+        bundle.Artifacts.Add(new ArtifactRow(path, "checkpoint", sha, new FileInfo(path).Length));
     }
 
     /// <summary>The job's input checkpoint, checked against the sha256 the database recorded for it.</summary>
@@ -140,8 +144,10 @@ public static class Worker
         var ckpt = job.InputCheckpoint ?? throw new InvalidDataException($"job {job.JobId} has no input checkpoint");
         if (!File.Exists(ckpt)) throw new FileNotFoundException($"{kind} checkpoint missing: {ckpt}");
         var sha = Sha256(ckpt);
-        if (job.InputSha256 != null && sha != job.InputSha256)
-            throw new InvalidDataException($"{kind} checkpoint {ckpt} has sha256 {sha}, expected {job.InputSha256}");
+        // Expected: what the database recorded, or (for a job queued before its input existed) the digest written beside it.
+        var expected = job.InputSha256 ?? (File.Exists(ckpt + ".sha256") ? File.ReadAllText(ckpt + ".sha256").Trim() : null);
+        if (expected != null && sha != expected)
+            throw new InvalidDataException($"{kind} checkpoint {ckpt} has sha256 {sha}, expected {expected}");
         bundle.Artifacts.Add(new ArtifactRow(ckpt, kind + "_checkpoint", sha, new FileInfo(ckpt).Length));
         return ckpt;
     }

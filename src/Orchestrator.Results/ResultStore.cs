@@ -308,13 +308,16 @@ public sealed partial class ResultStore : IDisposable
         });
     }
 
-    /// <summary>A job that will not run because a job it depends on failed.</summary>
-    public void MarkSkipped(JobKind kind, string id, string reason)
+    /// <summary>A job that will not run because a job it depends on failed or was interrupted (one
+    /// this orchestrator had already claimed and handed over included).</summary>
+    public void MarkSkipped(JobKind kind, string id, string reason, string? owner = null)
     {
         InTransaction(() =>
         {
-            Run($"UPDATE {Table(kind)} SET status = 'skipped', error = $e, finished_at = $now WHERE {IdColumn(kind)} = $id AND status NOT IN ('completed', 'running')",
-                ("$e", reason), ("$now", Now()), ("$id", id));
+            Run($"""
+                UPDATE {Table(kind)} SET status = 'skipped', error = $e, finished_at = $now, lease_owner = NULL, lease_expires = NULL
+                WHERE {IdColumn(kind)} = $id AND status != 'completed' AND (status != 'running' OR lease_owner = $o)
+                """, ("$e", reason), ("$now", Now()), ("$id", id), ("$o", owner));
             Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'skipped', $m)",
                 ("$j", JobIds.Of(kind, id)), ("$t", Now()), ("$m", reason));
         });
@@ -322,7 +325,7 @@ public sealed partial class ResultStore : IDisposable
 
     /// <summary>A run whose own fine-tuning job failed has failed too: the fine-tune's reason, exit
     /// code and stderr tail are its own (a fine-tune belongs to the runs that differ only in evaluation).</summary>
-    public void MarkFailedByFinetune(string runId, string finetuneHash)
+    public void MarkFailedByFinetune(string runId, string finetuneHash, string? owner = null)
     {
         InTransaction(() =>
         {
@@ -331,9 +334,51 @@ public sealed partial class ResultStore : IDisposable
                        error = (SELECT 'fine-tune: ' || error FROM finetunes WHERE finetune_hash = $f),
                        exit_code = (SELECT exit_code FROM finetunes WHERE finetune_hash = $f),
                        stderr_tail = (SELECT stderr_tail FROM finetunes WHERE finetune_hash = $f)
-                WHERE run_id = $id AND status NOT IN ('completed', 'running')
-                """, ("$now", Now()), ("$id", runId), ("$f", finetuneHash));
+                WHERE run_id = $id AND status != 'completed' AND (status != 'running' OR lease_owner = $o)
+                """, ("$now", Now()), ("$id", runId), ("$f", finetuneHash), ("$o", owner));
         });
+    }
+
+    /// <summary>Gives a claimed job back: pending again, to be claimed by the next sweep. With a reason
+    /// (a SLURM job cancelled, timed out or preempted without a result), an 'interrupted' event says why.</summary>
+    public void Release(JobKind kind, string id, string owner, string? reason)
+    {
+        InTransaction(() =>
+        {
+            Run($"""
+                UPDATE {Table(kind)} SET status = 'pending', lease_owner = NULL, lease_expires = NULL, error = $e, finished_at = $now
+                WHERE {IdColumn(kind)} = $id AND status = 'running' AND lease_owner = $o
+                """, ("$e", reason), ("$now", Now()), ("$id", id), ("$o", owner));
+            if (reason != null)
+                Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'interrupted', $m)",
+                    ("$j", JobIds.Of(kind, id)), ("$t", Now()), ("$m", reason));
+        });
+    }
+
+    public void SetExecutorId(JobKind kind, string id, string? executorId) =>
+        InTransaction(() => Run($"UPDATE {Table(kind)} SET executor_job_id = $x WHERE {IdColumn(kind)} = $id", ("$x", executorId), ("$id", id)));
+
+    public string? ExecutorId(JobKind kind, string id) =>
+        Scalar($"SELECT executor_job_id FROM {Table(kind)} WHERE {IdColumn(kind)} = $id", ("$id", id)) as string;
+
+    /// <summary>Executor ids of the jobs of a sweep that an orchestrator holds (runs, their fine-tunes
+    /// and bases), for `orchestrator cancel`.</summary>
+    public List<(JobKind kind, string id, string executorId)> ActiveExecutorIds(string sweep)
+    {
+        var list = new List<(JobKind, string, string)>();
+        using var cmd = Command("""
+            SELECT 2, r.run_id, r.executor_job_id FROM runs r JOIN sweep_runs s ON s.run_id = r.run_id
+              WHERE s.sweep = $s AND r.status = 'running' AND r.executor_job_id IS NOT NULL
+            UNION SELECT 1, f.finetune_hash, f.executor_job_id FROM finetunes f
+              WHERE f.status = 'running' AND f.executor_job_id IS NOT NULL
+                AND f.finetune_hash IN (SELECT r.finetune_hash FROM runs r JOIN sweep_runs s ON s.run_id = r.run_id WHERE s.sweep = $s)
+            UNION SELECT 0, b.base_hash, b.executor_job_id FROM bases b
+              WHERE b.status = 'running' AND b.executor_job_id IS NOT NULL
+                AND b.base_hash IN (SELECT r.base_hash FROM runs r JOIN sweep_runs s ON s.run_id = r.run_id WHERE s.sweep = $s)
+            """, ("$s", sweep));
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add(((JobKind)r.GetInt32(0), r.GetString(1), r.GetString(2)));
+        return list;
     }
 
     /// <summary>State of a pretraining or fine-tuning job; a 'running' one whose lease ran out is 'stale'.</summary>

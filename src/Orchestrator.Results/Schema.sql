@@ -214,6 +214,13 @@ CREATE TABLE finetunes (
 ALTER TABLE runs ADD COLUMN finetune_hash TEXT;
 CREATE INDEX runs_finetune ON runs(finetune_hash);
 
+-- migration: 4
+-- The executor's name for a job's latest attempt: "local:PID" or "slurm:JOBID_TASK". A resumed sweep
+-- follows a SLURM job that is still queued or running instead of submitting it again.
+ALTER TABLE runs ADD COLUMN executor_job_id TEXT;
+ALTER TABLE finetunes ADD COLUMN executor_job_id TEXT;
+ALTER TABLE bases ADD COLUMN executor_job_id TEXT;
+
 -- views
 -- One row per run. speedup_vs_topk = FLOPs/token of the completed top-k run on the same base whose k
 -- equals the base's k, divided by this run's FLOPs/token.

@@ -13,7 +13,18 @@ public sealed record PlannedRun(
 
 /// <summary>Where to run (Hydra's launcher side): the device pool and the executor.</summary>
 public sealed record ExecutionSettings(string Devices = "cpu", int JobsPerDevice = 1, string Executor = "local",
-    bool CpuFallback = true, double StaggerSeconds = 0.5, int MaxJobs = 0);
+    bool CpuFallback = true, double StaggerSeconds = 0.5, int MaxJobs = 0, SlurmSettings? Slurm = null)
+{
+    public SlurmSettings SlurmOrDefault => Slurm ?? new SlurmSettings();
+}
+
+/// <summary>Resources of each SLURM job (`execution.slurm` in a spec): each maps to one sbatch option;
+/// `extra` lines are added to the batch script as written (e.g. "--qos=high", "--constraint=a100").</summary>
+public sealed record SlurmSettings(string? Partition = null, int GpusPerJob = 0, int CpusPerJob = 1, string? Mem = null,
+    string? Time = null, string? Account = null, IReadOnlyList<string>? Extra = null, double PollSeconds = 2)
+{
+    public static readonly string[] Keys = ["partition", "gpus_per_job", "cpus_per_job", "mem", "time", "account", "extra", "poll_seconds"];
+}
 
 /// <summary>A loaded, validated and expanded experiment spec.</summary>
 public sealed class ExperimentSpec

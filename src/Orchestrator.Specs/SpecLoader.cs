@@ -6,11 +6,11 @@ namespace Orchestrator.Specs;
 /// <summary>Reads a YAML experiment spec (with `extends` and command-line overrides), validates it
 /// — reporting every error at once with file, line, column, key path, what was expected and the
 /// allowed values — and expands its sweep into runs with stable identities.</summary>
-public static class SpecLoader
+public static partial class SpecLoader
 {
     static readonly string[] TopKeys = ["name", "description", "extends", "base", "sweep", "execution"];
     static readonly string[] SweepKeys = ["seeds", "router", "grid", "zip", "points", "exclude"];
-    static readonly string[] ExecKeys = ["devices", "jobs_per_device", "executor", "cpu_fallback", "stagger_seconds", "max_jobs"];
+    static readonly string[] ExecKeys = ["devices", "jobs_per_device", "executor", "cpu_fallback", "stagger_seconds", "max_jobs", "slurm"];
     const string CommandLine = "<command line>";
 
     public static ExperimentSpec Load(string path, IEnumerable<string>? overrides = null)
@@ -501,6 +501,7 @@ public static class SpecLoader
         foreach (var e in m.Entries)
         {
             var path = "execution." + e.Key;
+            if (e.Key == "slurm") { s = s with { Slurm = ParseSlurm(e.Value, path, errors) }; continue; }
             if (e.Value is not SpecScalar v) { errors.Add(new SpecError(e.Value.Mark, path, $"got {e.Value.Describe()}", Expected: "a scalar")); continue; }
             switch (e.Key)
             {
@@ -523,6 +524,61 @@ public static class SpecLoader
                     else errors.Add(new SpecError(v.Mark, path, $"got {v.Describe()}", Expected: "a number ≥ 0"));
                     break;
                 default: UnknownKey(errors, e.KeyMark, path, e.Key, ExecKeys); break;
+            }
+        }
+        return s;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d+-)?\d+(:\d{1,2}){0,2}$|^\d+-\d+$|^(infinite|UNLIMITED)$")]
+    private static partial System.Text.RegularExpressions.Regex SlurmTime();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d+[KMGT]?$")]
+    private static partial System.Text.RegularExpressions.Regex SlurmMemory();
+
+    static SlurmSettings ParseSlurm(SpecNode node, string path, List<SpecError> errors)
+    {
+        var s = new SlurmSettings();
+        if (node is not SpecMapping m)
+        {
+            errors.Add(new SpecError(node.Mark, path, $"got {node.Describe()}", Expected: "a mapping", Allowed: string.Join(", ", SlurmSettings.Keys)));
+            return s;
+        }
+        foreach (var e in m.Entries)
+        {
+            var key = path + "." + e.Key;
+            if (e.Key == "extra")
+            {
+                var items = e.Value is SpecSequence q ? q.Items : [e.Value];
+                var lines = new List<string>();
+                foreach (var item in items)
+                    if (item is SpecScalar { IsNull: false } line && line.Value.StartsWith('-')) lines.Add(line.Value.Trim());
+                    else errors.Add(new SpecError(item.Mark, key, $"got {item.Describe()}", Expected: "sbatch options such as \"--qos=high\" (a string or a list of them)"));
+                s = s with { Extra = lines };
+                continue;
+            }
+            if (e.Value is not SpecScalar { IsNull: false } v) { errors.Add(new SpecError(e.Value.Mark, key, $"got {e.Value.Describe()}", Expected: "a scalar")); continue; }
+            switch (e.Key)
+            {
+                case "partition": s = s with { Partition = v.Value }; break;
+                case "account": s = s with { Account = v.Value }; break;
+                case "gpus_per_job" or "cpus_per_job":
+                    if (int.TryParse(v.Value, out var n) && n >= (e.Key == "gpus_per_job" ? 0 : 1) && n <= 1024)
+                        s = e.Key == "gpus_per_job" ? s with { GpusPerJob = n } : s with { CpusPerJob = n };
+                    else errors.Add(new SpecError(v.Mark, key, $"got {v.Describe()}", Expected: e.Key == "gpus_per_job" ? "an integer in [0, 1024]" : "an integer in [1, 1024]"));
+                    break;
+                case "mem":
+                    if (SlurmMemory().IsMatch(v.Value)) s = s with { Mem = v.Value };
+                    else errors.Add(new SpecError(v.Mark, key, $"got {v.Describe()}", Expected: "sbatch --mem: megabytes, or a number with K, M, G or T (e.g. 16G)"));
+                    break;
+                case "time":
+                    if (SlurmTime().IsMatch(v.Value)) s = s with { Time = v.Value };
+                    else errors.Add(new SpecError(v.Mark, key, $"got {v.Describe()}", Expected: "sbatch --time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"));
+                    break;
+                case "poll_seconds":
+                    if (double.TryParse(v.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0) s = s with { PollSeconds = d };
+                    else errors.Add(new SpecError(v.Mark, key, $"got {v.Describe()}", Expected: "a number > 0"));
+                    break;
+                default: UnknownKey(errors, e.KeyMark, key, e.Key, SlurmSettings.Keys); break;
             }
         }
         return s;

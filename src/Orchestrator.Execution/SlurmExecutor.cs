@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+
+namespace Orchestrator.Execution;
+
+/// <summary>Runs jobs on a SLURM cluster through SLURM itself: `sbatch` job arrays (one task per job,
+/// its job.json looked up by task id), `--dependency=afterok` from fine-tunes to their base and
+/// `aftercorr` from evaluations to their fine-tunes, state followed with `squeue` (and `scontrol` /
+/// `sacct` once a job has left the queue), `scancel` to stop. Workers on compute nodes write bundles
+/// into the shared results folder and never touch the database (SQLite on a network file system is
+/// unsafe): the orchestrator ingests them. The results folder and the orchestrator build must be on a
+/// file system the compute nodes share.</summary>
+public sealed class SlurmExecutor : IJobExecutor
+{
+    readonly string sweep;
+    readonly SlurmSettings settings;
+    readonly string? workerCommand;
+    readonly Dictionary<SweepJob, Tracked> tracked = [];
+    DateTime lastPoll = DateTime.MinValue;
+    int batches;
+
+    sealed class Tracked
+    {
+        public required string SlurmId { get; init; }          // "JOBID_TASK" (array task) or "JOBID"
+        public int MissingPolls { get; set; }
+    }
+
+    public SlurmExecutor(string sweep, SlurmSettings settings, string? workerCommand)
+    {
+        this.sweep = sweep;
+        this.settings = settings;
+        this.workerCommand = workerCommand;
+        var (rc, _, err) = Slurm.Run("sbatch", "--version");
+        if (rc != 0)
+            throw new InvalidOperationException("executor slurm: `sbatch --version` failed" + (err.Length > 0 ? $" ({err.Trim()})" : "") +
+                                                "; run on a SLURM login node (SLURM_CONF set if the cluster needs it), or use executor: local");
+    }
+
+    public string Description =>
+        $"slurm: partition {settings.Partition ?? "(default)"}, {settings.CpusPerJob} CPU(s)" +
+        (settings.GpusPerJob > 0 ? $", {settings.GpusPerJob} GPU(s)" : "") + (settings.Mem != null ? $", mem {settings.Mem}" : "") +
+        (settings.Time != null ? $", time {settings.Time}" : "") + " per job";
+
+    public bool WaitsOnDependencies => true;
+    public int Capacity => int.MaxValue;
+
+    string BatchDir => Path.Combine(Paths.Results, "slurm", sweep);
+
+    public IReadOnlyList<SweepJob> Start(IReadOnlyList<SweepJob> ready)
+    {
+        // Group the jobs into arrays: no dependency; afterok on one job (a base's fine-tunes); or
+        // aftercorr on an array (each evaluation runs after the fine-tune with its task id).
+        var groups = new Dictionary<string, (string? dependency, List<(int task, SweepJob job)> tasks)>();
+        foreach (var job in ready)
+        {
+            job.Spec = job.Spec with { Device = settings.GpusPerJob > 0 ? "cuda" : "cpu", Threads = settings.CpusPerJob };
+            job.Spec.Save(Path.Combine(job.Directory, "job.json"));
+            File.Delete(Path.Combine(job.Directory, "exit_code"));
+            var dep = job.DependsOn is { State: "running", ExecutorId: { } id } && id.StartsWith("slurm:") ? id[6..] : null;
+            if (dep == null) Add($"{job.Kind}", null, job, null);
+            else if (job.Kind == JobKind.Evaluate && dep.Contains('_'))
+            {
+                var (array, task) = (dep[..dep.IndexOf('_')], int.Parse(dep[(dep.IndexOf('_') + 1)..], CultureInfo.InvariantCulture));
+                for (int variant = 0; ; variant++)         // two evaluations of one fine-tune: two arrays
+                {
+                    var key = $"{job.Kind}:corr:{array}:{variant}";
+                    if (groups.TryGetValue(key, out var g) && g.tasks.Any(t => t.task == task)) continue;
+                    Add(key, "aftercorr:" + array, job, task);
+                    break;
+                }
+            }
+            else Add($"{job.Kind}:afterok:{dep}", "afterok:" + dep, job, null);
+        }
+        void Add(string key, string? dependency, SweepJob job, int? task)
+        {
+            if (!groups.TryGetValue(key, out var g)) groups[key] = g = (dependency, []);
+            g.tasks.Add((task ?? g.tasks.Count, job));
+        }
+
+        var started = new List<SweepJob>();
+        foreach (var (_, (dependency, tasks)) in groups)
+        {
+            var jobId = Submit(tasks, dependency);
+            foreach (var (task, job) in tasks)
+            {
+                job.ExecutorId = $"slurm:{jobId}_{task}";
+                tracked[job] = new Tracked { SlurmId = $"{jobId}_{task}" };
+                started.Add(job);
+            }
+        }
+        return started;
+    }
+
+    /// <summary>Writes the task list and batch script of one array and submits it; returns the job id.</summary>
+    string Submit(List<(int task, SweepJob job)> tasks, string? dependency)
+    {
+        Directory.CreateDirectory(BatchDir);
+        var kind = JobIds.Word(tasks[0].job.Kind);
+        var name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{batches++}-{kind}";
+        var manifest = Path.Combine(BatchDir, name + ".tasks");
+        File.WriteAllLines(manifest, tasks.Select(t => $"{t.task}\t{Path.Combine(t.job.Directory, "job.json")}"));
+        var script = Path.Combine(BatchDir, name + ".sbatch");
+        File.WriteAllText(script, BatchScript(kind, manifest));
+        var args = new List<string> { "--parsable", "--array=" + string.Join(",", tasks.Select(t => t.task)) };
+        if (dependency != null) { args.Add("--dependency=" + dependency); args.Add("--kill-on-invalid-dep=yes"); }
+        args.Add(script);
+        var (rc, stdout, stderr) = Slurm.Run("sbatch", [.. args]);
+        if (rc != 0) throw new InvalidOperationException($"sbatch {string.Join(' ', args)} failed (exit {rc}): {stderr.Trim()}");
+        return stdout.Trim().Split(';')[0];
+    }
+
+    static string Q(string s) => "'" + s.Replace("'", "'\\''") + "'";
+
+    string BatchScript(string kind, string manifest)
+    {
+        var (file, prefix) = WorkerExit.Command(workerCommand);
+        var command = string.Join(' ', new[] { file }.Concat(prefix).Select(Q));
+        var sb = new StringBuilder();
+        sb.Append("#!/bin/bash\n");
+        sb.Append($"#SBATCH --job-name=orch-{sweep}-{kind}\n");
+        sb.Append($"#SBATCH --output={Path.Combine(BatchDir, "%A_%a.out")}\n");
+        sb.Append($"#SBATCH --cpus-per-task={settings.CpusPerJob}\n");
+        sb.Append("#SBATCH --requeue\n");
+        if (settings.Partition != null) sb.Append($"#SBATCH --partition={settings.Partition}\n");
+        if (settings.GpusPerJob > 0) sb.Append($"#SBATCH --gres=gpu:{settings.GpusPerJob}\n");
+        if (settings.Mem != null) sb.Append($"#SBATCH --mem={settings.Mem}\n");
+        if (settings.Time != null) sb.Append($"#SBATCH --time={settings.Time}\n");
+        if (settings.Account != null) sb.Append($"#SBATCH --account={settings.Account}\n");
+        foreach (var line in settings.Extra ?? []) sb.Append($"#SBATCH {line}\n");
+        sb.Append($$"""
+            # Written by `orchestrator sweep` for sweep {{sweep}}: one array task per {{kind}} job; the task's
+            # job.json is looked up by its task id. The worker writes a bundle next to job.json; the
+            # orchestrator ingests it. exit_code is written last, so its presence means the worker ended.
+            job=$(awk -F'\t' -v t="$SLURM_ARRAY_TASK_ID" '$1 == t { print $2 }' {{Q(manifest)}})
+            if [ -z "$job" ]; then echo "no job for task $SLURM_ARRAY_TASK_ID in {{manifest}}" >&2; exit 2; fi
+            dir=$(dirname "$job")
+            rm -f "$dir/exit_code"
+            unset ORCHESTRATOR_PARENT_PID
+            export ORCHESTRATOR_RESULTS={{Q(Paths.Results)}}
+            cd {{Q(Paths.RepoRoot)}}
+            {{command}} worker "$job" > "$dir/worker.log" 2> "$dir/stderr.log"
+            rc=$?
+            echo "$rc" > "$dir/exit_code.tmp" && mv "$dir/exit_code.tmp" "$dir/exit_code"
+            exit "$rc"
+
+            """);
+        return sb.ToString();
+    }
+
+    public IReadOnlyList<JobEnd> Poll()
+    {
+        var ended = new List<JobEnd>();
+        if (tracked.Count == 0 || (DateTime.UtcNow - lastPoll).TotalSeconds < settings.PollSeconds) return ended;
+        lastPoll = DateTime.UtcNow;
+        var queue = Slurm.Queue();
+        foreach (var (job, t) in tracked.ToList())
+        {
+            job.LastProgress = LastProgressLine(Path.Combine(job.Directory, "worker.log")) ?? job.LastProgress;
+            var exitFile = Path.Combine(job.Directory, "exit_code");
+            if (File.Exists(exitFile) && int.TryParse(File.ReadAllText(exitFile).Trim(), out var rc))
+            {
+                tracked.Remove(job);
+                var stderr = ReadTail(Path.Combine(job.Directory, "stderr.log"));
+                ended.Add(rc == 0 && File.Exists(job.Spec.BundlePath)
+                    ? new JobEnd(job, JobEndKind.Succeeded, 0)
+                    : new JobEnd(job, JobEndKind.Failed, rc, WorkerExit.Reason(rc, stderr) + $" (SLURM job {t.SlurmId})", stderr));
+                continue;
+            }
+            if (queue == null || queue.ContainsKey(t.SlurmId)) { t.MissingPolls = 0; continue; }
+            // Gone from the queue without an exit code: wait a little (a shared file system may show
+            // the file late), then ask SLURM how it ended.
+            if (++t.MissingPolls < 3) continue;
+            tracked.Remove(job);
+            var state = Slurm.FinalState(t.SlurmId) ?? "UNKNOWN";
+            var outTail = ReadTail(Path.Combine(BatchDir, t.SlurmId + ".out")) + ReadTail(Path.Combine(job.Directory, "stderr.log"));
+            ended.Add(state.StartsWith("OUT_OF_ME") || state == "FAILED"
+                ? new JobEnd(job, JobEndKind.Failed, null, $"SLURM job {t.SlurmId} ended {state} without a worker exit code", WorkerExit.Tail(outTail))
+                : new JobEnd(job, JobEndKind.Interrupted, null, $"SLURM job {t.SlurmId} ended {state} without a result"));
+        }
+        return ended;
+    }
+
+    static string ReadTail(string path) => File.Exists(path) ? WorkerExit.Tail(File.ReadAllText(path)) : "";
+
+    static string? LastProgressLine(string log)
+    {
+        if (!File.Exists(log)) return null;
+        using var f = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        f.Seek(Math.Max(0, f.Length - 4096), SeekOrigin.Begin);
+        var text = new StreamReader(f).ReadToEnd();
+        var line = text.Split('\n').LastOrDefault(l => l.StartsWith("progress "));
+        return line?[9..].Trim();
+    }
+
+    public void Cancel(SweepJob job)
+    {
+        if (!tracked.Remove(job, out var t)) return;
+        Slurm.Run("scancel", t.SlurmId);
+    }
+
+    public bool TryAdopt(SweepJob job, string executorId)
+    {
+        if (!executorId.StartsWith("slurm:")) return false;
+        var id = executorId[6..];
+        // Still queued or running, or ended with its exit code written: follow it (Poll reports the end).
+        if (!File.Exists(Path.Combine(job.Directory, "exit_code")) && Slurm.Queue()?.ContainsKey(id) != true) return false;
+        job.ExecutorId = executorId;
+        tracked[job] = new Tracked { SlurmId = id };
+        lastPoll = DateTime.MinValue;
+        return true;
+    }
+
+    public void Dispose() { }    // queued and running SLURM jobs outlive the orchestrator: a resumed sweep adopts them
+}
+
+/// <summary>The SLURM commands the orchestrator uses, run as child processes.</summary>
+public static class Slurm
+{
+    public static (int rc, string stdout, string stderr) Run(string command, params string[] args)
+    {
+        var psi = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var o = p.StandardOutput.ReadToEndAsync();
+            var e = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(60_000)) { p.Kill(); return (124, o.Result, $"{command} timed out"); }
+            return (p.ExitCode, o.Result, e.Result);
+        }
+        catch (System.ComponentModel.Win32Exception ex) { return (127, "", $"{command}: {ex.Message}"); }
+    }
+
+    /// <summary>This user's queued and running jobs, one entry per array task ("12_3" → RUNNING);
+    /// null when squeue cannot answer (the controller is unreachable for a moment).</summary>
+    public static Dictionary<string, string>? Queue()
+    {
+        var (rc, stdout, _) = Run("squeue", "-h", "-r", "-u", Environment.UserName, "-o", "%i|%T");
+        if (rc != 0) return null;
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split('|'))
+            .Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.First()[1]);
+    }
+
+    /// <summary>How a job that left the queue ended (CANCELLED, TIMEOUT, PREEMPTED, NODE_FAIL, …): from
+    /// the controller while it remembers the job (MinJobAge), else from accounting (sacct).</summary>
+    public static string? FinalState(string id)
+    {
+        var (rc, stdout, _) = Run("scontrol", "show", "job", "-o", id);
+        if (rc == 0)
+        {
+            var field = stdout.Split(' ').FirstOrDefault(f => f.StartsWith("JobState="));
+            if (field != null) return field["JobState=".Length..];
+        }
+        (rc, stdout, _) = Run("sacct", "-n", "-X", "-P", "-o", "State", "-j", id);
+        var line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim();
+        return rc == 0 && !string.IsNullOrEmpty(line) ? line.Split(' ')[0] : null;
+    }
+
+    /// <summary>Live states of the given SLURM ids, for `orchestrator status` (missing: left the queue).</summary>
+    public static Dictionary<string, string> States(IEnumerable<string> ids)
+    {
+        var q = Queue() ?? [];
+        return ids.Distinct().ToDictionary(id => id, id => q.TryGetValue(id, out var s) ? s : FinalState(id) ?? "gone");
+    }
+}
