@@ -47,7 +47,7 @@ public sealed class SlurmExecutor : IJobExecutor
     public bool WaitsOnDependencies => true;
     public int Capacity => int.MaxValue;
 
-    string BatchDir => Path.Combine(Paths.Results, "slurm", sweep);
+    string BatchDir => Paths.SlurmBatches(sweep);
 
     public IReadOnlyList<SweepJob> Start(IReadOnlyList<SweepJob> ready)
     {

@@ -173,7 +173,10 @@ public static class ConfigSchema
         var best = (candidates ?? Keys).Select(k => (k, d: Levenshtein(k, key)))
             .OrderBy(t => t.d).ThenByDescending(t => CommonPrefix(t.k, key)).ThenBy(t => Parting(t.k, key)).FirstOrDefault();
         if (best.k == null) return null;
-        return best.d <= Math.Max(2, key.Length / 3) ? best.k : null;
+        if (best.d <= Math.Max(2, key.Length / 3)) return best.k;
+        // A shortened name (gpus → gpus_per_job): the one candidate that extends it.
+        var extended = (candidates ?? Keys).Where(k => k.StartsWith(key + "_", StringComparison.Ordinal)).ToList();
+        return extended.Count == 1 ? extended[0] : null;
     }
 
     static int CommonPrefix(string a, string b)

@@ -15,6 +15,8 @@ public static class Paths
     /// <summary>Fine-tuned models: finetunes/&lt;fine-tune hash&gt;/model.bin and train.json.</summary>
     public static string Finetunes => Path.Combine(Results, "finetunes");
     public static string Jobs => Path.Combine(Results, "jobs");
+    /// <summary>A sweep's SLURM batch scripts, task lists and batch output: jobs/slurm-&lt;sweep&gt;/.</summary>
+    public static string SlurmBatches(string sweep) => Path.Combine(Jobs, "slurm-" + sweep);
     public static string Bench => Path.Combine(Results, "bench");
     public static string Sweep(string name) => Path.Combine(Results, name);
 

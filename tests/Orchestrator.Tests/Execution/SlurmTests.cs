@@ -95,7 +95,7 @@ public class SlurmTests(LocalSlurm slurm)
         Assert.Equal(
             store.Query("SELECT f.executor_job_id FROM runs r JOIN finetunes f USING (finetune_hash) ORDER BY r.run_id").Rows.Select(r => ((string)r[0]!).Split('_')[1]),
             store.Query("SELECT executor_job_id FROM runs ORDER BY run_id").Rows.Select(r => ((string)r[0]!).Split('_')[1]));
-        var script = File.ReadAllText(Directory.GetFiles(Path.Combine(Paths.Results, "slurm", "on-slurm"), "*-evaluate.sbatch").Single());
+        var script = File.ReadAllText(Directory.GetFiles(Paths.SlurmBatches("on-slurm"), "*-evaluate.sbatch").Single());
         Assert.Contains("#SBATCH --cpus-per-task=1", script);
         Assert.Contains("#SBATCH --time=00:30:00", script);
         Assert.Empty(Slurm.Queue()!.Keys.Where(k => ev.Concat(ft).Any(id => ((string)id!).EndsWith(k))));
@@ -126,13 +126,7 @@ public class SlurmTests(LocalSlurm slurm)
         while (victim == null && clock.Elapsed.TotalSeconds < 120 && !sweep.IsCompleted)
         {
             Thread.Sleep(300);
-            using var ro = ResultStore.OpenReadOnly(Paths.Database);
-            var running = ro.Query("SELECT executor_job_id FROM finetunes WHERE status = 'running' AND executor_job_id IS NOT NULL").Rows
-                .Select(r => ((string)r[0]!)["slurm:".Length..]).ToList();
-            var queue = Slurm.Queue() ?? [];
-            victim = running.FirstOrDefault(id => queue.GetValueOrDefault(id) == "RUNNING" &&
-                File.Exists(Path.Combine(Paths.Jobs, "finetune-" + FinetuneOf(ro, id), "worker.log")) &&
-                File.ReadAllText(Path.Combine(Paths.Jobs, "finetune-" + FinetuneOf(ro, id), "worker.log")).Contains("phase=finetune"));
+            victim = RunningFinetune();
         }
         Assert.True(victim != null, "no fine-tune was seen running: " + log);
         Assert.Equal(0, Slurm.Run("scancel", victim!).rc);
@@ -158,6 +152,65 @@ public class SlurmTests(LocalSlurm slurm)
         Assert.Equal(1L, Count(store, $"SELECT attempt FROM finetunes WHERE finetune_hash != '{ftHash}'"));
         Assert.Equal(1L, Count(store, "SELECT attempt FROM bases"));
         Assert.Equal(done[1], store.Query("SELECT finished_at FROM runs WHERE run_id = $r", ("$r", done[0])).Rows[0][0]);
+        Assert.Equal(2 * 1500L, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));
+    }
+
+    /// <summary>The fine-tune job (SLURM id) that is running and has started training, if any.</summary>
+    static string? RunningFinetune()
+    {
+        using var ro = ResultStore.OpenReadOnly(Paths.Database);
+        var running = ro.Query("SELECT executor_job_id FROM finetunes WHERE status = 'running' AND executor_job_id IS NOT NULL").Rows
+            .Select(r => ((string)r[0]!)["slurm:".Length..]).ToList();
+        var queue = Slurm.Queue() ?? [];
+        return running.FirstOrDefault(id =>
+        {
+            var log = Path.Combine(Paths.Jobs, "finetune-" + FinetuneOf(ro, id), "worker.log");
+            return queue.GetValueOrDefault(id) == "RUNNING" && File.Exists(log) && File.ReadAllText(log).Contains("phase=finetune");
+        });
+    }
+
+    [SkippableFact]
+    public void Kill_9_of_the_orchestrator_then_resume_adopts_the_queued_and_running_slurm_jobs_instead_of_resubmitting()
+    {
+        Skip.If(slurm.WhyNot != null, slurm.WhyNot);
+        var results = SweepTests.FreshResults();
+        var file = Path.Combine(results, "adopted.yaml");
+        File.WriteAllText(file, Spec("adopted", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n", finetuneSteps: 1500));
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Paths.RepoRoot };
+        foreach (var a in new[] { SweepTests.WorkerDll, "sweep", "--spec", file, "--no-report", "--lease-seconds", "2" }) psi.ArgumentList.Add(a);
+        psi.Environment["ORCHESTRATOR_RESULTS"] = results;
+        var orchestrator = Process.Start(psi)!;
+        var output = orchestrator.StandardOutput.ReadToEndAsync();
+        string? running = null;
+        var clock = Stopwatch.StartNew();
+        while (running == null && clock.Elapsed.TotalSeconds < 120 && !orchestrator.HasExited)
+        {
+            Thread.Sleep(300);
+            if (File.Exists(Paths.Database)) try { running = RunningFinetune(); } catch (Microsoft.Data.Sqlite.SqliteException) { }
+        }
+        Assert.True(running != null, "no fine-tune was seen running: " + (orchestrator.HasExited ? output.Result : ""));
+        orchestrator.Kill();                                   // SIGKILL: its SLURM jobs go on, its leases are left behind
+        orchestrator.WaitForExit();
+        Dictionary<string, string> Ids(string table, string key)
+        {
+            using var ro = ResultStore.OpenReadOnly(Paths.Database);
+            return ro.Query($"SELECT {key}, executor_job_id FROM {table}").Rows.ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
+        }
+        var ftBefore = Ids("finetunes", "finetune_hash");
+        var evBefore = Ids("runs", "run_id");
+        Thread.Sleep(2500);                                    // the dead orchestrator's leases expire
+
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        var summary = Sweep(SpecLoader.Load(file), store, log);
+        Assert.True(summary.ExitCode == 0, log.ToString());
+        Assert.Equal(2, summary.Completed);
+        Assert.Contains($"as slurm:{running}", log.ToString());
+        Assert.DoesNotContain("start ", log.ToString());       // nothing submitted again
+        Assert.Equal(ftBefore, Ids("finetunes", "finetune_hash"));
+        Assert.Equal(evBefore, Ids("runs", "run_id"));
+        Assert.Equal(3, Directory.GetFiles(Paths.SlurmBatches("adopted"), "*.sbatch").Length);   // base, fine-tunes, evaluations
+        Assert.Equal(2L, Count(store, "SELECT count(*) FROM runs WHERE status = 'completed'"));
         Assert.Equal(2 * 1500L, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));
     }
 

@@ -129,6 +129,40 @@ public class SpecTests
     }
 
     [Fact]
+    public void Slurm_resources_are_parsed_and_bad_ones_point_at_their_place()
+    {
+        var ok = Load("""
+            name: a
+            execution:
+              executor: slurm
+              slurm: {partition: gpu, gpus_per_job: 1, cpus_per_job: 8, mem: 32G, time: "1-04:00:00", account: lab, extra: ["--qos=high"]}
+            """);
+        Assert.Equal("slurm", ok.Execution.Executor);
+        Assert.Equal(new SlurmSettings("gpu", 1, 8, "32G", "1-04:00:00", "lab", ok.Execution.Slurm!.Extra), ok.Execution.Slurm);
+        Assert.Equal(["--qos=high"], ok.Execution.Slurm.Extra!);
+
+        var errors = Errors("""
+            name: a
+            execution:
+              executor: slurmm
+              slurm:
+                time: 4h
+                mem: lots
+                gpus: 2
+                extra: [qos=high]
+            """);
+        string Find(string path) => errors.Single(e => e.Path == path).ToString();
+        Assert.Equal("t.yaml:3:13: execution.executor: got slurmm; allowed: local, slurm", Find("execution.executor"));
+        Assert.Equal("t.yaml:5:11: execution.slurm.time: got 4h (expected sbatch --time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS)",
+            Find("execution.slurm.time"));
+        Assert.StartsWith("t.yaml:6:10: execution.slurm.mem: got lots (expected sbatch --mem:", Find("execution.slurm.mem"));
+        Assert.Contains("unknown key 'gpus' — did you mean 'gpus_per_job'?; allowed: partition, gpus_per_job, cpus_per_job, mem, time, account, extra, poll_seconds",
+            Find("execution.slurm.gpus"));
+        Assert.StartsWith("t.yaml:8:13: execution.slurm.extra: got qos=high (expected sbatch options", Find("execution.slurm.extra"));
+        Assert.Equal(5, errors.Count);
+    }
+
+    [Fact]
     public void A_knob_of_another_router_is_refused()
     {
         var e = Errors("name: a\nbase:\n  router: {type: top_k, p: 0.3}").Single();
