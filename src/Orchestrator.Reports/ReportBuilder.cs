@@ -13,10 +13,12 @@ public sealed class ReportBuilder(ResultStore store)
 {
     public const int Width = 1000, Height = 500;
 
+    /// <summary>One run as one sweep planned it. When a report compares sweeps, a run planned by two of
+    /// them appears under each, and every configuration label starts with its sweep's name.</summary>
     sealed record RunInfo(string RunId, string Router, string Knobs, string Curriculum, long Seed, string Status, string GroupHash,
-        double? Loss, double? Ppl, double? Acc, double? Experts, double? Flops, double? Speedup, string? Error)
+        double? Loss, double? Ppl, double? Acc, double? Experts, double? Flops, double? Speedup, string? Error, string Sweep, bool Compare)
     {
-        public string Config => ConfigLabel(Router, Knobs) + (Curriculum != "none" ? $" [{Curriculum}]" : "");
+        public string Config => (Compare ? Sweep + ": " : "") + ConfigLabel(Router, Knobs) + (Curriculum != "none" ? $" [{Curriculum}]" : "");
     }
 
     public sealed record Output(string Html, string Markdown, IReadOnlyList<string> Plots);
@@ -54,16 +56,17 @@ public sealed class ReportBuilder(ResultStore store)
         var args = sweeps.Select((s, i) => ("$s" + i, (object?)s)).ToArray();
         const string RunsSql = """
             SELECT s.run_id, s.router, s.knobs, s.curriculum, s.seed, s.status, s.group_hash, s.eval_loss, s.perplexity, s.accuracy,
-                   s.mean_experts_per_token, s.flops_per_token, s.speedup_vs_topk, r.error
-            FROM run_summary s JOIN runs r ON r.run_id = s.run_id
-            WHERE s.run_id IN (SELECT run_id FROM sweep_runs WHERE sweep IN (%IN%))
-            ORDER BY s.router, s.knobs, s.curriculum, s.seed
+                   s.mean_experts_per_token, s.flops_per_token, s.speedup_vs_topk, r.error, sr.sweep
+            FROM sweep_runs sr JOIN run_summary s ON s.run_id = sr.run_id JOIN runs r ON r.run_id = s.run_id
+            WHERE sr.sweep IN (%IN%)
+            ORDER BY sr.sweep, s.router, s.knobs, s.curriculum, s.seed
             """;
         var q = store.Query(RunsSql.Replace("%IN%", inList), args);
+        bool compare = sweeps.Count > 1;
         var runs = q.Rows.Select(r => new RunInfo((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, Convert.ToInt64(r[4]), (string)r[5]!,
-            (string)r[6]!, D(r[7]), D(r[8]), D(r[9]), D(r[10]), D(r[11]), D(r[12]), r[13] as string)).ToList();
+            (string)r[6]!, D(r[7]), D(r[8]), D(r[9]), D(r[10]), D(r[11]), D(r[12]), r[13] as string, (string)r[14]!, compare)).ToList();
         var done = runs.Where(r => r.Status == "completed").ToList();
-        var groups = done.GroupBy(r => r.GroupHash).OrderBy(g => g.First().Config).ToList();
+        var groups = done.GroupBy(r => r.Sweep + "/" + r.GroupHash).OrderBy(g => g.First().Config).ToList();
         var plots = new List<(string file, string title)>();
         string Save(Plot p, string name, string title)
         {
@@ -216,7 +219,7 @@ public sealed class ReportBuilder(ResultStore store)
 
         // 8. Layer × expert load heatmap per run.
         const string LoadSql = "SELECT layer, expert, share FROM expert_usage WHERE run_id = $r";
-        foreach (var r in done)
+        foreach (var r in done.DistinctBy(r => r.RunId))
         {
             var rows = store.Query(LoadSql, ("$r", r.RunId)).Rows;
             if (rows.Count == 0) continue;
@@ -262,8 +265,25 @@ public sealed class ReportBuilder(ResultStore store)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"# Sweep report: {string.Join(", ", sweeps)}").AppendLine();
-        sb.AppendLine($"{runs.Count} runs: {runs.Count(r => r.Status == "completed")} completed, {runs.Count(r => r.Status == "failed")} failed, " +
-                      $"{runs.Count(r => r.Status == "skipped")} skipped, {runs.Count(r => r.Status is "pending" or "running")} pending or running.").AppendLine();
+        var distinct = runs.DistinctBy(r => r.RunId).ToList();
+        sb.AppendLine($"{distinct.Count} runs: {distinct.Count(r => r.Status == "completed")} completed, {distinct.Count(r => r.Status == "failed")} failed, " +
+                      $"{distinct.Count(r => r.Status == "skipped")} skipped, {distinct.Count(r => r.Status is "pending" or "running")} pending or running.").AppendLine();
+        if (sweeps.Count > 1)
+        {
+            // History: the sweeps side by side (a run planned by both counts in each).
+            sb.AppendLine("## Sweeps compared").AppendLine();
+            sb.AppendLine("| sweep | runs | completed | failed | best accuracy | fewest experts/token | spec hash |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var sw in sweeps)
+            {
+                var mine = runs.Where(r => r.Sweep == sw).ToList();
+                var hash = store.Query("SELECT spec_hash FROM sweeps WHERE name = $n", ("$n", sw)).Rows.FirstOrDefault()?[0];
+                var ok = mine.Where(r => r.Status == "completed").ToList();
+                sb.AppendLine($"| {sw} | {mine.Count} | {ok.Count} | {mine.Count(r => r.Status == "failed")} | " +
+                              $"{F(ok.Max(r => r.Acc))} | {F(ok.Min(r => r.Experts))} | {hash} |");
+            }
+            sb.AppendLine();
+        }
         sb.AppendLine("## By router configuration (mean ± 95% CI over seeds)").AppendLine();
         sb.AppendLine("| configuration | n | accuracy | eval loss | experts/token | FLOPs/token | speed-up vs top-k (FLOPs) |");
         sb.AppendLine("|---|---|---|---|---|---|---|");
@@ -286,11 +306,11 @@ public sealed class ReportBuilder(ResultStore store)
             sb.AppendLine($"| {g.First().Config} | {string.Join(", ", rows.Take(8).Select(W))} | {string.Join(", ", rows.TakeLast(8).Reverse().Select(W))} |");
         }
         sb.AppendLine().AppendLine("## Runs").AppendLine();
-        sb.AppendLine("| run | router | knobs | curriculum | seed | status | accuracy | eval loss | perplexity | experts/token | FLOPs/token |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| run | sweep | router | knobs | curriculum | seed | status | accuracy | eval loss | perplexity | experts/token | FLOPs/token |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in runs)
-            sb.AppendLine($"| {r.RunId} | {r.Router} | {r.Knobs} | {r.Curriculum} | {r.Seed} | {r.Status} | {F(r.Acc)} | {F(r.Loss)} | {F(r.Ppl)} | {F(r.Experts)} | {F(r.Flops)} |");
-        var failed = runs.Where(r => r.Status is "failed" or "skipped").ToList();
+            sb.AppendLine($"| {r.RunId} | {r.Sweep} | {r.Router} | {r.Knobs} | {r.Curriculum} | {r.Seed} | {r.Status} | {F(r.Acc)} | {F(r.Loss)} | {F(r.Ppl)} | {F(r.Experts)} | {F(r.Flops)} |");
+        var failed = runs.Where(r => r.Status is "failed" or "skipped").DistinctBy(r => r.RunId).ToList();
         sb.AppendLine().AppendLine("## Failures").AppendLine();
         if (failed.Count == 0) sb.AppendLine("None.");
         foreach (var r in failed) sb.AppendLine($"- **{r.RunId}** ({r.Config}, seed {r.Seed}) {r.Status}: {r.Error}");

@@ -93,6 +93,61 @@ public class ReportTests
     }
 
     [Fact]
+    public void A_report_over_two_sweeps_compares_them_side_by_side()
+    {
+        var (store, dir, ids) = Fixture();
+        using var _ = store;
+        // Sweep t shares one configuration with s (top_k k=2, seed 0: one run, computed once) and adds null experts.
+        var t = Orchestrator.Specs.SpecLoader.LoadText("name: t\nsweep:\n  seeds: 1\n  router:\n    top_k: {k: 2}\n    null_experts: {nulls: 4, k: 3}\n");
+        Assert.Single(store.RegisterSweep(t));
+        var nulls = t.Runs.Single(r => r.Router == "null_experts").ConfigHash;
+        store.TryClaim(JobKind.Evaluate, nulls, "t", 60);
+        store.Ingest(StoreTests.Bundle(nulls, 1300, 0.9));
+
+        var md = File.ReadAllText(new ReportBuilder(store).Build(["s", "t"], dir).Markdown);
+        var compared = md[md.IndexOf("## Sweeps compared", StringComparison.Ordinal)..md.IndexOf("## By router", StringComparison.Ordinal)];
+        foreach (var sweep in new[] { "s", "t" })
+        {
+            var sql = store.Query("""
+                SELECT count(*), sum(s.status = 'completed'), sum(s.status = 'failed'), max(s.accuracy), min(s.mean_experts_per_token), w.spec_hash
+                FROM sweep_runs sr JOIN run_summary s USING (run_id) JOIN sweeps w ON w.name = sr.sweep WHERE sr.sweep = $w
+                """, ("$w", sweep)).Rows[0];
+            var cells = compared.Split('\n').Single(l => l.StartsWith($"| {sweep} |")).Split('|').Select(c => c.Trim()).ToArray();
+            Assert.Equal([Convert.ToString(sql[0], CultureInfo.InvariantCulture), Convert.ToString(sql[1], CultureInfo.InvariantCulture),
+                          Convert.ToString(sql[2], CultureInfo.InvariantCulture)], cells[2..5]);
+            Assert.Equal((double)sql[3]!, double.Parse(cells[5], CultureInfo.InvariantCulture), 4);
+            Assert.Equal((double)sql[4]!, double.Parse(cells[6], CultureInfo.InvariantCulture), 4);
+            Assert.Equal((string)sql[5]!, cells[7]);
+        }
+        // Each configuration is labelled with its sweep; the shared run counts in both.
+        Assert.Contains("| s: top_k k=2 | 2 |", md);
+        Assert.Contains("| t: top_k k=2 | 1 |", md);
+        Assert.Contains("| t: null_experts m=4 k=3 | 1 |", md);
+        Assert.Contains("9 runs: 8 completed, 1 failed", md);       // distinct runs: 8 in s, 1 new in t
+        foreach (var id in ids.Append(nulls)) Assert.Contains(id, md);
+
+        // The command behind `make report SWEEPS="s t"`, against the same database.
+        var results = Directory.CreateTempSubdirectory("orch-results").FullName;
+        File.Copy(store.Path, Path.Combine(results, "orchestrator.db"));
+        foreach (var suffix in new[] { "-wal", "-shm" })
+            if (File.Exists(store.Path + suffix)) File.Copy(store.Path + suffix, Path.Combine(results, "orchestrator.db" + suffix));
+        var saved = Environment.GetEnvironmentVariable("ORCHESTRATOR_RESULTS");
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        var (o, e) = (Console.Out, Console.Error);
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", results);
+        Console.SetOut(stdout); Console.SetError(stderr);
+        try
+        {
+            Assert.Equal(0, Orchestrator.Cli.Cli.Run(["report", "--sweeps", "s t"]));
+            Assert.Equal(2, Orchestrator.Cli.Cli.Run(["report", "--sweeps", "s nope"]));
+        }
+        finally { Console.SetOut(o); Console.SetError(e); Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", saved); }
+        Assert.True(File.Exists(Path.Combine(results, "s+t", "report.html")), stdout.ToString() + stderr);
+        Assert.Contains("## Sweeps compared", File.ReadAllText(Path.Combine(results, "s+t", "report.md")));
+        Assert.Contains("unknown sweep(s): nope (known: s, t)", stderr.ToString());
+    }
+
+    [Fact]
     public void Plot_text_renders_headless()
     {
         PlotFonts.Register();
