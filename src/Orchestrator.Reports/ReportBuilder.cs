@@ -102,18 +102,22 @@ public sealed class ReportBuilder(ResultStore store)
             var p = new Plot();
             var pts = done.Where(r => r.Flops != null && (metric == "accuracy" ? r.Acc : r.Loss) != null)
                 .Select(r => (r, x: r.Flops!.Value / 1e6, y: (metric == "accuracy" ? r.Acc : r.Loss)!.Value)).ToList();
-            foreach (var router in pts.GroupBy(t => t.r.Router))
+            foreach (var router in pts.GroupBy(t => t.r.Compare ? $"{t.r.Sweep}: {t.r.Router}" : t.r.Router))
             {
                 var sc = p.Add.ScatterPoints(router.Select(t => t.x).ToArray(), router.Select(t => t.y).ToArray());
                 sc.LegendText = router.Key;
-                sc.MarkerSize = router.Key == "top_k" ? 12 : 8;
-                sc.MarkerShape = router.Key == "top_k" ? MarkerShape.FilledSquare : MarkerShape.FilledCircle;
+                bool baseline = router.First().r.Router == "top_k";
+                sc.MarkerSize = baseline ? 12 : 8;
+                sc.MarkerShape = baseline ? MarkerShape.FilledSquare : MarkerShape.FilledCircle;
             }
+            // The frontier: a line through its points, each ringed (a single undominated run is a frontier too).
             var frontier = Pareto(pts.Select(t => (t.x, t.y)).ToList(), higherBetter);
-            if (frontier.Count > 1)
+            if (frontier.Count > 0)
             {
                 var f = p.Add.Scatter(frontier.Select(t => t.x).ToArray(), frontier.Select(t => t.y).ToArray());
-                f.LegendText = "Pareto frontier"; f.LineWidth = 2; f.MarkerSize = 0; f.Color = Colors.Black.WithAlpha(0.5);
+                f.LegendText = frontier.Count > 1 ? "Pareto frontier" : "Pareto frontier (one run)";
+                f.LineWidth = frontier.Count > 1 ? 2 : 0; f.MarkerSize = 18; f.MarkerShape = MarkerShape.OpenCircle;
+                f.Color = Colors.Black.WithAlpha(0.5);
             }
             p.XLabel("MFLOPs per token"); p.YLabel(label); p.ShowLegend(Edge.Right);
             Save(p, metric + "_vs_flops", $"{char.ToUpper(label[0])}{label[1..]} against FLOPs per token");
