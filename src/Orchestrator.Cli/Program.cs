@@ -160,18 +160,20 @@ namespace Orchestrator.Cli
                 var sql = """
                     SELECT r.run_id, sr.sweep, r.router, r.knobs, r.seed, r.status,
                            CASE WHEN r.status = 'completed' THEN 'evaluated'
-                                WHEN r.status = 'running' THEN 'evaluating'
+                                WHEN coalesce(f.status, '') != 'completed' AND b.status = 'running' THEN 'pretraining'
                                 WHEN f.status = 'running' THEN 'fine-tuning'
+                                WHEN r.status = 'running' THEN 'evaluating'
                                 WHEN f.status = 'completed' THEN 'fine-tuned'
-                                WHEN b.status = 'running' THEN 'pretraining'
                                 ELSE coalesce(f.status, '') END AS stage,
                            r.attempt,
                            CASE WHEN (r.status = 'running' AND r.lease_expires < unixepoch('subsec'))
                                   OR (f.status = 'running' AND f.lease_expires < unixepoch('subsec'))
                                   OR (b.status = 'running' AND b.lease_expires < unixepoch('subsec')) THEN 'stale lease' ELSE '' END AS note,
-                           CASE WHEN r.status = 'running' THEN r.executor_job_id
+                           -- the job the run waits on now (SLURM queues an evaluation before its fine-tune ends)
+                           CASE WHEN r.status = 'completed' THEN coalesce(r.executor_job_id, '')
+                                WHEN coalesce(f.status, '') != 'completed' AND b.status = 'running' THEN b.executor_job_id
                                 WHEN f.status = 'running' THEN f.executor_job_id
-                                WHEN b.status = 'running' THEN b.executor_job_id
+                                WHEN r.status = 'running' THEN r.executor_job_id
                                 ELSE coalesce(r.executor_job_id, '') END AS job,
                            substr(coalesce(r.error, ''), 1, 80) AS error
                     FROM runs r JOIN sweep_runs sr ON sr.run_id = r.run_id

@@ -129,6 +129,12 @@ public class SlurmTests(LocalSlurm slurm)
             victim = RunningFinetune();
         }
         Assert.True(victim != null, "no fine-tune was seen running: " + log);
+        // make status: the run's stage, its current SLURM job and that job's live state.
+        var (statusRc, status) = Cli("status", "--sweep", "cancelled");
+        Assert.True(statusRc == 0, status);
+        var line = status.Split('\n').Single(l => l.Contains($"slurm:{victim}"));
+        Assert.Contains("fine-tuning", line);
+        Assert.Contains("RUNNING", line);
         Assert.Equal(0, Slurm.Run("scancel", victim!).rc);
         var first = sweep.Result;
         Assert.Equal(1, first.Interrupted);
@@ -212,6 +218,40 @@ public class SlurmTests(LocalSlurm slurm)
         Assert.Equal(3, Directory.GetFiles(Paths.SlurmBatches("adopted"), "*.sbatch").Length);   // base, fine-tunes, evaluations
         Assert.Equal(2L, Count(store, "SELECT count(*) FROM runs WHERE status = 'completed'"));
         Assert.Equal(2 * 1500L, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));
+    }
+
+    [SkippableFact]
+    public void Make_cancel_scancels_every_queued_and_running_job_of_the_sweep()
+    {
+        Skip.If(slurm.WhyNot != null, slurm.WhyNot);
+        SweepTests.FreshResults();
+        var spec = SpecLoader.LoadText(Spec("to-cancel", "    top_k: {k: 2}\n", finetuneSteps: 1500), "to-cancel.yaml");
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        var sweep = Task.Run(() => Sweep(spec, store, log));
+        string? running = null;
+        var clock = Stopwatch.StartNew();
+        while (running == null && clock.Elapsed.TotalSeconds < 120 && !sweep.IsCompleted)
+        {
+            Thread.Sleep(300);
+            running = RunningFinetune();
+        }
+        Assert.True(running != null, "no fine-tune was seen running: " + log);
+        string evalJob;
+        using (var ro = ResultStore.OpenReadOnly(Paths.Database))
+            evalJob = ((string)ro.Query("SELECT executor_job_id FROM runs").Rows.Single()[0]!)["slurm:".Length..];
+        var (rc, output) = Cli("cancel", "--sweep", "to-cancel");
+        Assert.True(rc == 0, output);
+        Assert.Contains(running!, output);
+        Assert.Contains(evalJob, output);                      // the queued evaluation too
+        var summary = sweep.Result;
+        Assert.NotEqual(0, summary.ExitCode);
+        Assert.Equal(0, summary.Completed);
+        Assert.Equal(1, summary.Interrupted);
+        Assert.Equal(1, summary.Skipped);
+        Assert.Equal("pending", store.Query("SELECT status FROM finetunes").Rows.Single()[0]);
+        Assert.Equal("skipped", store.Query("SELECT status FROM runs").Rows.Single()[0]);
+        Assert.Empty((Slurm.Queue() ?? []).Keys.Where(k => k == running || k == evalJob));
     }
 
     static string FinetuneOf(ResultStore s, string slurmId) =>
