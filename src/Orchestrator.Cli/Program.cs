@@ -138,10 +138,11 @@ namespace Orchestrator.Cli
         {
             var o = Parse(args, "spec");
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
-            var statuses = File.Exists(Paths.Database)
-                ? WithReadOnly(s => s.RunStatuses(spec.Runs.Select(r => r.ConfigHash)))
-                : [];
-            PlanPrinter.Print(spec, statuses, Console.Out);
+            var (statuses, finetunes) = File.Exists(Paths.Database)
+                ? WithReadOnly(s => (s.RunStatuses(spec.Runs.Select(r => r.ConfigHash)),
+                                     s.FinetuneStatuses(spec.Runs.Select(r => RunConfig.FinetuneHash(r.Config)))))
+                : ([], []);
+            PlanPrinter.Print(spec, statuses, Console.Out, finetunes);
             return 0;
         }
 

@@ -244,6 +244,10 @@ public sealed partial class ResultStore : IDisposable
         return result;
     }
 
+    /// <summary>Status of the given fine-tunes ('stale' for a running one whose lease ran out); absent: never planned.</summary>
+    public Dictionary<string, string> FinetuneStatuses(IEnumerable<string> hashes) =>
+        hashes.Distinct().Select(h => (h, st: ModelState(JobKind.Finetune, h).status)).Where(x => x.st != "missing").ToDictionary(x => x.h, x => x.st);
+
     public List<RunRow> Runs(string? sweep = null)
     {
         var sql = """

@@ -38,5 +38,19 @@ public class PlanTests
         Assert.Contains(lines, l => l.StartsWith(ids[2]) && l.Contains("| running ") && l.Contains("0.4"));
         Assert.Contains(lines, l => l.Contains("| new ") && l.Contains("adaptive_gating") && l.Contains("0.2"));
         Assert.Contains("counts: 1 done, 1 failed, 1 new, 1 running", o.ToString());
+        Assert.Contains("jobs: 1 fine-tune(s) to train, 1 evaluation(s) to run", o.ToString());
+
+        // Evaluation-only edits: new runs evaluated from a stored fine-tuned model (top_k's is stored).
+        var ft = RunConfig.FinetuneHash(spec.Runs[0].Config);
+        store.EnsureFinetune(ft, RunConfig.BaseHash(spec.Runs[0].Config), "{}");
+        Assert.True(store.TryClaim(JobKind.Finetune, ft, "me", 60));
+        store.Ingest(new RunBundle { RunId = ft, Kind = "finetune", Artifacts = [new ArtifactRow("/x/model.bin", "checkpoint", new string('a', 64), 1)] });
+        var evalOnly = SpecLoader.LoadText("name: s\nsweep:\n  seeds: 1\n  router:\n    top_k: {k: 2}\n    top_p: {p: 0.3}\n", "s.yaml", ["eval.task_samples=3"]);
+        var o2 = new StringWriter();
+        PlanPrinter.Print(evalOnly, store.RunStatuses(evalOnly.Runs.Select(r => r.ConfigHash)), o2,
+            store.FinetuneStatuses(evalOnly.Runs.Select(r => RunConfig.FinetuneHash(r.Config))));
+        Assert.Contains(o2.ToString().Split('\n'), l => l.Contains("| new ") && l.Contains("| stored ") && l.Contains("top_k"));
+        Assert.Contains(o2.ToString().Split('\n'), l => l.Contains("| new ") && l.Contains("| to train ") && l.Contains("top_p"));
+        Assert.Contains("jobs: 1 fine-tune(s) to train, 2 evaluation(s) to run (1 from stored fine-tuned models)", o2.ToString());
     }
 }
