@@ -26,6 +26,7 @@ public sealed class SlurmExecutor : IJobExecutor
     {
         public required string SlurmId { get; init; }          // "JOBID_TASK" (array task) or "JOBID"
         public int MissingPolls { get; set; }
+        public bool SeenRunning { get; set; }
     }
 
     public SlurmExecutor(string sweep, SlurmSettings settings, string? workerCommand)
@@ -169,16 +170,23 @@ public sealed class SlurmExecutor : IJobExecutor
                     : new JobEnd(job, JobEndKind.Failed, rc, WorkerExit.Reason(rc, stderr) + $" (SLURM job {t.SlurmId})", stderr));
                 continue;
             }
-            if (queue == null || queue.ContainsKey(t.SlurmId)) { t.MissingPolls = 0; continue; }
+            if (queue == null) continue;
+            if (queue.TryGetValue(t.SlurmId, out var state))
+            {
+                // Time a job from when it left the queue, not from its submission.
+                if (state == "RUNNING" && !t.SeenRunning) { t.SeenRunning = true; job.StartedAt = DateTime.UtcNow; }
+                t.MissingPolls = 0;
+                continue;
+            }
             // Gone from the queue without an exit code: wait a little (a shared file system may show
             // the file late), then ask SLURM how it ended.
             if (++t.MissingPolls < 3) continue;
             tracked.Remove(job);
-            var state = Slurm.FinalState(t.SlurmId) ?? "UNKNOWN";
+            var final = Slurm.FinalState(t.SlurmId) ?? "UNKNOWN";
             var outTail = ReadTail(Path.Combine(BatchDir, t.SlurmId + ".out")) + ReadTail(Path.Combine(job.Directory, "stderr.log"));
-            ended.Add(state.StartsWith("OUT_OF_ME") || state == "FAILED"
-                ? new JobEnd(job, JobEndKind.Failed, null, $"SLURM job {t.SlurmId} ended {state} without a worker exit code", WorkerExit.Tail(outTail))
-                : new JobEnd(job, JobEndKind.Interrupted, null, $"SLURM job {t.SlurmId} ended {state} without a result"));
+            ended.Add(final.StartsWith("OUT_OF_ME") || final == "FAILED"
+                ? new JobEnd(job, JobEndKind.Failed, null, $"SLURM job {t.SlurmId} ended {final} without a worker exit code", WorkerExit.Tail(outTail))
+                : new JobEnd(job, JobEndKind.Interrupted, null, $"SLURM job {t.SlurmId} ended {final} without a result"));
         }
         return ended;
     }

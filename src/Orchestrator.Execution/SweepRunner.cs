@@ -118,9 +118,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     /// <summary>A pretraining job for the base, or null when a finished base's checkpoint is intact.</summary>
     SweepJob? PlanBase(string baseHash, PlannedRun run, ExperimentSpec spec, SweepOptions opt)
     {
-        var part = run.Config.Where(kv => RunConfig.BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
-            .ToDictionary(kv => kv.Key, kv => kv.Value);
-        store.EnsureBase(baseHash, ConfigValues.CanonicalJson(part));
+        store.EnsureBase(baseHash, ConfigValues.CanonicalJson(RunConfig.BasePart(run.Config)));
         if (Reusable(JobKind.Pretrain, baseHash, opt)) return null;
         return new SweepJob
         {

@@ -72,19 +72,21 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
             Convert.ToInt64(Get("seed")));
     }
 
-    /// <summary>The keys a pretrained base model depends on: the base is shared by every run that agrees on them.</summary>
+    /// <summary>The keys a pretrained base model depends on (but the evaluation-only ones): the base is
+    /// shared by every run that agrees on them.</summary>
     public static readonly string[] BasePrefixes = ["model.", "data.", "pretrain.", "seed"];
 
-    public static string BaseHash(IReadOnlyDictionary<string, object> flat)
-    {
-        var part = flat.Where(kv => BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
-            .ToDictionary(kv => kv.Key, kv => kv.Value);
-        return ConfigValues.Hash(ConfigValues.CanonicalJson(part));
-    }
+    /// <summary>Keys that only evaluation reads: runs that differ only in these share one base and one
+    /// fine-tuned model, so changing them (or re-evaluating) never retrains.</summary>
+    public static readonly string[] EvalOnlyKeys = ["eval.text_batches", "eval.task_samples", "eval.max_answer_tokens", "eval.collapse_share",
+        "data.multiple_choice"];
 
-    /// <summary>Keys that only evaluation reads: runs that differ only in these share one fine-tuned
-    /// model, so changing them (or re-evaluating) never retrains.</summary>
-    public static readonly string[] EvalOnlyKeys = ["eval.text_batches", "eval.task_samples", "eval.max_answer_tokens", "eval.collapse_share"];
+    /// <summary>The base's part of a configuration, as stored in `bases.config_json`.</summary>
+    public static SortedDictionary<string, object> BasePart(IReadOnlyDictionary<string, object> flat) =>
+        new(flat.Where(kv => BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)) && !EvalOnlyKeys.Contains(kv.Key))
+            .ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+
+    public static string BaseHash(IReadOnlyDictionary<string, object> flat) => ConfigValues.Hash(ConfigValues.CanonicalJson(BasePart(flat)));
 
     /// <summary>The identity of a fine-tuned model: every key but the evaluation-only ones.</summary>
     public static string FinetuneHash(IReadOnlyDictionary<string, object> flat) =>

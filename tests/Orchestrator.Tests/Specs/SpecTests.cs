@@ -88,6 +88,22 @@ public class SpecTests
     }
 
     [Fact]
+    public void Evaluation_only_keys_change_the_run_but_neither_its_base_nor_its_fine_tune()
+    {
+        var a = Load("name: a\nsweep:\n  router: {top_p: {p: 0.4}}\n").Runs.Single();
+        var evalOnly = Load("name: a\nbase: {eval: {task_samples: 50}, data: {multiple_choice: x.jsonl}}\nsweep:\n  router: {top_p: {p: 0.4}}\n").Runs.Single();
+        var training = Load("name: a\nbase: {finetune: {steps: 7}}\nsweep:\n  router: {top_p: {p: 0.4}}\n").Runs.Single();
+        var data = Load("name: a\nbase: {data: {task_mix: 0.5}}\nsweep:\n  router: {top_p: {p: 0.4}}\n").Runs.Single();
+        Assert.NotEqual(a.ConfigHash, evalOnly.ConfigHash);
+        Assert.Equal(RunConfig.FinetuneHash(a.Config), RunConfig.FinetuneHash(evalOnly.Config));
+        Assert.Equal(RunConfig.BaseHash(a.Config), RunConfig.BaseHash(evalOnly.Config));
+        Assert.NotEqual(RunConfig.FinetuneHash(a.Config), RunConfig.FinetuneHash(training.Config));
+        Assert.Equal(RunConfig.BaseHash(a.Config), RunConfig.BaseHash(training.Config));
+        Assert.NotEqual(RunConfig.BaseHash(a.Config), RunConfig.BaseHash(data.Config));
+        Assert.DoesNotContain("data.multiple_choice", RunConfig.BasePart(a.Config).Keys);
+    }
+
+    [Fact]
     public void The_same_configuration_twice_in_a_sweep_is_one_run()
     {
         var s = Load("name: a\nsweep:\n  points:\n    - {router.type: top_k, router.k: 2}\n    - {router: {type: top_k}}");
