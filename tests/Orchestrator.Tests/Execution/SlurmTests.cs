@@ -121,14 +121,7 @@ public class SlurmTests(LocalSlurm slurm)
         var log = new StringWriter();
         var sweep = Task.Run(() => Sweep(spec, store, log));
         // Wait until a fine-tune is running under SLURM, then cancel that one job.
-        string? victim = null;
-        var clock = Stopwatch.StartNew();
-        while (victim == null && clock.Elapsed.TotalSeconds < 120 && !sweep.IsCompleted)
-        {
-            Thread.Sleep(300);
-            victim = RunningFinetune();
-        }
-        Assert.True(victim != null, "no fine-tune was seen running: " + log);
+        var victim = WaitForRunningFinetune(() => sweep.IsCompleted, () => log.ToString());
         // make status: the run's stage, its current SLURM job and that job's live state.
         var (statusRc, status) = Cli("status", "--sweep", "cancelled");
         Assert.True(statusRc == 0, status);
@@ -161,7 +154,22 @@ public class SlurmTests(LocalSlurm slurm)
         Assert.Equal(2 * 1500L, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));
     }
 
-    /// <summary>The fine-tune job (SLURM id) that is running and has started training, if any.</summary>
+    /// <summary>Waits (up to 2 minutes, while the sweep goes on) for a fine-tune that SLURM runs and that has
+    /// started training; its SLURM id.</summary>
+    static string WaitForRunningFinetune(Func<bool> sweepEnded, Func<string> context)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < 120 && !sweepEnded())
+        {
+            Thread.Sleep(300);
+            if (!File.Exists(Paths.Database)) continue;
+            try { if (RunningFinetune() is { } id) return id; }
+            catch (Microsoft.Data.Sqlite.SqliteException) { }        // the database is being created
+        }
+        Assert.Fail("no fine-tune was seen running: " + context());
+        return "";
+    }
+
     static string? RunningFinetune()
     {
         using var ro = ResultStore.OpenReadOnly(Paths.Database);
@@ -187,14 +195,7 @@ public class SlurmTests(LocalSlurm slurm)
         psi.Environment["ORCHESTRATOR_RESULTS"] = results;
         var orchestrator = Process.Start(psi)!;
         var output = orchestrator.StandardOutput.ReadToEndAsync();
-        string? running = null;
-        var clock = Stopwatch.StartNew();
-        while (running == null && clock.Elapsed.TotalSeconds < 120 && !orchestrator.HasExited)
-        {
-            Thread.Sleep(300);
-            if (File.Exists(Paths.Database)) try { running = RunningFinetune(); } catch (Microsoft.Data.Sqlite.SqliteException) { }
-        }
-        Assert.True(running != null, "no fine-tune was seen running: " + (orchestrator.HasExited ? output.Result : ""));
+        var running = WaitForRunningFinetune(() => orchestrator.HasExited, () => orchestrator.HasExited ? output.Result : "");
         orchestrator.Kill();                                   // SIGKILL: its SLURM jobs go on, its leases are left behind
         orchestrator.WaitForExit();
         Dictionary<string, string> Ids(string table, string key)
@@ -229,14 +230,7 @@ public class SlurmTests(LocalSlurm slurm)
         using var store = ResultStore.Open(Paths.Database);
         var log = new StringWriter();
         var sweep = Task.Run(() => Sweep(spec, store, log));
-        string? running = null;
-        var clock = Stopwatch.StartNew();
-        while (running == null && clock.Elapsed.TotalSeconds < 120 && !sweep.IsCompleted)
-        {
-            Thread.Sleep(300);
-            running = RunningFinetune();
-        }
-        Assert.True(running != null, "no fine-tune was seen running: " + log);
+        var running = WaitForRunningFinetune(() => sweep.IsCompleted, () => log.ToString());
         string evalJob;
         using (var ro = ResultStore.OpenReadOnly(Paths.Database))
             evalJob = ((string)ro.Query("SELECT executor_job_id FROM runs").Rows.Single()[0]!)["slurm:".Length..];
