@@ -228,7 +228,9 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                          (executor.WaitsOnDependencies && j.DependsOn.State == "running"))).ToList())
             {
                 if (ready.Count >= executor.Capacity) break;
-                var previous = store.ExecutorId(j.Kind, j.Spec.Id);
+                // Only a job whose orchestrator died (running, lease expired) may still be queued somewhere;
+                // a finished, failed or released one is computed again when claimed (--force, --reevaluate, …).
+                var previous = StatusOf(j) == "stale" ? store.ExecutorId(j.Kind, j.Spec.Id) : null;
                 if (!Claim(j, opt))
                 {
                     // Another orchestrator holds it (or just finished it): follow it through the database.
@@ -266,9 +268,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             // Follow jobs held by other orchestrators; take them over if their lease runs out.
             foreach (var j in jobs.Where(j => j.State == "external"))
             {
-                var status = j.Kind == JobKind.Evaluate ? store.RunStatuses([j.Spec.Id]).GetValueOrDefault(j.Spec.Id, "pending")
-                    : store.ModelState(j.Kind, j.Spec.Id).status;
-                switch (status)
+                switch (StatusOf(j))
                 {
                     case "completed": j.State = "done"; Say($"done  {j.Label} (by another orchestrator)"); break;
                     case "failed":
@@ -334,6 +334,11 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         foreach (var f in failures) Say("  failed: " + f);
         return new SweepSummary(completed, failed, skipped, already, completed + failed, failures, interrupted);
     }
+
+    /// <summary>The job's status in the database; 'stale' for a running one whose lease ran out.</summary>
+    string StatusOf(SweepJob j) => j.Kind == JobKind.Evaluate
+        ? store.RunStatuses([j.Spec.Id]).GetValueOrDefault(j.Spec.Id, "pending")
+        : store.ModelState(j.Kind, j.Spec.Id).status;
 
     /// <summary>Bases and fine-tunes are always retried when a wanted run needs them; an evaluation
     /// follows --retry-failed, and --force or --reevaluate re-run a finished one.</summary>

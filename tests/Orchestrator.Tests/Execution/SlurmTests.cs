@@ -96,19 +96,33 @@ public class SlurmTests(LocalSlurm slurm)
             store.Query("SELECT f.executor_job_id FROM runs r JOIN finetunes f USING (finetune_hash) ORDER BY r.run_id").Rows.Select(r => ((string)r[0]!).Split('_')[1]),
             store.Query("SELECT executor_job_id FROM runs ORDER BY run_id").Rows.Select(r => ((string)r[0]!).Split('_')[1]));
         var script = File.ReadAllText(Directory.GetFiles(Paths.SlurmBatches("on-slurm"), "*-evaluate.sbatch").Single());
+        Assert.Contains("--requeue", script);
         Assert.Contains("#SBATCH --cpus-per-task=1", script);
         Assert.Contains("#SBATCH --time=00:30:00", script);
-        Assert.Empty(Slurm.Queue()!.Keys.Where(k => ev.Concat(ft).Any(id => ((string)id!).EndsWith(k))));
+        Assert.Empty(Slurm.Queue()!.Keys.Where(k => ev.Concat(ft).Any(id => (string)id! == "slurm:" + k)));
+
+        // make status shows the SLURM job ids.
+        var (rc, status) = Cli("status", "--sweep", "on-slurm");
+        Assert.True(rc == 0, status);
+        foreach (var id in ev) Assert.Contains((string)id!, status);
 
         // Resume: nothing is submitted again.
         var again = Sweep(spec, store, new StringWriter());
         Assert.Equal(3, again.AlreadyDone);
         Assert.Equal(0, again.Ran);
 
-        // make status shows the SLURM job ids.
-        var (rc, status) = Cli("status", "--sweep", "on-slurm");
-        Assert.True(rc == 0, status);
-        foreach (var id in ev) Assert.Contains((string)id!, status);
+        // --reevaluate submits the evaluations again (a finished job's old exit code and bundle are not
+        // mistaken for a new result) and reproduces their numbers.
+        var before = store.Query("SELECT run_id, eval_loss, accuracy FROM runs ORDER BY run_id").Rows.Select(r => (r[0], r[1], r[2])).ToList();
+        var reLog = new StringWriter();
+        var re = new SweepRunner(store, reLog).Run(spec, new SweepOptions(WorkerCommand: $"dotnet {SweepTests.WorkerDll}", LeaseSeconds: 20, Reevaluate: true));
+        Assert.True(re.ExitCode == 0, reLog.ToString());
+        Assert.Equal(3, re.Completed);
+        Assert.Equal(3, reLog.ToString().Split('\n').Count(l => l.Contains("start eval")));
+        Assert.DoesNotContain("adopt", reLog.ToString());
+        Assert.Equal(2, Directory.GetFiles(Paths.SlurmBatches("on-slurm"), "*-evaluate.sbatch").Length);
+        Assert.Equal(before, store.Query("SELECT run_id, eval_loss, accuracy FROM runs ORDER BY run_id").Rows.Select(r => (r[0], r[1], r[2])).ToList());
+        Assert.All(store.Query("SELECT executor_job_id FROM runs").Rows, r => Assert.NotEqual(ArrayOf(ev[0]), ArrayOf(r[0])));
     }
 
     [SkippableFact]
