@@ -204,9 +204,10 @@ public sealed partial class ResultStore : IDisposable
                     ("$f", RunConfig.FinetuneHash(r.Config)),
                     ("$r", r.Router), ("$k", RouterConfig.KnobsJson(r.Config)), ("$c", (string)r.Config["finetune.curriculum"]),
                     ("$pk", r.Config["pretrain.k"]), ("$seed", r.Seed), ("$j", r.CanonicalJson), ("$now", now));
-                // Runs stored before migration 3 learn their fine-tune's identity when planned again.
+                // Runs stored before migration 3 learn their fine-tune's identity when planned again; a run not
+                // finished takes the current one (a finished run keeps the one its evaluation used).
                 if (n == 0)
-                    Run("UPDATE runs SET finetune_hash = $f WHERE run_id = $id AND finetune_hash IS NULL",
+                    Run("UPDATE runs SET finetune_hash = $f WHERE run_id = $id AND (finetune_hash IS NULL OR status != 'completed')",
                         ("$f", RunConfig.FinetuneHash(r.Config)), ("$id", r.ConfigHash));
                 if (n > 0)
                 {
@@ -499,10 +500,11 @@ public sealed partial class ResultStore : IDisposable
             }
             Run("""
                 UPDATE runs SET status = 'completed', finished_at = $now, provenance_json = $prov, lease_owner = NULL, lease_expires = NULL,
-                       error = NULL, exit_code = 0, duration_seconds = $dur,
+                       error = NULL, exit_code = 0, duration_seconds = $dur, finetune_hash = coalesce($ft, finetune_hash),
                        eval_loss = $l, perplexity = $p, accuracy = $a, mean_experts_per_token = $m, flops_per_token = $f
                 WHERE run_id = $r
                 """, ("$now", Now()), ("$prov", provenance), ("$r", b.RunId), ("$dur", Final(b, "job_seconds")),
+                ("$ft", b.Provenance.GetValueOrDefault("finetune_hash")),
                 ("$l", Final(b, "eval_loss")), ("$p", Final(b, "perplexity")), ("$a", Final(b, "accuracy")),
                 ("$m", Final(b, "mean_experts_per_token")), ("$f", Final(b, "flops_per_token")));
         });

@@ -83,6 +83,11 @@ public class SweepTests
             Assert.Equal(Worker.Sha256((string)row[0]!), (string)row[1]!);
         }
         Assert.Equal(6L * 2, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));   // 6 steps × 2 runs
+        // Each run names the fine-tune its evaluation used, in its row and its provenance.
+        Assert.Equal(2L, Count(store, """
+            SELECT count(*) FROM runs r JOIN finetunes f ON f.finetune_hash = r.finetune_hash
+            WHERE r.status = 'completed' AND f.status = 'completed' AND json_extract(r.provenance_json, '$.finetune_hash') = r.finetune_hash
+            """));
 
         // Resume: nothing is computed twice, nothing is lost.
         var rows = Count(store, "SELECT count(*) FROM metrics");
