@@ -242,6 +242,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 if (previous != null && executor.TryAdopt(j, previous))
                 {
                     j.State = "running"; j.StartedAt = DateTime.UtcNow;
+                    store.Adopted(j.Kind, j.Spec.Id, owner, previous);
                     Say($"adopt {j.Label} [{j.Spec.Id}] as {previous}");
                     continue;
                 }

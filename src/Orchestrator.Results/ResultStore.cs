@@ -360,6 +360,19 @@ public sealed partial class ResultStore : IDisposable
         });
     }
 
+    /// <summary>A claimed job turned out to be still queued or running under the executor (its
+    /// orchestrator died): following it is not a new attempt, and an 'adopted' event says so.</summary>
+    public void Adopted(JobKind kind, string id, string owner, string executorId)
+    {
+        InTransaction(() =>
+        {
+            Run($"UPDATE {Table(kind)} SET attempt = max(attempt - 1, 1) WHERE {IdColumn(kind)} = $id AND lease_owner = $o",
+                ("$id", id), ("$o", owner));
+            Run("INSERT INTO events(job_id, time, kind, message) VALUES ($j, $t, 'adopted', $m)",
+                ("$j", JobIds.Of(kind, id)), ("$t", Now()), ("$m", $"followed {executorId} after its orchestrator stopped"));
+        });
+    }
+
     public void SetExecutorId(JobKind kind, string id, string? executorId) =>
         InTransaction(() => Run($"UPDATE {Table(kind)} SET executor_job_id = $x WHERE {IdColumn(kind)} = $id", ("$x", executorId), ("$id", id)));
 
@@ -423,10 +436,10 @@ public sealed partial class ResultStore : IDisposable
         string jobId = JobIds.Of(kind, b.RunId);
         InTransaction(() =>
         {
-            // Rows of an earlier attempt are replaced; the history of failures and retries is kept.
+            // Rows of an earlier attempt are replaced; the history (failures, retries, skips, interruptions, adoptions) is kept.
             Run("DELETE FROM metrics WHERE job_id = $j", ("$j", jobId));
             Run("DELETE FROM artifacts WHERE job_id = $j", ("$j", jobId));
-            Run("DELETE FROM events WHERE job_id = $j AND kind NOT IN ('failure', 'retry', 'skipped')", ("$j", jobId));
+            Run("DELETE FROM events WHERE job_id = $j AND kind NOT IN ('failure', 'retry', 'skipped', 'interrupted', 'adopted')", ("$j", jobId));
             if (kind == JobKind.Evaluate)
                 foreach (var t in new[] { "final_metrics", "task_results", "expert_usage", "routing_stats", "token_class_usage", "word_usage" })
                     Run($"DELETE FROM {t} WHERE run_id = $j", ("$j", b.RunId));

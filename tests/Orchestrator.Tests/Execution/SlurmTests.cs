@@ -162,6 +162,7 @@ public class SlurmTests(LocalSlurm slurm)
         Assert.Equal(1, second.AlreadyDone);
         Assert.DoesNotContain("start pretrain", resumeLog.ToString());
         Assert.Equal(2L, Count(store, $"SELECT attempt FROM finetunes WHERE finetune_hash = '{ftHash}'"));
+        Assert.Equal(1L, Count(store, $"SELECT count(*) FROM events WHERE job_id = 'finetune:{ftHash}' AND kind = 'interrupted'"));   // history kept
         Assert.Equal(1L, Count(store, $"SELECT attempt FROM finetunes WHERE finetune_hash != '{ftHash}'"));
         Assert.Equal(1L, Count(store, "SELECT attempt FROM bases"));
         Assert.Equal(done[1], store.Query("SELECT finished_at FROM runs WHERE run_id = $r", ("$r", done[0])).Rows[0][0]);
@@ -233,6 +234,9 @@ public class SlurmTests(LocalSlurm slurm)
         Assert.Equal(3, Directory.GetFiles(Paths.SlurmBatches("adopted"), "*.sbatch").Length);   // base, fine-tunes, evaluations
         Assert.Equal(2L, Count(store, "SELECT count(*) FROM runs WHERE status = 'completed'"));
         Assert.Equal(2 * 1500L, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));
+        // Following an adopted job is not a new attempt: every job ran once.
+        Assert.Equal(1L, Count(store, "SELECT max(attempt) FROM (SELECT attempt FROM runs UNION ALL SELECT attempt FROM finetunes UNION ALL SELECT attempt FROM bases)"));
+        Assert.True(Count(store, "SELECT count(*) FROM events WHERE kind = 'adopted'") >= 3);   // the running fine-tune, the other fine-tune, the two evaluations
     }
 
     [SkippableFact]
