@@ -46,6 +46,16 @@ public sealed class ReportBuilder(ResultStore store)
         return string.Join(" ", new[] { router }.Concat(parts));
     }
 
+    const double CurveSmoothing = 0.9;
+
+    /// <summary>Exponential moving average, started at the first value: s_t = α·s_{t−1} + (1 − α)·x_t.</summary>
+    public static double[] Ema(IEnumerable<double> xs, double alpha)
+    {
+        var result = new List<double>();
+        foreach (var x in xs) result.Add(result.Count == 0 ? x : alpha * result[^1] + (1 - alpha) * x);
+        return result.ToArray();
+    }
+
     static double? D(object? o) => o == null ? null : Convert.ToDouble(o, CultureInfo.InvariantCulture);
 
     public Output Build(IReadOnlyList<string> sweeps, string outDir)
@@ -187,18 +197,23 @@ public sealed class ReportBuilder(ResultStore store)
             Save(p, "experts_histogram", "Distribution of experts per token");
         }
 
-        // 6. Training curves (fine-tuning loss).
-        const string CurveSql = "SELECT step, value FROM run_metrics WHERE run_id = $r AND phase = 'finetune' AND key = 'train_loss' ORDER BY step";
+        // 6. Training curves: fine-tuning loss per step, smoothed (every run sees the same noisy batches,
+        // so raw curves overlap), and held-out loss where it was measured.
+        const string CurveSql = "SELECT step, value FROM run_metrics WHERE run_id = $r AND phase = 'finetune' AND key = $k AND value IS NOT NULL ORDER BY step";
         {
             var p = new Plot();
             foreach (var r in done)
             {
-                var rows = store.Query(CurveSql, ("$r", r.RunId)).Rows;
+                var rows = store.Query(CurveSql, ("$r", r.RunId), ("$k", "train_loss")).Rows;
                 if (rows.Count == 0) continue;
-                var sc = p.Add.Scatter(rows.Select(x => Convert.ToDouble(x[0])).ToArray(), rows.Select(x => D(x[1])!.Value).ToArray());
+                var sc = p.Add.Scatter(rows.Select(x => Convert.ToDouble(x[0])).ToArray(), Ema(rows.Select(x => D(x[1])!.Value), CurveSmoothing));
                 sc.LegendText = $"{r.Config} s{r.Seed}"; sc.MarkerSize = 0;
+                var valid = store.Query(CurveSql, ("$r", r.RunId), ("$k", "valid_loss")).Rows;
+                if (valid.Count == 0) continue;
+                var v = p.Add.ScatterPoints(valid.Select(x => Convert.ToDouble(x[0])).ToArray(), valid.Select(x => D(x[1])!.Value).ToArray());
+                v.Color = sc.Color; v.MarkerShape = MarkerShape.OpenCircle; v.MarkerSize = 8;
             }
-            p.XLabel("fine-tuning step"); p.YLabel("training loss"); p.ShowLegend(Edge.Right);
+            p.XLabel("fine-tuning step"); p.YLabel($"training loss (EMA {CurveSmoothing}); ○ held-out loss"); p.ShowLegend(Edge.Right);
             Save(p, "training_curves", "Fine-tuning curves");
         }
 

@@ -188,6 +188,13 @@ public class ReportTests
     }
 
     [Fact]
+    public void Training_curves_are_smoothed_with_an_ema_started_at_the_first_value()
+    {
+        Assert.Equal([4.0, 3.0, 3.5], ReportBuilder.Ema([4.0, 2.0, 4.0], 0.5));
+        Assert.Empty(ReportBuilder.Ema([], 0.9));
+    }
+
+    [Fact]
     public void Confidence_interval_uses_students_t()
     {
         var ci = MeanCi.Of([1.0, 2.0, 3.0]);
