@@ -53,6 +53,7 @@ namespace Orchestrator.Cli
                 return 2;
             }
             catch (UsageException e) { return Fail(e.Message); }
+            catch (ExecutorUnavailableException e) { return Fail(e.Message); }
         }
 
         sealed class UsageException(string m) : Exception(m);

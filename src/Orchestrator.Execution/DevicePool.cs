@@ -24,7 +24,7 @@ public sealed class DevicePool
             if (missing.Count > 0)
             {
                 if (!cpuFallback)
-                    throw new InvalidOperationException($"CUDA device(s) {string.Join(", ", missing)} requested but {gpus} GPU(s) are visible; " +
+                    throw new ExecutorUnavailableException($"CUDA device(s) {string.Join(", ", missing)} requested but {gpus} GPU(s) are visible; " +
                                                         "set execution.cpu_fallback: true to run on the CPU instead");
                 warnings.Add($"CUDA device(s) {string.Join(", ", missing)} requested but {gpus} GPU(s) are visible: falling back to the CPU");
                 names = names.Except(missing).ToList();

@@ -9,6 +9,7 @@ public sealed record JobSpec(
     string Id,                // base hash, fine-tune hash or run id
     string ConfigJson,        // canonical configuration of the run that planned the job
     string BundlePath,        // where the worker writes its results
+    string? InputId,          // finetune: the base hash; evaluate: the fine-tune hash
     string? InputCheckpoint,  // finetune: the base's model.bin; evaluate: the fine-tuned model.bin
     string? InputSha256,      // the input checkpoint's expected sha256 (from the database)
     string? OutputDir,        // pretrain, finetune: where model.bin (and train.json) are written

@@ -36,7 +36,7 @@ public sealed class SlurmExecutor : IJobExecutor
         this.workerCommand = workerCommand;
         var (rc, _, err) = Slurm.Run("sbatch", "--version");
         if (rc != 0)
-            throw new InvalidOperationException("executor slurm: `sbatch --version` failed" + (err.Length > 0 ? $" ({err.Trim()})" : "") +
+            throw new ExecutorUnavailableException("executor slurm: `sbatch --version` failed" + (err.Length > 0 ? $" ({err.Trim()})" : "") +
                                                 "; run on a SLURM login node (SLURM_CONF set if the cluster needs it), or use executor: local");
     }
 
@@ -109,7 +109,7 @@ public sealed class SlurmExecutor : IJobExecutor
         if (dependency != null) { args.Add("--dependency=" + dependency); args.Add("--kill-on-invalid-dep=yes"); }
         args.Add(script);
         var (rc, stdout, stderr) = Slurm.Run("sbatch", [.. args]);
-        if (rc != 0) throw new InvalidOperationException($"sbatch {string.Join(' ', args)} failed (exit {rc}): {stderr.Trim()}");
+        if (rc != 0) throw new ExecutorUnavailableException($"executor slurm: sbatch {string.Join(' ', args)} failed (exit {rc}): {stderr.Trim()}");
         return stdout.Trim().Split(';')[0];
     }
 

@@ -24,6 +24,10 @@ public sealed class SweepJob
 
 public enum JobEndKind { Succeeded, Failed, Interrupted }
 
+/// <summary>Where jobs were to run cannot take them (no SLURM controller, sbatch refused, CUDA asked for
+/// but absent): the sweep stops with this message, and the jobs it had claimed are given back.</summary>
+public sealed class ExecutorUnavailableException(string message) : InvalidOperationException(message);
+
 /// <summary>How a job ended: with a bundle (Succeeded), with an error of its own (Failed: exit code or
 /// signal, reason, stderr tail), or without a result through no fault of its own (Interrupted).</summary>
 public sealed record JobEnd(SweepJob Job, JobEndKind Kind, int? ExitCode = null, string Reason = "", string StderrTail = "");

@@ -99,7 +99,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             jobs.Add(new SweepJob
             {
                 Spec = new JobSpec(JobIds.Word(JobKind.Evaluate), run.ConfigHash, run.CanonicalJson,
-                    Path.Combine(Paths.Jobs, run.ConfigHash, "bundle.json"), Path.Combine(Paths.Finetunes, ftHash, "model.bin"),
+                    Path.Combine(Paths.Jobs, run.ConfigHash, "bundle.json"), ftHash, Path.Combine(Paths.Finetunes, ftHash, "model.bin"),
                     null, null, "cpu", 0, spec.Path, Environment.CommandLine),
                 DependsOn = ftJob,
                 Label = $"eval {run.Router} {RouterConfig.KnobsJson(run.Config)} seed={run.Seed}",
@@ -123,7 +123,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         return new SweepJob
         {
             Spec = new JobSpec(JobIds.Word(JobKind.Pretrain), baseHash, run.CanonicalJson, Path.Combine(Paths.Jobs, "base-" + baseHash, "bundle.json"),
-                null, null, Path.Combine(Paths.Checkpoints, baseHash), "cpu", 0, spec.Path, Environment.CommandLine),
+                null, null, null, Path.Combine(Paths.Checkpoints, baseHash), "cpu", 0, spec.Path, Environment.CommandLine),
             Label = $"pretrain base {baseHash}",
         };
     }
@@ -144,7 +144,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         return new SweepJob
         {
             Spec = new JobSpec(JobIds.Word(JobKind.Finetune), ftHash, run.CanonicalJson, Path.Combine(Paths.Jobs, "finetune-" + ftHash, "bundle.json"),
-                Path.Combine(Paths.Checkpoints, baseHash, "model.bin"), null, Path.Combine(Paths.Finetunes, ftHash), "cpu", 0, spec.Path,
+                baseHash, Path.Combine(Paths.Checkpoints, baseHash, "model.bin"), null, Path.Combine(Paths.Finetunes, ftHash), "cpu", 0, spec.Path,
                 Environment.CommandLine),
             DependsOn = baseJob,
             Label = $"finetune {run.Router} {RouterConfig.KnobsJson(run.Config)} seed={run.Seed}",
@@ -182,7 +182,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     string? InputSha(SweepJob j) => j.Kind switch
     {
         JobKind.Finetune or JobKind.Evaluate => store.ModelState(j.Kind == JobKind.Finetune ? JobKind.Pretrain : JobKind.Finetune,
-            Path.GetFileName(Path.GetDirectoryName(j.Spec.InputCheckpoint)!)) is { status: "completed" } m ? m.sha256 : null,
+            j.Spec.InputId!) is { status: "completed" } m ? m.sha256 : null,
         _ => null,
     };
 
@@ -253,7 +253,13 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             }
             if (ready.Count > 0)
             {
-                var started = executor.Start(ready).ToHashSet();
+                HashSet<SweepJob> started;
+                try { started = executor.Start(ready).ToHashSet(); }
+                catch (ExecutorUnavailableException)
+                {
+                    foreach (var j in ready) store.Release(j.Kind, j.Spec.Id, owner, null);   // nothing started: give the claims back
+                    throw;
+                }
                 foreach (var j in ready)
                 {
                     if (started.Contains(j))

@@ -282,7 +282,7 @@ public static class Worker
         System.Diagnostics.Stopwatch clock)
     {
         var ckpt = VerifiedInput(job, bundle, "finetuned");
-        bundle.Provenance["finetune_hash"] = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(ckpt)))!;
+        bundle.Provenance["finetune_hash"] = job.InputId ?? throw new InvalidDataException($"job {job.JobId} does not name its fine-tune");
         var model = LoadFinetuned(cfg, ckpt, device);
         var summaryPath = Path.Combine(Path.GetDirectoryName(ckpt)!, "train.json");
         var training = File.Exists(summaryPath)

@@ -2,7 +2,7 @@ namespace Orchestrator.Results;
 
 /// <summary>The three kinds of job in a sweep's graph: pretrain a base (shared by every run that agrees
 /// on model, data, pretraining and seed) → fine-tune it with a router configuration → evaluate.</summary>
-public enum JobKind { Pretrain, Finetune, Evaluate }
+public enum JobKind { Pretrain = 0, Finetune = 1, Evaluate = 2 }   // the numbers are used in SQL (ActiveExecutorIds)
 
 /// <summary>How jobs are named in `metrics.job_id` and `events.job_id`, and in bundles.</summary>
 public static class JobIds

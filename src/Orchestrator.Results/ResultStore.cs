@@ -196,19 +196,20 @@ public sealed partial class ResultStore : IDisposable
                 """, ("$n", spec.Name), ("$d", spec.Description), ("$p", spec.Path), ("$t", spec.Text), ("$h", spec.Hash), ("$now", now));
             foreach (var r in spec.Runs)
             {
+                var finetuneHash = RunConfig.FinetuneHash(r.Config);
                 int n = Run("""
                     INSERT OR IGNORE INTO runs(run_id, sweep, config_hash, group_hash, base_hash, finetune_hash, router, knobs, curriculum,
                                                pretrain_k, seed, status, config_json, created_at)
                     VALUES ($id, $s, $id, $g, $b, $f, $r, $k, $c, $pk, $seed, 'pending', $j, $now)
                     """, ("$id", r.ConfigHash), ("$s", spec.Name), ("$g", r.GroupHash), ("$b", RunConfig.BaseHash(r.Config)),
-                    ("$f", RunConfig.FinetuneHash(r.Config)),
+                    ("$f", finetuneHash),
                     ("$r", r.Router), ("$k", RouterConfig.KnobsJson(r.Config)), ("$c", (string)r.Config["finetune.curriculum"]),
                     ("$pk", r.Config["pretrain.k"]), ("$seed", r.Seed), ("$j", r.CanonicalJson), ("$now", now));
                 // Runs stored before migration 3 learn their fine-tune's identity when planned again; a run not
                 // finished takes the current one (a finished run keeps the one its evaluation used).
                 if (n == 0)
                     Run("UPDATE runs SET finetune_hash = $f WHERE run_id = $id AND (finetune_hash IS NULL OR status != 'completed')",
-                        ("$f", RunConfig.FinetuneHash(r.Config)), ("$id", r.ConfigHash));
+                        ("$f", finetuneHash), ("$id", r.ConfigHash));
                 if (n > 0)
                 {
                     added.Add(r.ConfigHash);
@@ -344,14 +345,16 @@ public sealed partial class ResultStore : IDisposable
         });
     }
 
-    /// <summary>Gives a claimed job back: pending again, to be claimed by the next sweep. With a reason
-    /// (a SLURM job cancelled, timed out or preempted without a result), an 'interrupted' event says why.</summary>
+    /// <summary>Gives a claimed job back: pending again, to be claimed by the next sweep. Without a reason
+    /// it never started (the claim is undone); with one (a SLURM job cancelled, timed out or preempted
+    /// without a result), it counts as an attempt and an 'interrupted' event says why.</summary>
     public void Release(JobKind kind, string id, string owner, string? reason)
     {
         InTransaction(() =>
         {
             Run($"""
-                UPDATE {Table(kind)} SET status = 'pending', lease_owner = NULL, lease_expires = NULL, error = $e, finished_at = $now
+                UPDATE {Table(kind)} SET status = 'pending', lease_owner = NULL, lease_expires = NULL, error = $e, finished_at = $now,
+                       attempt = attempt - ($e IS NULL)      -- a claim never started is not an attempt
                 WHERE {IdColumn(kind)} = $id AND status = 'running' AND lease_owner = $o
                 """, ("$e", reason), ("$now", Now()), ("$id", id), ("$o", owner));
             if (reason != null)
@@ -424,8 +427,6 @@ public sealed partial class ResultStore : IDisposable
         InTransaction(() => Run("INSERT OR IGNORE INTO finetunes(finetune_hash, base_hash, config_json, created_at) VALUES ($f, $b, $j, $now)",
             ("$f", finetuneHash), ("$b", baseHash), ("$j", configJson), ("$now", Now())));
     }
-
-    public (string status, string? checkpoint, string? sha256, string? error) BaseState(string baseHash) => ModelState(JobKind.Pretrain, baseHash);
 
     // ------------------------------------------------------------------------------------------
     // Ingest: one bundle, one transaction; re-ingesting the same bundle replaces its rows.

@@ -1,3 +1,4 @@
+using Orchestrator.Specs;
 using Orchestrator.Execution;
 using Orchestrator.Moe;
 
@@ -14,7 +15,7 @@ public class GuardTests
         Assert.Contains("cuda:0, cuda:1 requested but 0 GPU(s) are visible: falling back to the CPU", Assert.Single(pool.Warnings));
         Assert.Equal("", DevicePool.WorkerEnvironment(pool.Slots[0])["CUDA_VISIBLE_DEVICES"]);
 
-        var e = Assert.Throws<InvalidOperationException>(() => new DevicePool("cuda:0", 1, 0, cpuFallback: false, visibleGpus: () => 0));
+        var e = Assert.Throws<ExecutorUnavailableException>(() => new DevicePool("cuda:0", 1, 0, cpuFallback: false, visibleGpus: () => 0));
         Assert.Contains("set execution.cpu_fallback: true", e.Message);
 
         // One GPU visible: cuda:0 stays (pinned with CUDA_VISIBLE_DEVICES), cuda:1 is dropped with a warning.
@@ -26,6 +27,34 @@ public class GuardTests
         Assert.Throws<ArgumentException>(() => new DevicePool("tpu:0", 1, 0, true));
         var limited = new DevicePool("cpu", 4, 3, true);
         Assert.Equal(3, limited.Slots.Count);
+    }
+
+    [Fact]
+    public void A_sweep_for_an_unreachable_slurm_says_why_and_gives_its_claims_back()
+    {
+        var results = SweepTests.FreshResults();
+        // A well-formed configuration whose controller is not there: sbatch itself works (where it is
+        // installed) and refuses the submission; where it is not installed, `sbatch --version` fails.
+        var conf = Path.Combine(results, "dead-slurm.conf");
+        File.WriteAllText(conf, "ClusterName=dead\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\nAuthType=auth/munge\n" +
+                                "NodeName=localhost CPUs=1\nPartitionName=debug Nodes=ALL Default=YES\n");
+        var saved = Environment.GetEnvironmentVariable("SLURM_CONF");
+        var (o, e) = (Console.Out, Console.Error);
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Environment.SetEnvironmentVariable("SLURM_CONF", conf);
+        Console.SetOut(stdout); Console.SetError(stderr);
+        int rc;
+        try { rc = Orchestrator.Cli.Cli.Run(["sweep", "--spec", Path.Combine(Paths.RepoRoot, "experiments", "default.yaml"), "--executor", "slurm", "--no-report", "sweep.router={top_k: {k: 2}}"]); }
+        finally { Console.SetOut(o); Console.SetError(e); Environment.SetEnvironmentVariable("SLURM_CONF", saved); }
+        Assert.Equal(2, rc);
+        Assert.StartsWith("error: executor slurm: ", stderr.ToString());
+        Assert.Contains("failed", stderr.ToString());
+        Assert.DoesNotContain("   at ", stderr.ToString());                     // a message, not a stack trace
+        using var store = Orchestrator.Results.ResultStore.OpenReadOnly(Path.Combine(results, "orchestrator.db"));
+        Assert.Equal(0L, store.Query("SELECT count(*) FROM runs WHERE status != 'pending'").Rows[0][0]);
+        Assert.Equal(0L, store.Query("SELECT count(*) FROM bases WHERE status = 'running'").Rows[0][0]);   // the base's claim was given back
+        Assert.Equal(0L, store.Query("SELECT sum(attempt) FROM runs").Rows[0][0]);
+        Assert.Equal(0L, store.Query("SELECT coalesce(sum(attempt), 0) FROM bases").Rows[0][0]);
     }
 
     static LayerTelemetry Layer(long[] load, int nullSlots = 0, double nullSelections = 0, long tokens = 100) => new()
