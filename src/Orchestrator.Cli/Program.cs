@@ -17,7 +17,8 @@ namespace Orchestrator.Cli
                      [--max-jobs N] [--lease-seconds S] [--executor local|slurm] [--no-report] [key=value …]
                      --reevaluate: evaluate finished runs again from their stored fine-tuned models (no retraining)
                      --force: recompute everything, bases and fine-tunes included
-              plan   [--spec FILE] [key=value …]       expanded runs with their status; runs nothing
+              plan   [--spec FILE] [--retry-failed] [--reevaluate] [--force] [key=value …]
+                     the runs with their status and the job graph a sweep would run; runs nothing
               status [--sweep NAME]                     a sweep's state from the database (with SLURM job ids and states)
               cancel --sweep NAME                       scancel the sweep's SLURM jobs (`make sweep` again re-runs them)
               query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
@@ -139,12 +140,18 @@ namespace Orchestrator.Cli
         {
             var o = Parse(args, "spec");
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
-            var (statuses, finetunes) = File.Exists(Paths.Database)
-                ? WithReadOnly(s => (s.RunStatuses(spec.Runs.Select(r => r.ConfigHash)),
-                                     s.FinetuneStatuses(spec.Runs.Select(r => RunConfig.FinetuneHash(r.Config)))))
-                : ([], []);
-            PlanPrinter.Print(spec, statuses, Console.Out, finetunes);
-            return 0;
+            var opt = new GraphOptions(RetryFailed: o.Flags.ContainsKey("retry-failed"), Force: o.Flags.ContainsKey("force"),
+                Reevaluate: o.Flags.ContainsKey("reevaluate"));
+            if (!File.Exists(Paths.Database))
+            {
+                PlanPrinter.Print(spec, StoreLookup.Empty, opt, Console.Out);
+                return 0;
+            }
+            return WithReadOnly(s =>
+            {
+                PlanPrinter.Print(spec, new StoreLookup(s, spec.Runs), opt, Console.Out);
+                return 0;
+            });
         }
 
         static T WithReadOnly<T>(Func<ResultStore, T> f)
@@ -207,7 +214,7 @@ namespace Orchestrator.Cli
         {
             var o = Parse(args, "sweep");
             var sweep = o.Flags.GetValueOrDefault("sweep") ?? throw new UsageException("cancel needs --sweep NAME");
-            var active = WithReadOnly(s => s.ActiveExecutorIds(sweep));
+            var active = WithReadOnly(s => s.Jobs.ActiveExecutorIds(sweep));
             var slurm = active.Where(a => a.executorId.StartsWith("slurm:")).Select(a => a.executorId[6..]).Distinct().ToList();
             if (active.Count > slurm.Count)
                 Console.WriteLine($"{active.Count - slurm.Count} local job(s) are running: stop their orchestrator (Ctrl-C) instead");
@@ -296,10 +303,10 @@ namespace Orchestrator.Cli
             {
                 return Worker.Main(args[0], Console.Out);
             }
-            catch (Exception e)
+            catch (Exception e)       // the ticket itself could not be read
             {
                 Console.Error.WriteLine(e);
-                Console.Error.WriteLine("error: " + e.Message.Replace('\n', ' '));
+                Console.Out.WriteLine(Orchestrator.Core.WorkerMessage.Error(e.Message).ToLine());
                 return 1;
             }
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using Orchestrator.Core;
 
 namespace Orchestrator.Execution;
 
@@ -10,7 +11,7 @@ public static class Provenance
     static string? Meta(string key) => typeof(Provenance).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .FirstOrDefault(a => a.Key == key)?.Value;
 
-    public static Dictionary<string, string> Collect(JobSpec job, string deviceName)
+    public static Dictionary<string, string> Collect(JobTicket job, string deviceName)
     {
         var torchAsm = typeof(TorchSharp.torch).Assembly;
         return new Dictionary<string, string>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Orchestrator.Results;
+using Orchestrator.Core;
 using Orchestrator.Specs;
 
 namespace Orchestrator.Execution;
@@ -18,13 +18,15 @@ public sealed class SlurmExecutor : IJobExecutor
     readonly string sweep;
     readonly SlurmSettings settings;
     readonly string? workerCommand;
-    readonly Dictionary<SweepJob, Tracked> tracked = [];
+    readonly Dictionary<JobKey, Tracked> tracked = [];
     DateTime lastPoll = DateTime.MinValue;
     int batches;
 
     sealed class Tracked
     {
+        public required JobTicket Ticket { get; init; }
         public required string SlurmId { get; init; }          // "JOBID_TASK" (array task) or "JOBID"
+        public string? LastProgress { get; set; }
         public int MissingPolls { get; set; }
         public bool SeenRunning { get; set; }
     }
@@ -50,59 +52,59 @@ public sealed class SlurmExecutor : IJobExecutor
 
     string BatchDir => Paths.SlurmBatches(sweep);
 
-    public IReadOnlyList<SweepJob> Start(IReadOnlyList<SweepJob> ready)
+    public IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
     {
         // Group the jobs into arrays: no dependency; afterok on one job (a base's fine-tunes); or
         // aftercorr on an array (each evaluation runs after the fine-tune with its task id).
-        var groups = new Dictionary<string, (string? dependency, List<(int task, SweepJob job)> tasks)>();
-        foreach (var job in ready)
+        var device = settings.GpusPerJob > 0 ? "cuda" : "cpu";
+        var groups = new Dictionary<string, (string? dependency, List<(int task, JobTicket ticket)> tasks)>();
+        foreach (var launch in jobs)
         {
-            job.Spec = job.Spec with { Device = settings.GpusPerJob > 0 ? "cuda" : "cpu", Threads = settings.CpusPerJob };
-            job.Spec.Save(Path.Combine(job.Directory, "job.json"));
-            File.Delete(Path.Combine(job.Directory, "exit_code"));
-            var dep = job.DependsOn is { State: "running", ExecutorId: { } id } && id.StartsWith("slurm:") ? id[6..] : null;
-            if (dep == null) Add($"{job.Kind}", null, job, null);
-            else if (job.Kind == JobKind.Evaluate && dep.Contains('_'))
+            var ticket = launch.Ticket with { Device = device, Threads = settings.CpusPerJob };
+            ticket.Save();
+            File.Delete(Path.Combine(ticket.Folder, "exit_code"));
+            var dep = launch.After is { } after && tracked.TryGetValue(after, out var t) ? t.SlurmId : null;
+            if (dep == null) Add($"{ticket.Kind}", null, ticket, null);
+            else if (ticket.Kind == JobKind.Evaluate && dep.Contains('_'))
             {
                 var (array, task) = (dep[..dep.IndexOf('_')], int.Parse(dep[(dep.IndexOf('_') + 1)..], CultureInfo.InvariantCulture));
                 for (int variant = 0; ; variant++)         // two evaluations of one fine-tune: two arrays
                 {
-                    var key = $"{job.Kind}:corr:{array}:{variant}";
-                    if (groups.TryGetValue(key, out var g) && g.tasks.Any(t => t.task == task)) continue;
-                    Add(key, "aftercorr:" + array, job, task);
+                    var key = $"{ticket.Kind}:corr:{array}:{variant}";
+                    if (groups.TryGetValue(key, out var g) && g.tasks.Any(x => x.task == task)) continue;
+                    Add(key, "aftercorr:" + array, ticket, task);
                     break;
                 }
             }
-            else Add($"{job.Kind}:afterok:{dep}", "afterok:" + dep, job, null);
+            else Add($"{ticket.Kind}:afterok:{dep}", "afterok:" + dep, ticket, null);
         }
-        void Add(string key, string? dependency, SweepJob job, int? task)
+        void Add(string key, string? dependency, JobTicket ticket, int? task)
         {
             if (!groups.TryGetValue(key, out var g)) groups[key] = g = (dependency, []);
-            g.tasks.Add((task ?? g.tasks.Count, job));
+            g.tasks.Add((task ?? g.tasks.Count, ticket));
         }
 
-        var started = new List<SweepJob>();
+        var started = new List<Launched>();
         foreach (var (_, (dependency, tasks)) in groups)
         {
             var jobId = Submit(tasks, dependency);
-            foreach (var (task, job) in tasks)
+            foreach (var (task, ticket) in tasks)
             {
-                job.ExecutorId = $"slurm:{jobId}_{task}";
-                tracked[job] = new Tracked { SlurmId = $"{jobId}_{task}" };
-                started.Add(job);
+                tracked[ticket.Key] = new Tracked { Ticket = ticket, SlurmId = $"{jobId}_{task}" };
+                started.Add(new Launched(ticket.Key, $"slurm:{jobId}_{task}", device));
             }
         }
         return started;
     }
 
     /// <summary>Writes the task list and batch script of one array and submits it; returns the job id.</summary>
-    string Submit(List<(int task, SweepJob job)> tasks, string? dependency)
+    string Submit(List<(int task, JobTicket ticket)> tasks, string? dependency)
     {
         Directory.CreateDirectory(BatchDir);
-        var kind = JobIds.Word(tasks[0].job.Kind);
+        var kind = tasks[0].ticket.Kind.Word();
         var name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{batches++}-{kind}";
         var manifest = Path.Combine(BatchDir, name + ".tasks");
-        File.WriteAllLines(manifest, tasks.Select(t => $"{t.task}\t{Path.Combine(t.job.Directory, "job.json")}"));
+        File.WriteAllLines(manifest, tasks.Select(t => $"{t.task}\t{t.ticket.TicketPath}"));
         var script = Path.Combine(BatchDir, name + ".sbatch");
         File.WriteAllText(script, BatchScript(kind, manifest));
         var args = new List<string> { "--parsable", "--array=" + string.Join(",", tasks.Select(t => t.task)) };
@@ -133,7 +135,7 @@ public sealed class SlurmExecutor : IJobExecutor
         foreach (var line in settings.Extra ?? []) sb.Append($"#SBATCH {line}\n");
         sb.Append($$"""
             # Written by `orchestrator sweep` for sweep {{sweep}}: one array task per {{kind}} job; the task's
-            # job.json is looked up by its task id. The worker writes a bundle next to job.json; the
+            # job.json is looked up by its task id. The worker writes result.json next to job.json; the
             # orchestrator ingests it. exit_code is written last, so its presence means the worker ended.
             job=$(awk -F'\t' -v t="$SLURM_ARRAY_TASK_ID" '$1 == t { print $2 }' {{Q(manifest)}})
             if [ -z "$job" ]; then echo "no job for task $SLURM_ARRAY_TASK_ID in {{manifest}}" >&2; exit 2; fi
@@ -151,72 +153,77 @@ public sealed class SlurmExecutor : IJobExecutor
         return sb.ToString();
     }
 
-    public IReadOnlyList<JobEnd> Poll()
+    public IReadOnlyList<ExecutorEvent> Poll()
     {
-        var ended = new List<JobEnd>();
-        if (tracked.Count == 0 || (DateTime.UtcNow - lastPoll).TotalSeconds < settings.PollSeconds) return ended;
+        var events = new List<ExecutorEvent>();
+        if (tracked.Count == 0 || (DateTime.UtcNow - lastPoll).TotalSeconds < settings.PollSeconds) return events;
         lastPoll = DateTime.UtcNow;
         var queue = Slurm.Queue();
-        foreach (var (job, t) in tracked.ToList())
+        foreach (var (key, t) in tracked.ToList())
         {
-            job.LastProgress = LastProgressLine(Path.Combine(job.Directory, "worker.log")) ?? job.LastProgress;
-            var exitFile = Path.Combine(job.Directory, "exit_code");
+            var log = ReadLog(t.Ticket.LogPath);
+            if (log.LastOrDefault(m => !m.IsError) is { } progress && progress.ToLine() != t.LastProgress)
+            {
+                t.LastProgress = progress.ToLine();
+                events.Add(new JobProgressed(key, progress));
+            }
+            var exitFile = Path.Combine(t.Ticket.Folder, "exit_code");
             if (File.Exists(exitFile) && int.TryParse(File.ReadAllText(exitFile).Trim(), out var rc))
             {
-                tracked.Remove(job);
-                var stderr = ReadTail(Path.Combine(job.Directory, "stderr.log"));
-                ended.Add(rc == 0 && File.Exists(job.Spec.BundlePath)
-                    ? new JobEnd(job, JobEndKind.Succeeded, 0)
-                    : new JobEnd(job, JobEndKind.Failed, rc, WorkerExit.Reason(rc, stderr) + $" (SLURM job {t.SlurmId})", stderr));
+                tracked.Remove(key);
+                var stderr = ReadTail(Path.Combine(t.Ticket.Folder, "stderr.log"));
+                var error = log.LastOrDefault(m => m.IsError)?.Message;
+                events.Add(WorkerExit.Ended(t.Ticket, rc, error, stderr, $" (SLURM job {t.SlurmId})"));
                 continue;
             }
             if (queue == null) continue;
             if (queue.TryGetValue(t.SlurmId, out var state))
             {
                 // Time a job from when it left the queue, not from its submission.
-                if (state == "RUNNING" && !t.SeenRunning) { t.SeenRunning = true; job.StartedAt = DateTime.UtcNow; }
+                if (state == "RUNNING" && !t.SeenRunning) { t.SeenRunning = true; events.Add(new JobStarted(key)); }
                 t.MissingPolls = 0;
                 continue;
             }
             // Gone from the queue without an exit code: wait a little (a shared file system may show
             // the file late), then ask SLURM how it ended.
             if (++t.MissingPolls < 3) continue;
-            tracked.Remove(job);
+            tracked.Remove(key);
             var final = Slurm.FinalState(t.SlurmId) ?? "UNKNOWN";
-            var outTail = ReadTail(Path.Combine(BatchDir, t.SlurmId + ".out")) + ReadTail(Path.Combine(job.Directory, "stderr.log"));
-            ended.Add(final.StartsWith("OUT_OF_ME") || final == "FAILED"
-                ? new JobEnd(job, JobEndKind.Failed, null, $"SLURM job {t.SlurmId} ended {final} without a worker exit code", WorkerExit.Tail(outTail))
-                : new JobEnd(job, JobEndKind.Interrupted, null, $"SLURM job {t.SlurmId} ended {final} without a result"));
+            var outTail = ReadTail(Path.Combine(BatchDir, t.SlurmId + ".out")) +
+                          ReadTail(Path.Combine(t.Ticket.Folder, "stderr.log"));
+            events.Add(final.StartsWith("OUT_OF_ME") || final == "FAILED"
+                ? new JobEnded(key, JobEndKind.Failed, null, $"SLURM job {t.SlurmId} ended {final} without a worker exit code",
+                    WorkerExit.Tail(outTail))
+                : new JobEnded(key, JobEndKind.Interrupted, null, $"SLURM job {t.SlurmId} ended {final} without a result"));
         }
-        return ended;
+        return events;
     }
 
     static string ReadTail(string path) => File.Exists(path) ? WorkerExit.Tail(File.ReadAllText(path)) : "";
 
-    static string? LastProgressLine(string log)
+    /// <summary>The protocol messages among the last 16 KiB of a worker's log.</summary>
+    static List<WorkerMessage> ReadLog(string log)
     {
-        if (!File.Exists(log)) return null;
+        if (!File.Exists(log)) return [];
         using var f = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        f.Seek(Math.Max(0, f.Length - 4096), SeekOrigin.Begin);
+        f.Seek(Math.Max(0, f.Length - 16384), SeekOrigin.Begin);
         var text = new StreamReader(f).ReadToEnd();
-        var line = text.Split('\n').LastOrDefault(l => l.StartsWith("progress "));
-        return line?[9..].Trim();
+        return text.Split('\n').Select(l => WorkerMessage.TryParse(l.Trim())).OfType<WorkerMessage>().ToList();
     }
 
-    public void Cancel(SweepJob job)
+    public void Cancel(JobKey key)
     {
-        if (!tracked.Remove(job, out var t)) return;
+        if (!tracked.Remove(key, out var t)) return;
         Slurm.Run("scancel", t.SlurmId);
     }
 
-    public bool TryAdopt(SweepJob job, string executorId)
+    public bool TryAdopt(JobTicket ticket, string executorId)
     {
         if (!executorId.StartsWith("slurm:")) return false;
         var id = executorId[6..];
         // Still queued or running, or ended with its exit code written: follow it (Poll reports the end).
-        if (!File.Exists(Path.Combine(job.Directory, "exit_code")) && Slurm.Queue()?.ContainsKey(id) != true) return false;
-        job.ExecutorId = executorId;
-        tracked[job] = new Tracked { SlurmId = id };
+        if (!File.Exists(Path.Combine(ticket.Folder, "exit_code")) && Slurm.Queue()?.ContainsKey(id) != true) return false;
+        tracked[ticket.Key] = new Tracked { Ticket = ticket, SlurmId = id };
         lastPoll = DateTime.MinValue;
         return true;
     }

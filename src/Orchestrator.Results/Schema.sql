@@ -1,8 +1,8 @@
 -- The results store: every table and view, in one file. Documented in docs/results.md.
 -- Migrations are numbered; on open, every migration above PRAGMA user_version runs in one
 -- transaction, and then the views (the section at the end) are dropped and created again.
--- Contracts kept stable for users and scripts: runs, expert_usage, run_summary, usage_by_layer,
--- usage_by_difficulty, usage_by_token_class (columns may be added, never removed or renamed).
+-- Contracts kept stable for users and scripts: runs (a view since migration 5), expert_usage, run_summary,
+-- usage_by_layer, usage_by_difficulty, usage_by_token_class (columns may be added, never removed or renamed).
 
 -- migration: 1
 CREATE TABLE sweeps (
@@ -221,7 +221,101 @@ ALTER TABLE runs ADD COLUMN executor_job_id TEXT;
 ALTER TABLE finetunes ADD COLUMN executor_job_id TEXT;
 ALTER TABLE bases ADD COLUMN executor_job_id TEXT;
 
+-- migration: 5
+-- The job, first-class: one row per job of the graph (pretrain a base, fine-tune it, evaluate a run)
+-- holding its whole lifecycle — state, attempts, lease, executor id, exit code, error, times,
+-- provenance. run_records, base_records and finetune_records keep only their own data; `runs`, `bases`
+-- and `finetunes` are views with the columns they always had (the record joined to its job).
+CREATE TABLE jobs (
+  job_id          TEXT PRIMARY KEY,       -- 'base:' || base_hash, 'finetune:' || finetune_hash, or the run id
+  kind            TEXT NOT NULL CHECK (kind IN ('pretrain', 'finetune', 'evaluate')),
+  subject         TEXT NOT NULL,          -- the base hash, fine-tune hash or run id the job produces
+  state           TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'running', 'completed', 'failed', 'skipped')),
+  attempt         INTEGER NOT NULL DEFAULT 0,
+  lease_owner     TEXT,
+  lease_expires   REAL,
+  executor_job_id TEXT,                   -- "local:PID" or "slurm:JOBID_TASK" of the latest attempt
+  exit_code       INTEGER,
+  error           TEXT,
+  stderr_tail     TEXT,
+  created_at      TEXT NOT NULL,
+  started_at      TEXT,
+  finished_at     TEXT,
+  provenance_json TEXT,
+  UNIQUE (kind, subject)
+);
+INSERT INTO jobs(job_id, kind, subject, state, attempt, lease_owner, lease_expires, executor_job_id, exit_code, error,
+                 stderr_tail, created_at, started_at, finished_at, provenance_json)
+SELECT 'base:' || base_hash, 'pretrain', base_hash, status, attempt, lease_owner, lease_expires, executor_job_id,
+       exit_code, error, stderr_tail, created_at, started_at, finished_at, provenance_json FROM bases
+UNION ALL
+SELECT 'finetune:' || finetune_hash, 'finetune', finetune_hash, status, attempt, lease_owner, lease_expires,
+       executor_job_id, exit_code, error, stderr_tail, created_at, started_at, finished_at, provenance_json FROM finetunes
+UNION ALL
+SELECT run_id, 'evaluate', run_id, status, attempt, lease_owner, lease_expires, executor_job_id,
+       exit_code, error, stderr_tail, created_at, started_at, finished_at, provenance_json FROM runs;
+
+ALTER TABLE runs RENAME TO run_records;
+ALTER TABLE run_records DROP COLUMN status;
+ALTER TABLE run_records DROP COLUMN attempt;
+ALTER TABLE run_records DROP COLUMN error;
+ALTER TABLE run_records DROP COLUMN exit_code;
+ALTER TABLE run_records DROP COLUMN stderr_tail;
+ALTER TABLE run_records DROP COLUMN lease_owner;
+ALTER TABLE run_records DROP COLUMN lease_expires;
+ALTER TABLE run_records DROP COLUMN started_at;
+ALTER TABLE run_records DROP COLUMN finished_at;
+ALTER TABLE run_records DROP COLUMN provenance_json;
+ALTER TABLE run_records DROP COLUMN executor_job_id;
+ALTER TABLE bases RENAME TO base_records;
+ALTER TABLE finetunes RENAME TO finetune_records;
+ALTER TABLE base_records DROP COLUMN status;
+ALTER TABLE base_records DROP COLUMN attempt;
+ALTER TABLE base_records DROP COLUMN error;
+ALTER TABLE base_records DROP COLUMN exit_code;
+ALTER TABLE base_records DROP COLUMN stderr_tail;
+ALTER TABLE base_records DROP COLUMN lease_owner;
+ALTER TABLE base_records DROP COLUMN lease_expires;
+ALTER TABLE base_records DROP COLUMN started_at;
+ALTER TABLE base_records DROP COLUMN finished_at;
+ALTER TABLE base_records DROP COLUMN provenance_json;
+ALTER TABLE base_records DROP COLUMN executor_job_id;
+ALTER TABLE finetune_records DROP COLUMN status;
+ALTER TABLE finetune_records DROP COLUMN attempt;
+ALTER TABLE finetune_records DROP COLUMN error;
+ALTER TABLE finetune_records DROP COLUMN exit_code;
+ALTER TABLE finetune_records DROP COLUMN stderr_tail;
+ALTER TABLE finetune_records DROP COLUMN lease_owner;
+ALTER TABLE finetune_records DROP COLUMN lease_expires;
+ALTER TABLE finetune_records DROP COLUMN started_at;
+ALTER TABLE finetune_records DROP COLUMN finished_at;
+ALTER TABLE finetune_records DROP COLUMN provenance_json;
+ALTER TABLE finetune_records DROP COLUMN executor_job_id;
+
 -- views
+-- A run as users have always read it: its own data and its evaluation job's lifecycle.
+CREATE VIEW runs AS
+SELECT r.run_id, r.sweep, r.config_hash, r.group_hash, r.base_hash, r.router, r.knobs, r.curriculum, r.pretrain_k,
+       r.seed, j.state AS status, j.attempt, r.config_json, j.error, j.exit_code, j.stderr_tail, j.lease_owner,
+       j.lease_expires, r.created_at, j.started_at, j.finished_at, j.provenance_json, r.eval_loss, r.perplexity,
+       r.accuracy, r.mean_experts_per_token, r.flops_per_token, r.duration_seconds, r.finetune_hash,
+       j.executor_job_id
+FROM run_records r JOIN jobs j ON j.job_id = r.run_id;
+
+-- Pretrained base models and fine-tuned models, likewise: their records and their jobs' lifecycle.
+CREATE VIEW bases AS
+SELECT b.base_hash, j.state AS status, j.attempt, b.config_json, b.checkpoint_path, b.checkpoint_sha256, j.error,
+       j.exit_code, j.stderr_tail, j.lease_owner, j.lease_expires, b.created_at, j.started_at, j.finished_at,
+       j.provenance_json, j.executor_job_id
+FROM base_records b JOIN jobs j ON j.job_id = 'base:' || b.base_hash;
+
+CREATE VIEW finetunes AS
+SELECT f.finetune_hash, f.base_hash, j.state AS status, j.attempt, f.config_json, f.checkpoint_path,
+       f.checkpoint_sha256, j.error, j.exit_code, j.stderr_tail, j.lease_owner, j.lease_expires, f.created_at,
+       j.started_at, j.finished_at, j.provenance_json, j.executor_job_id
+FROM finetune_records f JOIN jobs j ON j.job_id = 'finetune:' || f.finetune_hash;
+
 -- One row per run. speedup_vs_topk = FLOPs/token of the completed top-k run on the same base whose k
 -- equals the base's k, divided by this run's FLOPs/token.
 CREATE VIEW run_summary AS

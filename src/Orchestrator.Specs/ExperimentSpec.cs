@@ -1,13 +1,41 @@
 namespace Orchestrator.Specs;
 
-/// <summary>One expanded run: its canonical configuration (every default filled in), the content
-/// hash that is its identity, the hash without the seed (its group), and the swept values.</summary>
-public sealed record PlannedRun(
-    string ConfigHash, string GroupHash, string CanonicalJson,
-    IReadOnlyDictionary<string, object> Config, IReadOnlyDictionary<string, string> Axes)
+/// <summary>A run's identity, computed once at expansion and carried from there to the database, the job
+/// graph and the workers: the hash of its canonical configuration (every default filled in), of the same
+/// without the seed (its group), of the part its base depends on, and of the part its fine-tuned model
+/// depends on (all but the evaluation-only keys).</summary>
+public sealed record RunIdentity(string ConfigHash, string GroupHash, string BaseHash, string FinetuneHash,
+    string CanonicalJson, string BaseJson, string FinetuneJson)
 {
+    public static RunIdentity Of(IReadOnlyDictionary<string, object> config)
+    {
+        var json = ConfigValues.CanonicalJson(config);
+        var noSeed = config.Where(kv => kv.Key != "seed").ToDictionary(kv => kv.Key, kv => kv.Value);
+        var baseJson = ConfigValues.CanonicalJson(RunConfig.BasePart(config));
+        var finetuneJson = RunConfig.FinetuneJson(config);
+        return new RunIdentity(ConfigValues.Hash(json), ConfigValues.Hash(ConfigValues.CanonicalJson(noSeed)),
+            ConfigValues.Hash(baseJson), ConfigValues.Hash(finetuneJson), json, baseJson, finetuneJson);
+    }
+}
+
+/// <summary>One expanded run: its identity, its configuration and the swept values.</summary>
+public sealed record PlannedRun(RunIdentity Identity, IReadOnlyDictionary<string, object> Config,
+    IReadOnlyDictionary<string, string> Axes)
+{
+    public PlannedRun(IReadOnlyDictionary<string, object> config, IReadOnlyDictionary<string, string> axes)
+        : this(RunIdentity.Of(config), config, axes) { }
+
+    public string ConfigHash => Identity.ConfigHash;
+    public string GroupHash => Identity.GroupHash;
+    public string BaseHash => Identity.BaseHash;
+    public string FinetuneHash => Identity.FinetuneHash;
+    public string CanonicalJson => Identity.CanonicalJson;
     public string Router => (string)Config["router.type"];
     public long Seed => (long)Config["seed"];
+    /// <summary>The router's own parameters as JSON, e.g. {"p":0.4} — the `knobs` column.</summary>
+    public string Knobs => RouterConfig.KnobsJson(Config);
+    /// <summary>"top_p {"p":0.4} seed=0": how the runner and the plan name the run.</summary>
+    public string Label => $"{Router} {Knobs} seed={Seed}";
     public RunConfig Typed => RunConfig.From(Config);
 }
 

@@ -86,12 +86,7 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
         new(flat.Where(kv => BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)) && !EvalOnlyKeys.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
 
-    public static string BaseHash(IReadOnlyDictionary<string, object> flat) => ConfigValues.Hash(ConfigValues.CanonicalJson(BasePart(flat)));
-
-    /// <summary>The identity of a fine-tuned model: every key but the evaluation-only ones.</summary>
-    public static string FinetuneHash(IReadOnlyDictionary<string, object> flat) =>
-        ConfigValues.Hash(FinetuneJson(flat));
-
+    /// <summary>Every key but the evaluation-only ones: what a fine-tuned model depends on.</summary>
     public static string FinetuneJson(IReadOnlyDictionary<string, object> flat) =>
         ConfigValues.CanonicalJson(flat.Where(kv => !EvalOnlyKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value));
 }

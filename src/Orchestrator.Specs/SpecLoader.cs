@@ -216,14 +216,10 @@ public static partial class SpecLoader
             if (run == null) continue;
             if (excludes.Any(rule => rule.All(c => run.TryGetValue(c.key, out var rv) && c.values.Any(v => ConfigValues.Format(v) == ConfigValues.Format(rv)))))
                 continue;
-            var json = ConfigValues.CanonicalJson(run);
-            var hash = ConfigValues.Hash(json);
-            if (!seen.Add(hash)) { duplicates++; continue; }
-            var noSeed = new SortedDictionary<string, object>(run, StringComparer.Ordinal);
-            noSeed.Remove("seed");
-            var group = ConfigValues.Hash(ConfigValues.CanonicalJson(noSeed));
+            var identity = RunIdentity.Of(run);
+            if (!seen.Add(identity.ConfigHash)) { duplicates++; continue; }
             var axisValues = swept.Where(run.ContainsKey).ToDictionary(k => k, k => ConfigValues.Format(run[k]));
-            runs.Add(new PlannedRun(hash, group, json, run, axisValues));
+            runs.Add(new PlannedRun(identity, run, axisValues));
         }
         if (errors.Count > 0) return null;
         if (runs.Count == 0)

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Orchestrator.Moe;
-using Orchestrator.Results;
+using Orchestrator.Core;
 using Orchestrator.Specs;
 using Orchestrator.Training.Data;
 using Orchestrator.Training.Tasks;

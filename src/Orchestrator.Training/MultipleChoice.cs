@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Orchestrator.Moe;
-using Orchestrator.Results;
+using Orchestrator.Core;
 using Orchestrator.Training.Data;
 using static TorchSharp.torch;
 

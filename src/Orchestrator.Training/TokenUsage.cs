@@ -1,4 +1,4 @@
-using Orchestrator.Results;
+using Orchestrator.Core;
 using Orchestrator.Training.Data;
 
 namespace Orchestrator.Training;

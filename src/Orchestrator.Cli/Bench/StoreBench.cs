@@ -1,3 +1,4 @@
+using Orchestrator.Core;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Results;
@@ -45,7 +46,7 @@ public static class StoreBench
             }
             double ingestSeconds = sw.Elapsed.TotalSeconds;
             // Final metrics for every run, so run_summary has values to join.
-            foreach (var id in ids.Skip(ingested)) store.Ingest(new RunBundle { RunId = id, Kind = "evaluate", Final = Finals(id.GetHashCode()) });
+            foreach (var id in ids.Skip(ingested)) store.Ingest(new JobResult { Kind = JobKind.Evaluate, Subject = id, Final = Finals(id.GetHashCode()) });
 
             var times = new List<double>();
             int count = 0;
@@ -79,9 +80,9 @@ public static class StoreBench
             ["mean_experts_per_token"] = 1 + r.NextDouble(), ["flops_per_token"] = 2e6 + r.NextDouble() * 1e5 };
     }
 
-    static RunBundle Bundle(string id, int n)
+    static JobResult Bundle(string id, int n)
     {
-        var b = new RunBundle { RunId = id, Kind = "evaluate", Final = Finals(n) };
+        var b = new JobResult { Kind = JobKind.Evaluate, Subject = id, Final = Finals(n) };
         for (int s = 0; s < 500; s++)
             foreach (var k in new[] { "train_loss", "aux_loss", "lr", "mean_experts_per_token", "tokens_per_second" })
                 b.Steps.Add(new MetricPoint(k, s, s * 0.001, s * 0.1, "finetune"));

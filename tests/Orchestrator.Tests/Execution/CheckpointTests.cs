@@ -1,3 +1,5 @@
+using Orchestrator.Core;
+using Orchestrator.Training.Recipes;
 using Orchestrator.Execution;
 using Orchestrator.Moe;
 using Orchestrator.Specs;
@@ -33,7 +35,7 @@ public class CheckpointTests
         var path = Path.Combine(dir, "model.bin");
         model.save(path);
 
-        var loaded = Worker.LoadFinetuned(cfg, path, CPU);
+        var loaded = Checkpoints.LoadFinetuned(cfg, path, CPU);
         var tokens = randint(0, 300, [2, 16]);
         using var _ = no_grad();
         var a = model.Forward(tokens, TelemetryLevel.Summary);

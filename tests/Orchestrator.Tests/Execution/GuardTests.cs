@@ -1,3 +1,5 @@
+using Orchestrator.Core;
+using Orchestrator.Training.Recipes;
 using Orchestrator.Specs;
 using Orchestrator.Execution;
 using Orchestrator.Moe;
@@ -67,10 +69,10 @@ public class GuardTests
     public void Router_collapse_and_a_null_rate_near_one_are_warned_about()
     {
         Assert.Equal(["router collapse at layer 1: expert 2 takes 91% of dispatches"],
-            Worker.CollapseWarnings(Layer([5, 4, 91, 0]), 0.9));
-        Assert.Empty(Worker.CollapseWarnings(Layer([30, 20, 25, 25]), 0.9));
-        Assert.Empty(Worker.CollapseWarnings(Layer([0, 0, 0, 0]), 0.9));
-        var nulls = Worker.CollapseWarnings(Layer([1, 1, 1, 1], nullSlots: 2, nullSelections: 196), 0.9).ToList();   // 196 of 200 slots
+            EvaluateRecipe.CollapseWarnings(Layer([5, 4, 91, 0]), 0.9));
+        Assert.Empty(EvaluateRecipe.CollapseWarnings(Layer([30, 20, 25, 25]), 0.9));
+        Assert.Empty(EvaluateRecipe.CollapseWarnings(Layer([0, 0, 0, 0]), 0.9));
+        var nulls = EvaluateRecipe.CollapseWarnings(Layer([1, 1, 1, 1], nullSlots: 2, nullSelections: 196), 0.9).ToList();   // 196 of 200 slots
         Assert.Contains(nulls, w => w.StartsWith("null rate 98") && w.EndsWith("at layer 1: tokens almost never use a real expert"));
     }
 }

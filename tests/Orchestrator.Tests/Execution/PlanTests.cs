@@ -1,3 +1,5 @@
+using Orchestrator.Execution;
+using Orchestrator.Core;
 using Orchestrator.Cli;
 using Orchestrator.Results;
 using Orchestrator.Specs;
@@ -14,11 +16,14 @@ public class PlanTests
         var spec = StoreTests.Spec(seeds: 1);              // top_k, top_p 0.3, top_p 0.4
         store.RegisterSweep(spec);
         var ids = spec.Runs.Select(r => r.ConfigHash).ToList();
-        store.TryClaim(JobKind.Evaluate, ids[0], "me", 60);
+        store.Jobs.TryClaim(JobKey.Evaluate(ids[0]), "me", 60);
         store.Ingest(StoreTests.Bundle(ids[0], 1000, 0.5));
-        store.TryClaim(JobKind.Evaluate, ids[1], "me", 60);
-        store.MarkFailed(JobKind.Evaluate, ids[1], "boom", 1, null);
-        store.TryClaim(JobKind.Evaluate, ids[2], "other", 60);
+        store.Jobs.TryClaim(JobKey.Evaluate(ids[1]), "me", 60);
+        store.Jobs.Fail(JobKey.Evaluate(ids[1]), "boom", 1, null);
+        store.Jobs.TryClaim(JobKey.Evaluate(ids[2]), "other", 60);
+        // The other orchestrator holds that run's fine-tune too (as it would while training it).
+        store.EnsureFinetune(spec.Runs[2].FinetuneHash, spec.Runs[2].BaseHash, "{}");
+        store.Jobs.TryClaim(JobKey.Finetune(spec.Runs[2].FinetuneHash), "other", 60);
         // Edited spec: one more router; its run is new.
         var edited = SpecLoader.LoadText("""
             name: s
@@ -30,7 +35,7 @@ public class PlanTests
                 adaptive_gating: {threshold: 0.2}
             """);
         var o = new StringWriter();
-        PlanPrinter.Print(edited, store.RunStatuses(edited.Runs.Select(r => r.ConfigHash)), o);
+        PlanPrinter.Print(edited, new StoreLookup(store, edited.Runs), new GraphOptions(), o);
         var lines = o.ToString().Split('\n');
         Assert.StartsWith("sweep s: 4 runs", lines[0]);
         Assert.Contains(lines, l => l.StartsWith(ids[0]) && l.Contains("| done ") && l.Contains("top_k"));
@@ -38,19 +43,22 @@ public class PlanTests
         Assert.Contains(lines, l => l.StartsWith(ids[2]) && l.Contains("| running ") && l.Contains("0.4"));
         Assert.Contains(lines, l => l.Contains("| new ") && l.Contains("adaptive_gating") && l.Contains("0.2"));
         Assert.Contains("counts: 1 done, 1 failed, 1 new, 1 running", o.ToString());
-        Assert.Contains("jobs: 1 fine-tune(s) to train, 1 evaluation(s) to run", o.ToString());
+        Assert.Contains("jobs: 1 base(s) to pretrain, 1 fine-tune(s) to train, 1 evaluation(s) to run; " +
+                        "2 held by another orchestrator", o.ToString());
 
         // Evaluation-only edits: new runs evaluated from a stored fine-tuned model (top_k's is stored).
-        var ft = RunConfig.FinetuneHash(spec.Runs[0].Config);
-        store.EnsureFinetune(ft, RunConfig.BaseHash(spec.Runs[0].Config), "{}");
-        Assert.True(store.TryClaim(JobKind.Finetune, ft, "me", 60));
-        store.Ingest(new RunBundle { RunId = ft, Kind = "finetune", Artifacts = [new ArtifactRow("/x/model.bin", "checkpoint", new string('a', 64), 1)] });
+        var ft = spec.Runs[0].FinetuneHash;
+        store.EnsureFinetune(ft, spec.Runs[0].BaseHash, "{}");
+        Assert.True(store.Jobs.TryClaim(JobKey.Finetune(ft), "me", 60));
+        var checkpoint = Path.Combine(Path.GetDirectoryName(store.Path)!, "model.bin");
+        File.WriteAllBytes(checkpoint, [1]);
+        store.Ingest(new JobResult { Kind = JobKind.Finetune, Subject = ft,
+            Artifacts = [new ArtifactRow(checkpoint, "checkpoint", new string('a', 64), 1)] });
         var evalOnly = SpecLoader.LoadText("name: s\nsweep:\n  seeds: 1\n  router:\n    top_k: {k: 2}\n    top_p: {p: 0.3}\n", "s.yaml", ["eval.task_samples=3"]);
         var o2 = new StringWriter();
-        PlanPrinter.Print(evalOnly, store.RunStatuses(evalOnly.Runs.Select(r => r.ConfigHash)), o2,
-            store.FinetuneStatuses(evalOnly.Runs.Select(r => RunConfig.FinetuneHash(r.Config))));
+        PlanPrinter.Print(evalOnly, new StoreLookup(store, evalOnly.Runs), new GraphOptions(), o2);
         Assert.Contains(o2.ToString().Split('\n'), l => l.Contains("| new ") && l.Contains("| stored ") && l.Contains("top_k"));
         Assert.Contains(o2.ToString().Split('\n'), l => l.Contains("| new ") && l.Contains("| to train ") && l.Contains("top_p"));
-        Assert.Contains("jobs: 1 fine-tune(s) to train, 2 evaluation(s) to run (1 from stored fine-tuned models)", o2.ToString());
+        Assert.Contains("1 fine-tune(s) to train, 2 evaluation(s) to run (1 from stored fine-tuned models)", o2.ToString());
     }
 }

@@ -1,3 +1,4 @@
+using Orchestrator.Core;
 using System.Diagnostics;
 using Orchestrator.Execution;
 using Orchestrator.Results;
@@ -194,7 +195,8 @@ public class SlurmTests(LocalSlurm slurm)
         return running.FirstOrDefault(id =>
         {
             var log = Path.Combine(Paths.Jobs, "finetune-" + FinetuneOf(ro, id), "worker.log");
-            return queue.GetValueOrDefault(id) == "RUNNING" && File.Exists(log) && File.ReadAllText(log).Contains("phase=finetune");
+            return queue.GetValueOrDefault(id) == "RUNNING" && File.Exists(log) &&
+                   File.ReadAllText(log).Split('\n').Any(l => WorkerMessage.TryParse(l)?.Phase == "finetune");
         });
     }
 

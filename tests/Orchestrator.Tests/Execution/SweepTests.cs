@@ -1,3 +1,5 @@
+using Orchestrator.Core;
+using Orchestrator.Training.Recipes;
 using System.Diagnostics;
 using Orchestrator.Execution;
 using Orchestrator.Reports;
@@ -77,10 +79,10 @@ public class SweepTests
         // Each router configuration's fine-tuned model is stored under results/, addressed by its hash, with its sha256.
         foreach (var run in spec.Runs)
         {
-            var ftHash = RunConfig.FinetuneHash(run.Config);
+            var ftHash = run.FinetuneHash;
             var row = store.Query("SELECT checkpoint_path, checkpoint_sha256 FROM finetunes WHERE finetune_hash = $f AND status = 'completed'", ("$f", ftHash)).Rows.Single();
             Assert.Equal(Path.Combine(Paths.Finetunes, ftHash, "model.bin"), (string)row[0]!);
-            Assert.Equal(Worker.Sha256((string)row[0]!), (string)row[1]!);
+            Assert.Equal(Protocol.Sha256((string)row[0]!), (string)row[1]!);
         }
         Assert.Equal(6L * 2, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));   // 6 steps × 2 runs
         // Each run names the fine-tune its evaluation used, in its row and its provenance.
@@ -143,7 +145,7 @@ public class SweepTests
         FreshResults();
         var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml", ["sweep.router.null_experts.nulls=2"]);
         var ids = spec.Runs.ToDictionary(r => r.Router, r => r.ConfigHash);
-        var ft = spec.Runs.ToDictionary(r => r.Router, r => RunConfig.FinetuneHash(r.Config));
+        var ft = spec.Runs.ToDictionary(r => r.Router, r => r.FinetuneHash);
         // top_p's evaluation throws; null_experts' fine-tuning worker dies from SIGKILL; top_k's fine-tuning diverges.
         Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", $"{ids["top_p"]}:throw,{ft["null_experts"]}:signal,{ft["top_k"]}:nan");
         using var store = ResultStore.Open(Paths.Database);

@@ -1,3 +1,4 @@
+using Orchestrator.Core;
 using System.Globalization;
 using Orchestrator.Reports;
 using Orchestrator.Results;
@@ -18,8 +19,8 @@ public class ReportTests
         int i = 0;
         foreach (var r in spec.Runs)
         {
-            store.TryClaim(JobKind.Evaluate, r.ConfigHash, "t", 60);
-            if (r.Router == "top_p" && (double)r.Config["router.p"] == 0.3 && r.Seed == 1) { store.MarkFailed(JobKind.Evaluate, r.ConfigHash, "exit code 1: out of memory", 1, "tail"); continue; }
+            store.Jobs.TryClaim(JobKey.Evaluate(r.ConfigHash), "t", 60);
+            if (r.Router == "top_p" && (double)r.Config["router.p"] == 0.3 && r.Seed == 1) { store.Jobs.Fail(JobKey.Evaluate(r.ConfigHash), "exit code 1: out of memory", 1, "tail"); continue; }
             store.Ingest(StoreTests.Bundle(r.ConfigHash, r.Router == "top_k" ? 2000 : 1500 + 100 * i, 0.4 + 0.05 * i));
             i++;
         }
@@ -28,7 +29,7 @@ public class ReportTests
         store.RegisterSweep(ada);
         foreach (var r in ada.Runs)
         {
-            store.TryClaim(JobKind.Evaluate, r.ConfigHash, "t", 60);
+            store.Jobs.TryClaim(JobKey.Evaluate(r.ConfigHash), "t", 60);
             store.Ingest(StoreTests.Bundle(r.ConfigHash, 1200, 0.3));
             ids.Add(r.ConfigHash);
         }
@@ -101,7 +102,7 @@ public class ReportTests
         var t = Orchestrator.Specs.SpecLoader.LoadText("name: t\nsweep:\n  seeds: 1\n  router:\n    top_k: {k: 2}\n    null_experts: {nulls: 4, k: 3}\n");
         Assert.Single(store.RegisterSweep(t));
         var nulls = t.Runs.Single(r => r.Router == "null_experts").ConfigHash;
-        store.TryClaim(JobKind.Evaluate, nulls, "t", 60);
+        store.Jobs.TryClaim(JobKey.Evaluate(nulls), "t", 60);
         store.Ingest(StoreTests.Bundle(nulls, 1300, 0.9));
 
         var md = File.ReadAllText(new ReportBuilder(store).Build(["s", "t"], dir).Markdown);

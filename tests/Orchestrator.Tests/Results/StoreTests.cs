@@ -1,3 +1,4 @@
+using Orchestrator.Core;
 using Microsoft.Data.Sqlite;
 using Orchestrator.Results;
 using Orchestrator.Specs;
@@ -17,9 +18,9 @@ public class StoreTests
             top_p: {p: [0.3, 0.4]}
         """);
 
-    internal static RunBundle Bundle(string runId, double flops, double acc, int layers = 2, int experts = 4) => new()
+    internal static JobResult Bundle(string runId, double flops, double acc, int layers = 2, int experts = 4) => new()
     {
-        RunId = runId, Kind = "evaluate",
+        Kind = JobKind.Evaluate, Subject = runId,
         Provenance = { ["git_commit"] = "abc", ["device"] = "cpu" },
         Final = { ["eval_loss"] = 3.0, ["perplexity"] = Math.Exp(3), ["accuracy"] = acc, ["mean_experts_per_token"] = flops / 1000, ["flops_per_token"] = flops },
         Steps = Enumerable.Range(0, 5).Select(i => new MetricPoint("train_loss", i, 5 - i * 0.1, i, "finetune")).ToList(),
@@ -51,7 +52,7 @@ public class StoreTests
         store.RegisterSweep(spec);
         var topk = spec.Runs.Single(r => r.Router == "top_k").ConfigHash;
         var topp = spec.Runs.Where(r => r.Router == "top_p").Select(r => r.ConfigHash).ToList();
-        foreach (var id in spec.Runs.Select(r => r.ConfigHash)) Assert.True(store.TryClaim(JobKind.Evaluate, id, "me", 60));
+        foreach (var id in spec.Runs.Select(r => r.ConfigHash)) Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(id), "me", 60));
         store.Ingest(Bundle(topk, 2000, 0.5));
         store.Ingest(Bundle(topp[0], 1600, 0.6));
         var summary = store.Query("SELECT run_id, router, knobs, status, accuracy, flops_per_token, speedup_vs_topk FROM run_summary ORDER BY run_id").Rows;
@@ -93,11 +94,14 @@ public class StoreTests
         var path = TempDb();
         using (var store = ResultStore.Open(path)) store.RegisterSweep(Spec());
         using var ro = ResultStore.OpenReadOnly(path);
-        foreach (var sql in new[] { "UPDATE runs SET status = 'failed'", "DELETE FROM runs", "DROP TABLE runs", "INSERT INTO sweeps VALUES ('x','','','','','','')",
-                                    "PRAGMA query_only = 0; DELETE FROM runs", "SELECT 1; DELETE FROM runs", "ATTACH 'x.db' AS x", "CREATE TABLE t(a)" })
+        // (runs is a view of run_records and jobs since migration 5: writes go at the tables themselves.)
+        foreach (var sql in new[] { "UPDATE jobs SET state = 'failed'", "DELETE FROM run_records", "DROP TABLE run_records",
+                                    "INSERT INTO sweeps VALUES ('x','','','','','','')", "PRAGMA query_only = 0; DELETE FROM jobs",
+                                    "SELECT 1; DELETE FROM jobs", "ATTACH 'x.db' AS x", "CREATE TABLE t(a)", "DROP VIEW runs" })
             Assert.Throws<ReadOnlyViolationException>(() => ro.QueryReadOnly(sql));
+        Assert.Contains("view", Assert.Throws<SqliteException>(() => ro.QueryReadOnly("UPDATE runs SET status = 'failed'")).Message);
         // The connection itself refuses writes too, whatever path they take.
-        Assert.Throws<SqliteException>(() => ro.Query("DELETE FROM runs"));
+        Assert.Throws<SqliteException>(() => ro.Query("DELETE FROM jobs"));
         Assert.Equal(6L, ro.QueryReadOnly("SELECT count(*) FROM runs -- a comment").Rows[0][0]);
         Assert.Equal(6L, ro.Query("SELECT count(*) FROM runs WHERE status = 'pending'").Rows[0][0]);
     }
@@ -135,15 +139,15 @@ public class StoreTests
         var spec = Spec(seeds: 1);
         store.RegisterSweep(spec);
         var id = spec.Runs[0].ConfigHash;
-        Assert.True(store.TryClaim(JobKind.Evaluate, id, "a", 60));
-        Assert.False(store.TryClaim(JobKind.Evaluate, id, "b", 60));                 // held
-        Assert.Equal("running", store.RunStatuses([id])[id]);
-        Assert.True(store.TryClaim(JobKind.Evaluate, spec.Runs[1].ConfigHash, "a", -1)); // a lease already expired: its owner is dead
-        Assert.Equal("stale", store.RunStatuses([spec.Runs[1].ConfigHash])[spec.Runs[1].ConfigHash]);
-        Assert.True(store.TryClaim(JobKind.Evaluate, spec.Runs[1].ConfigHash, "b", 60));
+        Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(id), "a", 60));
+        Assert.False(store.Jobs.TryClaim(JobKey.Evaluate(id), "b", 60));                 // held
+        Assert.Equal(JobState.Running, store.Jobs.Status(JobKey.Evaluate(id)).State);
+        Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(spec.Runs[1].ConfigHash), "a", -1)); // a lease already expired: its owner is dead
+        Assert.True(store.Jobs.Status(JobKey.Evaluate(spec.Runs[1].ConfigHash)).IsStale);
+        Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(spec.Runs[1].ConfigHash), "b", 60));
         Assert.Equal(2L, store.Query("SELECT attempt FROM runs WHERE run_id = $r", ("$r", spec.Runs[1].ConfigHash)).Rows[0][0]);
-        store.MarkFailed(JobKind.Evaluate, id, "boom", 1, "tail");
-        Assert.False(store.TryClaim(JobKind.Evaluate, id, "b", 60));
-        Assert.True(store.TryClaim(JobKind.Evaluate, id, "b", 60, retryFailed: true));
+        store.Jobs.Fail(JobKey.Evaluate(id), "boom", 1, "tail");
+        Assert.False(store.Jobs.TryClaim(JobKey.Evaluate(id), "b", 60));
+        Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(id), "b", 60, retryFailed: true));
     }
 }

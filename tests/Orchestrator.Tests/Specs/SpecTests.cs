@@ -95,11 +95,11 @@ public class SpecTests
         var training = Load("name: a\nbase: {finetune: {steps: 7}}\nsweep:\n  router: {top_p: {p: 0.4}}\n").Runs.Single();
         var data = Load("name: a\nbase: {data: {task_mix: 0.5}}\nsweep:\n  router: {top_p: {p: 0.4}}\n").Runs.Single();
         Assert.NotEqual(a.ConfigHash, evalOnly.ConfigHash);
-        Assert.Equal(RunConfig.FinetuneHash(a.Config), RunConfig.FinetuneHash(evalOnly.Config));
-        Assert.Equal(RunConfig.BaseHash(a.Config), RunConfig.BaseHash(evalOnly.Config));
-        Assert.NotEqual(RunConfig.FinetuneHash(a.Config), RunConfig.FinetuneHash(training.Config));
-        Assert.Equal(RunConfig.BaseHash(a.Config), RunConfig.BaseHash(training.Config));
-        Assert.NotEqual(RunConfig.BaseHash(a.Config), RunConfig.BaseHash(data.Config));
+        Assert.Equal(a.FinetuneHash, evalOnly.FinetuneHash);
+        Assert.Equal(a.BaseHash, evalOnly.BaseHash);
+        Assert.NotEqual(a.FinetuneHash, training.FinetuneHash);
+        Assert.Equal(a.BaseHash, training.BaseHash);
+        Assert.NotEqual(a.BaseHash, data.BaseHash);
         Assert.DoesNotContain("data.multiple_choice", RunConfig.BasePart(a.Config).Keys);
     }
 

@@ -1,0 +1,70 @@
+using System.Globalization;
+using Orchestrator.Core;
+using Orchestrator.Moe;
+
+namespace Orchestrator.Training.Recipes;
+
+/// <summary>Evaluating a run: its fine-tuned model rebuilt and loaded, then held-out text, tasks by
+/// difficulty, multiple choice, experts per token by layer, token class and word, FLOPs; router-collapse
+/// guards as warnings.</summary>
+public static class EvaluateRecipe
+{
+    public static void Run(JobContext job)
+    {
+        var cfg = job.Config;
+        var (ckpt, manifest) = Checkpoints.VerifiedInput(job, "finetuned");
+        var model = Checkpoints.LoadFinetuned(cfg, ckpt, job.Device);
+        job.Say(WorkerMessage.Progress("eval"));
+        var report = Evaluator.Evaluate(model, job.Data, cfg);
+        job.Log.WriteLine($"eval: loss {report.Loss:F4} ppl {report.Perplexity:F2} acc {report.Accuracy:P1} " +
+                          $"experts/token {report.MeanExpertsPerToken:F3} GFLOPs/token {report.FlopsPerToken / 1e9:F4}");
+        var f = job.Result.Final;
+        f["eval_loss"] = report.Loss;
+        f["perplexity"] = report.Perplexity;
+        f["accuracy"] = report.Accuracy;
+        f["mean_experts_per_token"] = report.MeanExpertsPerToken;
+        f["flops_per_token"] = report.FlopsPerToken;
+        f["activated_parameters"] = report.ActivatedParameters;
+        f["inference_tokens_per_second"] = report.TokensPerSecond;
+        f["total_parameters"] = model.ParameterCount();
+        f["eval_seconds"] = job.Clock.Elapsed.TotalSeconds;
+        var training = manifest?.Training;
+        if (training != null)
+        {
+            f["train_seconds"] = training.TrainSeconds;
+            f["train_tokens_per_second"] = training.TrainTokensPerSecond;
+            if (training.TimeToTargetLoss is { } t) f["time_to_target_loss"] = t;
+        }
+        // A run's wall time: its fine-tuning job's and its evaluation's.
+        f["job_seconds"] = job.Clock.Elapsed.TotalSeconds + (training?.JobSeconds ?? 0);
+        job.Result.Tasks.AddRange(report.Tasks);
+        job.Result.Classes.AddRange(report.Classes);
+        job.Result.Words.AddRange(report.Words);
+        foreach (var l in report.Usage.Layers.Values)
+        {
+            job.Result.Layers.Add(new LayerStats(l.Layer, l.Tokens, l.MeanExpertsPerToken, l.Histogram, l.NullRate,
+                l.Tokens == 0 ? 0 : l.AllNullTokens / (double)l.Tokens, l.MeanEntropy, l.MeanMargin, l.BalanceLoss,
+                l.ZLoss, l.EntropyLoss));
+            long total = l.Load.Sum();
+            for (int e = 0; e < l.Experts; e++)
+                job.Result.Experts.Add(new ExpertLoad(l.Layer, e, l.Load[e], total == 0 ? 0 : l.Load[e] / (double)total,
+                    l.Tokens == 0 ? 0 : l.GateProbability[e] / l.Tokens));
+            job.Result.Events.AddRange(CollapseWarnings(l, cfg.Eval.CollapseShare).Select(w => new EventRow("warning", w)));
+        }
+    }
+
+    static string Percent(double share) => (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>Guards: router collapse is recorded as a warning, not fatal — one expert taking more than
+    /// `collapseShare` of a layer's dispatches, or null experts taking nearly every slot.</summary>
+    public static IEnumerable<string> CollapseWarnings(LayerTelemetry l, double collapseShare)
+    {
+        long total = l.Load.Sum();
+        double maxShare = total == 0 ? 0 : l.Load.Max() / (double)total;
+        if (maxShare > collapseShare)
+            yield return $"router collapse at layer {l.Layer}: expert {Array.IndexOf(l.Load, l.Load.Max())} " +
+                         $"takes {Percent(maxShare)} of dispatches";
+        if (l.SlotsPerToken > 0 && l.NullRate > 0.95)
+            yield return $"null rate {Percent(l.NullRate)} at layer {l.Layer}: tokens almost never use a real expert";
+    }
+}
