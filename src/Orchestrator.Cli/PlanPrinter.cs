@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 using Orchestrator.Execution;
 using Orchestrator.Results;
 using Orchestrator.Specs;

@@ -30,6 +30,7 @@ namespace Orchestrator.Cli
 
         public static int Run(string[] args)
         {
+            Orchestrator.Moe.Routing.Routers.Register();
             if (args.Length == 0 || args[0] is "help" or "--help" or "-h") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
             var rest = args[1..];
             try

@@ -1,5 +1,3 @@
-using Orchestrator.Core;
-using Orchestrator.Specs;
 
 namespace Orchestrator.Execution;
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Orchestrator.Core;
-using Orchestrator.Specs;
 
 namespace Orchestrator.Execution;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
-using Orchestrator.Core;
 
 namespace Orchestrator.Execution;
 
@@ -39,7 +38,7 @@ public static class Provenance
             var psi = new ProcessStartInfo("git", args)
             {
                 RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-                WorkingDirectory = Specs.Paths.RepoRoot,
+                WorkingDirectory = Paths.RepoRoot,
             };
             using var p = Process.Start(psi)!;
             var output = p.StandardOutput.ReadToEnd().Trim();

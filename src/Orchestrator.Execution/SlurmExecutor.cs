@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Orchestrator.Core;
-using Orchestrator.Specs;
 
 namespace Orchestrator.Execution;
 

@@ -1,6 +1,4 @@
-using Orchestrator.Core;
 using Orchestrator.Results;
-using Orchestrator.Specs;
 
 namespace Orchestrator.Execution;
 

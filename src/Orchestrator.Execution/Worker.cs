@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Orchestrator.Core;
-using Orchestrator.Specs;
 using Orchestrator.Training;
 using Orchestrator.Training.Data;
 using Orchestrator.Training.Recipes;

@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 
 namespace Orchestrator.Moe;
 

@@ -1,14 +1,15 @@
 using Orchestrator.Moe.Module;
 using Orchestrator.Moe.Routing;
-using Orchestrator.Specs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Moe;
 
-/// <summary>What one forward pass returns.</summary>
-public sealed record ModelOutput(Tensor Logits, Tensor AuxLoss, IReadOnlyList<LayerTelemetry> Telemetry);
+/// <summary>What one forward pass returns: logits (B, S, V), the summed auxiliary routing losses, each MoE
+/// layer's telemetry (when asked for) and each MoE layer's output with its routing decision.</summary>
+public sealed record ModelOutput(Tensor Logits, Tensor AuxLoss, IReadOnlyList<LayerTelemetry> Telemetry,
+    IReadOnlyList<MoeLayerOutput> Routing);
 
 /// <summary>The body, named as Hugging Face's Mixtral (`model.embed_tokens`, `model.layers.N…`, `model.norm`).</summary>
 public sealed class MoeBody : nn.Module
@@ -22,7 +23,7 @@ public sealed class MoeBody : nn.Module
         var rope = new RotaryEmbedding(c.DModel / c.Heads, c.Context, c.RopeTheta, device);
         embed_tokens = nn.Embedding(c.VocabSize, c.DModel);
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.Layers)
-            .Select(i => new DecoderLayer(i, c, rope, c.IsMoeLayer(i) ? Router.Create(router, c.Experts) : null)).ToArray());
+            .Select(i => new DecoderLayer(i, c, rope, c.IsMoeLayer(i) ? Routers.Create(router, c.Experts) : null)).ToArray());
         norm = new RMSNorm(c.DModel);
         RegisterComponents();
     }
@@ -68,42 +69,40 @@ public sealed class MoeTransformer : nn.Module
     }
 
     /// <summary>Switches every MoE layer to another routing rule (top-k → top-p, adaptive gating,
-    /// null experts, Ada-K), keeping the trained weights. Ada-K allocators go to an evenly spaced
-    /// `layer_fraction` of the MoE layers; the others keep default_k.</summary>
+    /// null experts, Ada-K), keeping the trained weights; allocators go to the layers the rule asks for.</summary>
     public void ConvertRouter(RouterConfig router)
     {
         RouterConfig = router;
         var blocks = MoeBlocks;
-        var withAllocator = AllocatorLayers(router, blocks.Count);
+        AllocatorLayers = Routers.Create(router, Config.Experts).AllocatorLayers(blocks.Count);
         for (int i = 0; i < blocks.Count; i++)
-            blocks[i].SetRouter(Router.Create(router, Config.Experts), withAllocator.Contains(i));
+            blocks[i].SetRouter(Routers.Create(router, Config.Experts), AllocatorLayers.Contains(i));
     }
 
-    /// <summary>Which MoE layers (0-based among MoE layers) get an Ada-K allocator.</summary>
-    public static HashSet<int> AllocatorLayers(RouterConfig router, int moeLayers)
-    {
-        if (router.Type != "ada_k") return [];
-        int count = Math.Max(1, (int)Math.Round(router.LayerFraction * moeLayers));
-        return Enumerable.Range(0, count).Select(j => (int)Math.Floor((j + 0.5) * moeLayers / count)).ToHashSet();
-    }
+    /// <summary>Which MoE layers (0-based among MoE layers) have an allocator (Ada-K).</summary>
+    public IReadOnlySet<int> AllocatorLayers { get; private set; } = new HashSet<int>();
 
-    public ModelOutput Forward(Tensor tokens, TelemetryLevel telemetry = TelemetryLevel.None)
+    /// <summary>m, the null-expert logits each MoE layer's router adds (FLOPs accounting).</summary>
+    public int NullExperts => MoeBlocks.FirstOrDefault()?.Router.NullExperts ?? 0;
+
+    /// <summary>tokens (B, S) → logits (B, S, V) with every MoE layer's routing. sampleAllocators: Ada-K allocators
+    /// sample k from π (allocator training) instead of taking its argmax.</summary>
+    public ModelOutput Forward(Tensor tokens, TelemetryLevel telemetry = TelemetryLevel.None, bool sampleAllocators = false)
     {
-        foreach (var b in MoeBlocks) b.Telemetry = telemetry;
         var x = model.embed_tokens.forward(tokens);                  // (B, S, d)
         var aux = zeros([], device: x.device);
         var tel = new List<LayerTelemetry>();
+        var routing = new List<MoeLayerOutput>();
         foreach (var layer in model.layers)
         {
-            x = layer.forward(x);
-            if (layer.Moe is { } moe)
-            {
-                aux = aux + moe.LastAuxLoss!;
-                if (telemetry != TelemetryLevel.None) tel.Add(moe.LastTelemetry!);
-            }
+            (x, var moe) = layer.Forward(x, telemetry, sampleAllocators);
+            if (moe is null) continue;
+            aux = aux + moe.AuxLoss;
+            routing.Add(moe);
+            if (moe.Telemetry is { } t) tel.Add(t);
         }
         var logits = lm_head.forward(model.norm.forward(x));         // (B, S, V)
-        return new ModelOutput(logits, aux, tel);
+        return new ModelOutput(logits, aux, tel, routing);
     }
 
     /// <summary>Parameters by group, for FLOPs and "activated parameters" accounting.</summary>

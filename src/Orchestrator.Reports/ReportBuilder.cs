@@ -23,23 +23,24 @@ public sealed class ReportBuilder(ResultStore store)
 
     public sealed record Output(string Html, string Markdown, IReadOnlyList<string> Plots);
 
-    // The knobs that name a configuration in the papers; others are shown only when they differ from their default.
-    static readonly Dictionary<string, string[]> PrimaryKnobs = new()
-    {
-        ["top_k"] = ["k"], ["top_p"] = ["p"], ["adaptive_gating"] = ["threshold"], ["null_experts"] = ["nulls", "k"], ["ada_k"] = ["lambda"],
-    };
+    // The knobs that name a configuration (each router's definition says which); others are shown only when they
+    // differ from their default. A router stored by an older build and no longer registered shows every knob.
+    static IReadOnlyList<string> PrimaryKnobs(string router) =>
+        RouterCatalog.All.FirstOrDefault(d => d.Name == router)?.LabelKnobs ?? [];
+
+    static bool IsBaseline(string router) => RouterCatalog.All.Any(d => d.Name == router && d.IsBaseline);
     static readonly Dictionary<string, string> Symbols = new() { ["threshold"] = "T", ["nulls"] = "m", ["lambda"] = "λ" };
 
     static bool SameValue(object schemaDefault, JsonElement value) => value.ValueKind == JsonValueKind.Number && schemaDefault is double or long
         ? Convert.ToDouble(schemaDefault, CultureInfo.InvariantCulture) == value.GetDouble()
-        : Orchestrator.Specs.ConfigValues.Format(schemaDefault) == value.GetRawText().Trim('"');
+        : ConfigValues.Format(schemaDefault) == value.GetRawText().Trim('"');
 
     /// <summary>A short label for plots and tables, e.g. "top_p p=0.4", "null_experts m=4 k=3", "ada_k λ=0.003 lr=0.01".</summary>
     public static string ConfigLabel(string router, string knobsJson)
     {
         var knobs = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(knobsJson) ?? [];
-        var defaults = Orchestrator.Specs.ConfigSchema.Defaults(router);
-        var primary = PrimaryKnobs.GetValueOrDefault(router, []);
+        var defaults = ConfigSchema.Defaults(router);
+        var primary = PrimaryKnobs(router);
         var shown = primary.Where(knobs.ContainsKey).Concat(knobs.Keys.Where(k => !primary.Contains(k) &&
             defaults.TryGetValue("router." + k, out var d) && !SameValue(d, knobs[k])));
         var parts = shown.Select(k => $"{Symbols.GetValueOrDefault(k, k)}={knobs[k].GetRawText().Trim('"')}");
@@ -116,7 +117,7 @@ public sealed class ReportBuilder(ResultStore store)
             {
                 var sc = p.Add.ScatterPoints(router.Select(t => t.x).ToArray(), router.Select(t => t.y).ToArray());
                 sc.LegendText = router.Key;
-                bool baseline = router.First().r.Router == "top_k";
+                bool baseline = IsBaseline(router.First().r.Router);
                 sc.MarkerSize = baseline ? 12 : 8;
                 sc.MarkerShape = baseline ? MarkerShape.FilledSquare : MarkerShape.FilledCircle;
             }
@@ -217,23 +218,28 @@ public sealed class ReportBuilder(ResultStore store)
             Save(p, "training_curves", "Fine-tuning curves");
         }
 
-        // 7. Ada-K: mean experts per token and accuracy against λ (mean over seeds; λ on categorical positions, 0 included).
-        var adaK = done.Where(r => r.Router == "ada_k" && r.Experts != null).ToList();
-        if (adaK.Count > 0)
+        // 7. For each router whose main knob takes several values (Ada-K's λ, top-p's p, …): mean experts per token
+        // and accuracy against it (mean over seeds; values on categorical positions, 0 included).
+        foreach (var router in done.Where(r => r.Experts != null).GroupBy(r => r.Router))
         {
-            var byLambda = adaK.GroupBy(r => JsonDocument.Parse(r.Knobs).RootElement.GetProperty("lambda").GetDouble()).OrderBy(g => g.Key).ToList();
-            var xs = Enumerable.Range(0, byLambda.Count).Select(i => (double)i).ToArray();
+            if (PrimaryKnobs(router.Key).FirstOrDefault() is not { } knob) continue;
+            var byValue = router.Where(r => JsonDocument.Parse(r.Knobs).RootElement.TryGetProperty(knob, out _))
+                .GroupBy(r => JsonDocument.Parse(r.Knobs).RootElement.GetProperty(knob).GetDouble()).OrderBy(g => g.Key).ToList();
+            if (byValue.Count < 2) continue;
+            var xs = Enumerable.Range(0, byValue.Count).Select(i => (double)i).ToArray();
             var p = new Plot();
-            var k = p.Add.Scatter(xs, byLambda.Select(g => g.Average(r => r.Experts!.Value)).ToArray());
+            var k = p.Add.Scatter(xs, byValue.Select(g => g.Average(r => r.Experts!.Value)).ToArray());
             k.LegendText = "mean experts per token (left)";
-            var acc = p.Add.Scatter(xs, byLambda.Select(g => g.Average(r => r.Acc ?? double.NaN)).ToArray());
+            var acc = p.Add.Scatter(xs, byValue.Select(g => g.Average(r => r.Acc ?? double.NaN)).ToArray());
             acc.LegendText = "task accuracy (right)";
             acc.Axes.YAxis = p.Axes.Right;
             acc.MarkerShape = MarkerShape.FilledSquare;   // (Skia's SVG backend cannot write dashed lines)
-            p.Axes.Bottom.SetTicks(xs, byLambda.Select(g => g.Key.ToString("G3", CultureInfo.InvariantCulture)).ToArray());
-            p.XLabel("λ (Ada-K regulariser on E[k])"); p.YLabel("mean experts per token"); p.Axes.Right.Label.Text = "task accuracy";
+            p.Axes.Bottom.SetTicks(xs, byValue.Select(g => g.Key.ToString("G3", CultureInfo.InvariantCulture)).ToArray());
+            var symbol = Symbols.GetValueOrDefault(knob, knob);
+            p.XLabel($"{symbol} ({router.Key}.{knob})"); p.YLabel("mean experts per token");
+            p.Axes.Right.Label.Text = "task accuracy";
             p.ShowLegend(Edge.Right);
-            Save(p, "ada_k_lambda", "Ada-K: experts per token and accuracy against λ");
+            Save(p, $"{router.Key}_{knob}", $"{router.Key}: experts per token and accuracy against {symbol}");
         }
 
         // 8. Layer × expert load heatmap per run.

@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 
 namespace Orchestrator.Results;
 

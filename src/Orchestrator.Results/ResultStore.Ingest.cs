@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Orchestrator.Core;
 
 namespace Orchestrator.Results;
 

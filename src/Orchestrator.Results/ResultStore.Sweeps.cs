@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Orchestrator.Core;
-using Orchestrator.Specs;
 
 namespace Orchestrator.Results;
 

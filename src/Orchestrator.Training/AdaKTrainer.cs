@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Orchestrator.Moe;
 using Orchestrator.Moe.Module;
 using Orchestrator.Moe.Routing;
-using Orchestrator.Specs;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -54,47 +53,52 @@ public static class AdaKTrainer
 
     public static List<AdaKStep> Train(MoeTransformer model, RouterConfig rc, int steps, Func<int, Tensor> nextBatch, Action<AdaKStep>? onStep = null)
     {
+        var set = AdaKRouter.Settings.Of(rc);
         var blocks = model.MoeBlocks;
         var agents = blocks.Select((b, i) => (block: b, moeIndex: i)).Where(a => a.block.HasAllocator).ToList();
         if (agents.Count == 0) throw new InvalidOperationException("ada_k training needs allocators: convert the model to router ada_k first");
         int lastMoe = blocks.Count - 1;
-        var ada = Router.Create(rc, model.Config.Experts);
-        var topk = Router.Create(RouterConfig.TopK(rc.DefaultK), model.Config.Experts);
+        var ada = Routers.Create(rc, model.Config.Experts);
+        var topk = Routers.Create(RouterConfig.TopK(set.DefaultK), model.Config.Experts);
 
         // Only the allocators train: the model and its router stay frozen.
         foreach (var p in model.parameters()) p.requires_grad = false;
         var weights = agents.Select(a => a.block.Allocator!.weight!).ToList();
         foreach (var w in weights) w.requires_grad = true;
-        using var optimizer = optim.AdamW(weights, lr: rc.Lr, weight_decay: 0);
+        using var optimizer = optim.AdamW(weights, lr: set.Lr, weight_decay: 0);
         model.eval();
         var history = new List<AdaKStep>();
         var clock = Stopwatch.StartNew();
 
-        void Use(Router r, bool sample)
+        void Use(Router r)
         {
-            foreach (var b in blocks) { b.SetRouter(r, b.HasAllocator); b.SampleAllocator = sample; b.KeepInputs = true; }
+            foreach (var b in blocks) b.SetRouter(r, b.HasAllocator);
         }
 
         try
         {
             // 1. Warm start: classify pseudo-labels.
-            int warm = rc.WarmStart == "random" ? 0 : rc.WarmSteps;
+            int warm = set.WarmStart == "random" ? 0 : set.WarmSteps;
             for (int step = 0; step < warm; step++)
             {
                 using var scope = NewDisposeScope();
                 var batch = nextBatch(step);
-                Use(ada, sample: false);
-                using (no_grad()) model.Forward(batch.narrow(1, 0, batch.shape[1] - 1));
+                Use(ada);
+                ModelOutput output;
+                using (no_grad()) output = model.Forward(batch.narrow(1, 0, batch.shape[1] - 1));
                 optimizer.zero_grad();
                 var losses = agents.Select(a =>
                 {
-                    var labels = WarmStartLabels(a.block.LastRouting!.Probs.narrow(1, 0, model.Config.Experts), rc.WarmStart, rc.WarmP, rc.DefaultK);
-                    return nn.functional.cross_entropy(a.block.Allocator!.forward(a.block.LastInput!), labels - 1);
+                    var routed = output.Routing[a.moeIndex];
+                    var labels = WarmStartLabels(routed.Routing.Probs.narrow(1, 0, model.Config.Experts), set.WarmStart,
+                        set.WarmP, set.DefaultK);
+                    return nn.functional.cross_entropy(a.block.Allocator!.forward(routed.RouterInput.detach()), labels - 1);
                 }).ToList();
                 var loss = stack(losses).mean();
                 loss.backward();
                 optimizer.step();
-                var meanK = agents.Select(a => a.block.LastRouting!.ChosenK!.to(ScalarType.Float32).mean().item<float>()).Select(x => (double)x).ToArray();
+                var meanK = agents.Select(a => (double)output.Routing[a.moeIndex].Routing.ChosenK!.to(ScalarType.Float32)
+                    .mean().item<float>()).ToArray();
                 var m = new AdaKStep(step, "warm", loss.item<float>(), 0, 0, 0, meanK, 0, 0, 0, clock.Elapsed.TotalSeconds);
                 history.Add(m);
                 onStep?.Invoke(m);
@@ -112,21 +116,23 @@ public static class AdaKTrainer
                 var rollout = new List<(Tensor h, Tensor k, Tensor logpOld, Tensor piOld, double discount)>();
                 using (no_grad())
                 {
-                    Use(topk, sample: false);
+                    Use(topk);
                     rBase = TokenLogLikelihood(model.Forward(input).Logits, target);            // baseline: unchanged top-k model
-                    Use(ada, sample: true);
-                    r = TokenLogLikelihood(model.Forward(input).Logits, target);                // reward under sampled k
+                    Use(ada);
+                    var sampled = model.Forward(input, sampleAllocators: true);
+                    r = TokenLogLikelihood(sampled.Logits, target);                              // reward under sampled k
                     foreach (var (block, moeIndex) in agents)
                     {
-                        var ro = block.LastRouting!;
+                        var ro = sampled.Routing[moeIndex].Routing;
                         var logp = ro.AllocatorLogits!.log_softmax(-1);
-                        rollout.Add((block.LastInput!, ro.ChosenK!, logp.gather(1, (ro.ChosenK! - 1).unsqueeze(1)).squeeze(1), logp.exp(),
-                            Math.Pow(rc.Gamma, lastMoe - moeIndex)));
+                        rollout.Add((sampled.Routing[moeIndex].RouterInput.detach(), ro.ChosenK!,
+                            logp.gather(1, (ro.ChosenK! - 1).unsqueeze(1)).squeeze(1), logp.exp(),
+                            Math.Pow(set.Gamma, lastMoe - moeIndex)));
                     }
                 }
                 var gain = r - rBase;                                                           // R(Ada-K) − R(top-k), (T)
                 double lossValue = 0, regValue = 0, clipFraction = 0, kl = 0;
-                for (int epoch = 0; epoch < rc.PpoEpochs; epoch++)
+                for (int epoch = 0; epoch < set.PpoEpochs; epoch++)
                 {
                     optimizer.zero_grad();
                     var rl = new List<Tensor>(); var reg = new List<Tensor>();
@@ -137,17 +143,17 @@ public static class AdaKTrainer
                         var logits = agents[j].block.Allocator!.forward(h);                     // (T, N)
                         var logp = logits.log_softmax(-1);
                         var logpK = logp.gather(1, (k - 1).unsqueeze(1)).squeeze(1);
-                        rl.Add(PpoLoss(logpK, logpOld, discount * gain, rc.Epsilon));
+                        rl.Add(PpoLoss(logpK, logpOld, discount * gain, set.Epsilon));
                         reg.Add(ExpectedK(logits).mean());
                         using (no_grad())
                         {
-                            clip += (logpK - logpOld).exp().sub(1).abs().gt(rc.Epsilon).to(ScalarType.Float32).mean().item<float>();
+                            clip += (logpK - logpOld).exp().sub(1).abs().gt(set.Epsilon).to(ScalarType.Float32).mean().item<float>();
                             klSum += (piOld * (piOld.clamp_min(1e-12).log() - logp)).sum(-1).mean().item<float>();   // KL(π_old ‖ π)
                         }
                     }
                     var lossRl = stack(rl).mean();
                     var lossReg = stack(reg).mean();                                            // mean over layers of E_π[k]
-                    var loss = lossRl + rc.Lambda * lossReg;
+                    var loss = lossRl + set.Lambda * lossReg;
                     loss.backward();
                     optimizer.step();
                     lossValue = loss.item<float>(); regValue = lossReg.item<float>();
@@ -162,7 +168,7 @@ public static class AdaKTrainer
         }
         finally
         {
-            foreach (var b in blocks) { b.SetRouter(ada, b.HasAllocator); b.SampleAllocator = false; b.KeepInputs = false; }
+            Use(ada);
             foreach (var w in weights) w.requires_grad = false;
         }
         return history;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Orchestrator.Moe;
-using Orchestrator.Core;
-using Orchestrator.Specs;
 using Orchestrator.Training.Data;
 using Orchestrator.Training.Tasks;
 using static TorchSharp.torch;
@@ -126,8 +124,7 @@ public static class Evaluator
         }
 
         // 3. FLOPs per token from the measured per-layer activations on held-out text.
-        var allocators = MoeTransformer.AllocatorLayers(cfg.Router, model.MoeBlocks.Count);
-        var flops = FlopsCounter.PerToken(cfg.Model, cfg.Router.Type == "null_experts" ? cfg.Router.Nulls : 0, allocators,
+        var flops = FlopsCounter.PerToken(cfg.Model, model.NullExperts, model.AllocatorLayers,
             report.Usage.PerLayerMean, FlopsCounter.MeanContext(context));
         report.FlopsPerToken = flops.FlopsPerToken;
         report.ActivatedParameters = flops.ActivatedParameters;

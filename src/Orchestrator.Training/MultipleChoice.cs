@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Orchestrator.Moe;
-using Orchestrator.Core;
 using Orchestrator.Training.Data;
 using static TorchSharp.torch;
 

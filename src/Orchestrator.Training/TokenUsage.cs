@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 using Orchestrator.Training.Data;
 
 namespace Orchestrator.Training;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Orchestrator.Moe;
-using Orchestrator.Specs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

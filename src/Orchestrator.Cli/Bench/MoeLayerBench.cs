@@ -16,7 +16,7 @@ public static class MoeLayerBench
 {
     public sealed record Options(int DModel = 256, int Experts = 8, int Hidden = 512, int Tokens = 4096, int Rounds = 7, int Warmup = 2, double GateScale = 2);
 
-    sealed record Candidate(string Name, Func<Tensor, Tensor> Step, Func<double> MeanK);
+    sealed record Candidate(string Name, Func<Tensor, Tensor> Step, Func<double> MeanK, int Nulls = 0);
 
     public static JsonObject Run(Options o, TextWriter log)
     {
@@ -27,12 +27,12 @@ public static class MoeLayerBench
         MoeBlock Block(RouterConfig rc)
         {
             manual_seed(1);                                      // identical weights in every block
-            var b = new MoeBlock(0, o.DModel, o.Experts, o.Hidden, 0, Router.Create(RouterConfig.TopK(2), o.Experts));
+            var b = new MoeBlock(0, o.DModel, o.Experts, o.Hidden, 0, Routers.Create(RouterConfig.TopK(2), o.Experts));
             using (no_grad()) b.Gate.weight!.mul_(o.GateScale);
-            b.SetRouter(Router.Create(rc, o.Experts), withAllocator: rc.Type == "ada_k");
+            var router = Routers.Create(rc, o.Experts);
+            b.SetRouter(router, withAllocator: router.NeedsAllocator);
             // Ada-K: an allocator that prefers k ∈ {1, 2} (rows for k ≥ 3 zero), like a trained one under λ > 0.
             if (b.Allocator is { } a) using (no_grad()) { a.weight!.zero_(); a.weight![..2].normal_(0, 1); }
-            b.Telemetry = Orchestrator.Moe.TelemetryLevel.Summary;
             return b;
         }
         Candidate Moe(string name, RouterConfig rc)
@@ -41,10 +41,10 @@ public static class MoeLayerBench
             double k = 0;
             return new Candidate(name, t =>
             {
-                var y = b.forward(t);
-                k = b.LastTelemetry!.MeanExpertsPerToken;
-                return y;
-            }, () => k);
+                var y = b.Forward(t, Orchestrator.Moe.TelemetryLevel.Summary);
+                k = y.Telemetry!.MeanExpertsPerToken;
+                return y.Hidden;
+            }, () => k, b.Router.NullExperts);
         }
         manual_seed(2);
         var dense = new SwiGluExpert(o.DModel, 2 * o.Hidden);       // same active expert FLOPs as top-2
@@ -53,11 +53,9 @@ public static class MoeLayerBench
             new("dense_ffn_top2_flops", t => dense.forward(t), () => 2),
             Moe("top2", RouterConfig.TopK(2)),
             Moe("top1", RouterConfig.TopK(1)),
-            Moe("top_p", new RouterConfig("top_p", P: 0.4)),
-            Moe("adaptive_gating", new RouterConfig("adaptive_gating", Threshold: 0.1, Normalize: true)),
-            Moe("null_experts", new RouterConfig("null_experts", K: 3, Nulls: o.Experts)),
-            Moe("ada_k", new RouterConfig("ada_k", DefaultK: 2)),
         };
+        // Every registered variable-k router at its published defaults.
+        candidates.AddRange(RouterCatalog.All.Where(d => !d.IsBaseline).Select(d => Moe(d.Name, RouterConfig.Of(d.Name))));
         var times = candidates.ToDictionary(c => c.Name, _ => new List<double>());
         for (int round = 0; round < o.Warmup + o.Rounds; round++)
             foreach (var c in round % 2 == 0 ? candidates : Enumerable.Reverse(candidates))
@@ -86,7 +84,7 @@ public static class MoeLayerBench
         foreach (var c in candidates.Skip(2))
         {
             double k = c.MeanK();
-            int nulls = c.Name == "null_experts" ? o.Experts : 0;
+            int nulls = c.Nulls;
             double speed = med["top2"] / med[c.Name];
             double ideal = LayerFlops(2) / LayerFlops(k, nulls);
             result[c.Name] = new JsonObject

@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Results;

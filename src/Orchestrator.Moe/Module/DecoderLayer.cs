@@ -14,7 +14,7 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     public MoeBlock? Moe => block_sparse_moe;
     public Attention SelfAttention => self_attn;
 
-    public DecoderLayer(int index, Specs.ModelConfig c, RotaryEmbedding rope, Router? router) : base(nameof(DecoderLayer))
+    public DecoderLayer(int index, ModelConfig c, RotaryEmbedding rope, Router? router) : base(nameof(DecoderLayer))
     {
         input_layernorm = new RMSNorm(c.DModel);
         post_attention_layernorm = new RMSNorm(c.DModel);
@@ -25,10 +25,15 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>x: (B, S, d) → (B, S, d).</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, TelemetryLevel.None, false).Hidden;
+
+    /// <summary>x: (B, S, d) → (B, S, d) and, for an MoE layer, its routing.</summary>
+    public (Tensor Hidden, MoeLayerOutput? Moe) Forward(Tensor x, TelemetryLevel telemetry, bool sampleAllocator)
     {
         x = x + self_attn.forward(input_layernorm.forward(x));
         var h = post_attention_layernorm.forward(x);
-        return x + (block_sparse_moe is not null ? block_sparse_moe.forward(h) : mlp!.forward(h));
+        if (block_sparse_moe is null) return (x + mlp!.forward(h), null);
+        var moe = block_sparse_moe.Forward(h, telemetry, sampleAllocator);
+        return (x + moe.Hidden, moe);
     }
 }

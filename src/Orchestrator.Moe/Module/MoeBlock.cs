@@ -5,6 +5,11 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Module;
 
+/// <summary>What one MoE layer returns: its output (B, S, d), the routing decision, its auxiliary losses (α·L_b
+/// + β·L_d + z-loss), the router's input h (T, d) — which Ada-K's trainer re-scores — and telemetry if asked.</summary>
+public sealed record MoeLayerOutput(Tensor Hidden, RouterOutput Routing, Tensor AuxLoss, Tensor RouterInput,
+    LayerTelemetry? Telemetry);
+
 /// <summary>Mixtral's block_sparse_moe: a bias-free linear gate, N SwiGLU experts, optional shared
 /// experts, optional null-expert logits and an optional Ada-K allocator. Dispatch is dropless and
 /// ragged: each expert runs only on the tokens that selected it; nulls and unselected experts cost
@@ -19,16 +24,6 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     private readonly int dModel, layerIndex;
 
     public Router Router { get; private set; }
-    public RouterOutput? LastRouting { get; private set; }
-    public LayerTelemetry? LastTelemetry { get; private set; }
-    public Tensor? LastAuxLoss { get; private set; }
-    public TelemetryLevel Telemetry { get; set; } = TelemetryLevel.None;
-    /// <summary>Keep the (detached) router input of the last forward in <see cref="LastInput"/>: the Ada-K
-    /// trainer re-evaluates the allocator on it during PPO epochs.</summary>
-    public bool KeepInputs { get; set; }
-    public Tensor? LastInput { get; private set; }
-    /// <summary>Set by the training loop for Ada-K: sample k from π (true) or argmax (false).</summary>
-    public bool SampleAllocator { get; set; }
     public int NumExperts { get; }
     public bool HasAllocator => allocator is not null;
     public Linear? Allocator => allocator;
@@ -79,20 +74,22 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>x: (B, S, d) → (B, S, d). The routing decision is kept in <see cref="LastRouting"/>.</summary>
-    public override Tensor forward(Tensor x)
+    /// <summary>x: (B, S, d) → (B, S, d), without telemetry; <see cref="Forward"/> returns the routing too.</summary>
+    public override Tensor forward(Tensor x) => Forward(x).Hidden;
+
+    /// <summary>x: (B, S, d) → the layer's output and its routing decision (as Mixtral's block returns its router
+    /// logits). sampleAllocator: an allocator samples k from π (Ada-K training) instead of taking its argmax.</summary>
+    public MoeLayerOutput Forward(Tensor x, TelemetryLevel telemetry = TelemetryLevel.None, bool sampleAllocator = false)
     {
         long b = x.shape[0], s = x.shape[1], t = b * s;
         var h = x.reshape(t, dModel);                                          // (T, d)
-        if (KeepInputs) LastInput = h.detach();
         var logits = gate.forward(h);                                          // z = h·W_r, (T, N)
         if (Router.NullExperts > 0) logits = cat([logits, null_gate!.forward(h)], 1);   // (T, N + m)
         var allocLogits = Router.NeedsAllocator && allocator is not null ? allocator.forward(h) : null;
-        var r = Router.Route(logits, allocLogits, SampleAllocator);
-        LastRouting = r;
+        var r = Router.Route(logits, allocLogits, sampleAllocator);
         // Auxiliary losses of this layer: α·L_b (+ β·L_d for top_p) (+ c_z·mean(logsumexp(z)²)).
-        LastAuxLoss = r.BalanceLoss + r.EntropyLoss;
-        if (Router.Config.ZLossCoef > 0) LastAuxLoss = LastAuxLoss + Router.Config.ZLossCoef * ZLoss(logits);
+        var aux = r.BalanceLoss + r.EntropyLoss;
+        if (Router.Config.ZLossCoef > 0) aux = aux + Router.Config.ZLossCoef * ZLoss(logits);
 
         // Ragged dispatch: (expert, token) pairs in expert-major order, one host sync for the counts.
         var pairs = r.Mask.t().nonzero();                                      // (P, 2): [expert, token]
@@ -114,14 +111,14 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             y = y.index_add(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);       // y_t = Σ_j w_tj · E_j(h_t)
         foreach (var se in shared_experts) y = y + se.forward(h);
 
-        if (Telemetry != TelemetryLevel.None) LastTelemetry = Measure(r, logits, counts);
-        return y.view(b, s, dModel);
+        var measured = telemetry != TelemetryLevel.None ? Measure(r, logits, counts, telemetry) : null;
+        return new MoeLayerOutput(y.view(b, s, dModel), r, aux, h, measured);
     }
 
     /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
     public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(2).mean();
 
-    private LayerTelemetry Measure(RouterOutput r, Tensor logits, long[] counts)
+    private LayerTelemetry Measure(RouterOutput r, Tensor logits, long[] counts, TelemetryLevel level)
     {
         using var scope = NewDisposeScope();
         long t = r.Mask.shape[0];
@@ -140,7 +137,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             Histogram = hist, Load = counts,
             GateProbability = realProbs.sum([0]).to(ScalarType.Float64).cpu().data<double>().ToArray(),
             NullExperts = Router.NullExperts,
-            SlotsPerToken = Router.NullExperts > 0 ? Router.Config.K : 0,
+            SlotsPerToken = Router.SlotsPerToken,
             EntropySum = entropy.sum().item<float>(),
             MarginSum = margin.sum().item<float>(),
             BalanceLossSum = r.BalanceLoss.item<float>(),
@@ -152,7 +149,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             tel.NullSelections = r.NullsSelected.sum().item<float>();
             tel.AllNullTokens = perToken.eq(0).sum().item<long>();
         }
-        if (Telemetry == TelemetryLevel.Tokens)
+        if (level == TelemetryLevel.Tokens)
             tel.ExpertsPerToken = perToken.to(ScalarType.Int32).cpu().data<int>().ToArray();
         return tel;
     }

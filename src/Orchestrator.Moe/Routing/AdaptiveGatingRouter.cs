@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Routing;
@@ -8,6 +7,16 @@ namespace Orchestrator.Moe.Routing;
 /// Its balance loss counts only the tokens routed top-1 (f¹_e).</summary>
 public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Router(config, experts)
 {
+    public static readonly RouterDefinition Definition = new("adaptive_gating",
+        "adaptive gating (Li et al. 2023): top-2 when the two most probable experts are within T, else top-1",
+        [
+            Param.Float("threshold", 0.1, "adaptive gating T: top-2 when P1 − P2 ≤ T", 0),
+            Param.Bool("normalize", true, "renormalise weights over the chosen experts"),
+        ], "threshold");
+
+    readonly double threshold = config.Double("threshold");
+    readonly bool normalize = config.Bool("normalize");
+
     public override int MaxExpertsPerToken => Math.Min(2, Experts);
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
@@ -18,12 +27,12 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
         if (MaxExpertsPerToken == 1) keep = ones_like(vals);
         else
         {
-            var two = (vals.select(1, 0) - vals.select(1, 1)).le(Config.Threshold + Tolerance).to(vals.dtype);   // (T,)
+            var two = (vals.select(1, 0) - vals.select(1, 1)).le(threshold + Tolerance).to(vals.dtype);   // (T,)
             keep = stack([ones_like(two), two], 1);                                                // (T, 2)
         }
         var mask = MaskFrom(idx, keep, Experts);
         var raw = MaskFrom(idx, vals * keep, Experts);
-        var weights = Config.Normalize ? Renormalise(raw) : raw;
+        var weights = normalize ? Renormalise(raw) : raw;
         // f¹_e: among tokens processed by top-1 gating, the fraction sent to e.
         var single = mask.sum([1]).eq(1).to(probs.dtype).unsqueeze(1);                          // (T, 1)
         var f1 = (mask * single).sum([0]) / single.sum().clamp_min(1);

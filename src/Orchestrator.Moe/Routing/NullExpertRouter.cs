@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Routing;
@@ -9,14 +8,28 @@ namespace Orchestrator.Moe.Routing;
 /// Balance loss over N + m with the null experts' loads averaged among the nulls.</summary>
 public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(config, experts)
 {
-    public override int NullExperts => Config.Nulls;
-    public override int MaxExpertsPerToken => Math.Min(Config.K, Experts);
+    public static readonly RouterDefinition Definition = new("null_experts",
+        "AdaMoE (Zeng et al. 2024): top-k over real and m null experts; a null slot costs nothing",
+        [
+            Param.Int("nulls", 8, "null experts m (AdaMoE)", 0, 1024),
+            Param.Int("k", 3, "top-k over real + null experts", 1, 1280),
+        ], "nulls", "k")
+    {
+        Constraints = c => RouterDefinition.AtMost(c, "router.k", "k", "experts + nulls =", "model.experts", "router.nulls"),
+    };
+
+    readonly int k = config.Int("k");
+    readonly int nullCount = config.Int("nulls");
+
+    public override int NullExperts => nullCount;
+    public override int SlotsPerToken => k;
+    public override int MaxExpertsPerToken => Math.Min(k, Experts);
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
-        long n = Experts, m = Config.Nulls;
+        long n = Experts, m = nullCount;
         var probs = logits.softmax(-1);                                  // (T, N + m)
-        var (vals, idx) = probs.topk(Config.K, dim: -1);                 // (T, k) over real and null experts
+        var (vals, idx) = probs.topk(k, dim: -1);                        // (T, k) over real and null experts
         var isReal = idx.lt(n).to(probs.dtype);                          // (T, k)
         var realIdx = idx.clamp_max(n - 1);                              // nulls are masked out below
         var mask = MaskFrom(realIdx, isReal, n).clamp_max(1);

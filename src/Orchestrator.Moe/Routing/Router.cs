@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Routing;
@@ -42,15 +41,11 @@ public abstract class Router
     /// <summary>logits: (T, N + m). allocatorLogits: (T, N) for Ada-K, else null.</summary>
     public abstract RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training);
 
-    public static Router Create(RouterConfig c, int experts) => c.Type switch
-    {
-        "top_k" => new TopKRouter(c, experts),
-        "top_p" => new TopPRouter(c, experts),
-        "adaptive_gating" => new AdaptiveGatingRouter(c, experts),
-        "null_experts" => new NullExpertRouter(c, experts),
-        "ada_k" => new AdaKRouter(c, experts),
-        _ => throw new ArgumentException($"unknown router type '{c.Type}' (allowed: {string.Join(", ", ConfigSchema.Routers)})"),
-    };
+    /// <summary>Routing slots per token when some can be null (top-k over real + null experts): the k.</summary>
+    public virtual int SlotsPerToken => 0;
+
+    /// <summary>Which MoE layers (0-based among MoE layers) get an allocator; none for most routers.</summary>
+    public virtual IReadOnlySet<int> AllocatorLayers(int moeLayers) => new HashSet<int>();
 
     /// <summary>Switch balance loss L_b = α · E · Σ_i f_i · P̄_i over E experts. f: (E) dispatch fractions
     /// (each router defines its own), probs: (T, E).</summary>

@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Routing;
@@ -6,12 +5,22 @@ namespace Orchestrator.Moe.Routing;
 /// <summary>Static top-k (Switch/Mixtral): (p, idx) = topk(P, k); w = p / Σp.</summary>
 public sealed class TopKRouter(RouterConfig config, int experts) : Router(config, experts)
 {
-    public override int MaxExpertsPerToken => Config.K;
+    public static readonly RouterDefinition Definition = new("top_k",
+        "static top-k routing (Switch, Mixtral): every token to its k most probable experts",
+        [Param.Int("k", 2, "experts per token", 1, 256)], "k")
+    {
+        IsBaseline = true,
+        Constraints = c => RouterDefinition.AtMost(c, "router.k", "k", "model.experts", "model.experts"),
+    };
+
+    readonly int k = config.Int("k");
+
+    public override int MaxExpertsPerToken => k;
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
         var probs = logits.softmax(-1);                                  // (T, N)
-        var (vals, idx) = probs.topk(Config.K, dim: -1);                 // (T, k)
+        var (vals, idx) = probs.topk(k, dim: -1);                        // (T, k)
         var mask = MaskFrom(idx, ones_like(vals), Experts);
         var weights = MaskFrom(idx, Renormalise(vals), Experts);
         return new RouterOutput

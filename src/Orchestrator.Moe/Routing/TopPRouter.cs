@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Routing;
@@ -9,7 +8,24 @@ namespace Orchestrator.Moe.Routing;
 /// official code (normalize: false), or renormalised. Adds β·entropy to keep P from spreading.</summary>
 public sealed class TopPRouter(RouterConfig config, int experts) : Router(config, experts)
 {
-    public override int MaxExpertsPerToken => Config.MaxExperts > 0 ? Math.Min(Config.MaxExperts, Experts) : Experts;
+    public static readonly RouterDefinition Definition = new("top_p",
+        "dynamic routing (Huang et al. 2024): experts in order of probability until their mass exceeds p",
+        [
+            Param.Float("p", 0.4, "top-p threshold: keep experts until cumulative probability > p", 0, 1, minEx: true),
+            Param.Bool("normalize", false, "renormalise weights over kept experts (official code: raw probabilities)"),
+            Param.Int("max_experts", 0, "cap on experts per token (0: none)", 0, 256),
+            Param.Float("entropy_coef", 1e-4, "entropy loss coefficient β (dynamic routing)", 0),
+        ], "p")
+    {
+        Constraints = c => RouterDefinition.AtMost(c, "router.max_experts", "cap", "model.experts", "model.experts"),
+    };
+
+    readonly double p = config.Double("p");
+    readonly bool normalize = config.Bool("normalize");
+    readonly int maxExperts = config.Int("max_experts");
+    readonly double entropyCoef = config.Double("entropy_coef");
+
+    public override int MaxExpertsPerToken => maxExperts > 0 ? Math.Min(maxExperts, Experts) : Experts;
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
@@ -18,20 +34,20 @@ public sealed class TopPRouter(RouterConfig config, int experts) : Router(config
         // Exclusive cumulative sum c_{r-1}: rank r is kept iff the mass before it is ≤ p,
         // i.e. c has not yet exceeded p — which keeps the crossing expert.
         var before = sorted.cumsum(-1) - sorted;
-        var keep = before.le(Config.P + Tolerance);
-        if (Config.MaxExperts > 0)
-            keep = keep.logical_and(arange(Experts, device: probs.device).lt(Config.MaxExperts).unsqueeze(0));
+        var keep = before.le(p + Tolerance);
+        if (maxExperts > 0)
+            keep = keep.logical_and(arange(Experts, device: probs.device).lt(maxExperts).unsqueeze(0));
         var keepF = keep.to(probs.dtype);
         var mask = MaskFrom(idx, keepF, Experts);
         var raw = probs * mask;
-        var weights = Config.Normalize ? Renormalise(raw) : raw;
+        var weights = normalize ? Renormalise(raw) : raw;
         // L_d = −Σ_i P_i log P_i per token, averaged.
         var entropy = -(probs * probs.clamp_min(1e-9).log()).sum(-1).mean();
         return new RouterOutput
         {
             Mask = mask, Weights = weights, Probs = probs,
             BalanceLoss = SwitchBalance(DispatchFractions(mask), probs),
-            EntropyLoss = Config.EntropyCoef * entropy,
+            EntropyLoss = entropyCoef * entropy,
         };
     }
 }

@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 using System.Text;
 using System.Text.Json;
 

@@ -1,4 +1,3 @@
-using Orchestrator.Specs;
 using Orchestrator.Training.Tasks;
 
 namespace Orchestrator.Training.Data;

@@ -1,6 +1,4 @@
-using Orchestrator.Core;
 using Orchestrator.Moe;
-using Orchestrator.Specs;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,7 +44,9 @@ public static class Checkpoints
     {
         var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), device);
         model.ConvertRouter(cfg.Router);
-        if (cfg.Finetune.Mode == "lora" && cfg.Router.Type != "ada_k") model.EnableLora(cfg.Finetune.LoraRank);
+        // Allocator-trained routers (Ada-K) leave the model frozen: no adapters were added.
+        if (cfg.Finetune.Mode == "lora" && cfg.Router.Definition.Finetune == FinetuneStrategy.Loss)
+            model.EnableLora(cfg.Finetune.LoraRank);
         model.load(checkpoint);
         if (device.type != DeviceType.CPU) model.to(device);
         return model;

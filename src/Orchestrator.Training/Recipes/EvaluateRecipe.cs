@@ -1,5 +1,4 @@
 using System.Globalization;
-using Orchestrator.Core;
 using Orchestrator.Moe;
 
 namespace Orchestrator.Training.Recipes;

@@ -1,6 +1,5 @@
-using Orchestrator.Core;
 using Orchestrator.Moe;
-using Orchestrator.Specs;
+using Orchestrator.Moe.Routing;
 using Orchestrator.Training.Tasks;
 using TorchSharp.Modules;
 using TorchSharp;
@@ -34,7 +33,7 @@ public static class FinetuneRecipe
         }
         IReadOnlyList<StepMetrics> history = [];
         int steps = cfg.Finetune.Train.Steps;
-        if (cfg.Router.Type == "ada_k")
+        if (cfg.Router.Definition.Finetune == FinetuneStrategy.AllocatorPolicy)
             // Ada-K: the model and router stay frozen; only the allocators train, with PPO (finetune.steps batches).
             AdaKTrainer.Train(model, cfg.Router, steps, batches, m =>
             {
@@ -42,7 +41,7 @@ public static class FinetuneRecipe
                 lastWall = m.WallSeconds;
                 if (m.Step % 10 == 0)
                     job.Say(WorkerMessage.Progress("ada_k_" + m.Phase, m.Step + 1,
-                        m.Phase == "warm" ? cfg.Router.WarmSteps : steps, m.Loss, m.WallSeconds, m.MeanK.Average()));
+                        m.Phase == "warm" ? AdaKRouter.Settings.Of(cfg.Router).WarmSteps : steps, m.Loss, m.WallSeconds, m.MeanK.Average()));
             });
         else
             history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode, cfg.Finetune.LoraRank),

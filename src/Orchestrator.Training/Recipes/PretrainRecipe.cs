@@ -1,6 +1,4 @@
-using Orchestrator.Core;
 using Orchestrator.Moe;
-using Orchestrator.Specs;
 
 namespace Orchestrator.Training.Recipes;
 

@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 using Orchestrator.Training.Recipes;
 using Orchestrator.Execution;
 using Orchestrator.Moe;

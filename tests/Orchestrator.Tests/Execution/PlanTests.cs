@@ -1,5 +1,4 @@
 using Orchestrator.Execution;
-using Orchestrator.Core;
 using Orchestrator.Cli;
 using Orchestrator.Results;
 using Orchestrator.Specs;

@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 using System.Diagnostics;
 using Orchestrator.Execution;
 using Orchestrator.Results;

@@ -35,7 +35,7 @@ public class ModelTests
     public void TopK_with_k_equal_to_experts_equals_the_dense_mixture()
     {
         manual_seed(2);
-        var block = new MoeBlock(0, 32, 4, 48, 0, Router.Create(RouterConfig.TopK(4), 4));
+        var block = new MoeBlock(0, 32, 4, 48, 0, Routers.Create(RouterConfig.TopK(4), 4));
         var x = randn(2, 5, 32);
         var y = block.forward(x).reshape(10, 32);
         var h = x.reshape(10, 32);
@@ -49,13 +49,13 @@ public class ModelTests
     public void A_token_choosing_only_null_experts_passes_through_the_residual()
     {
         manual_seed(3);
-        var block = new MoeBlock(0, 32, 4, 48, 0, Router.Create(new RouterConfig("null_experts", K: 1, Nulls: 2), 4));
+        var block = new MoeBlock(0, 32, 4, 48, 0, Routers.Create(RouterConfig.Of("null_experts", ("k", 1), ("nulls", 2)), 4));
         using (no_grad()) { block.Gate.weight!.fill_(0); block.NullGate!.weight!.fill_(0); block.NullGate.weight![0, 0] = 100; }
         var x = zeros(1, 3, 32);
         x[0, .., 0] = 1;                                           // every token's null logit is 100: top-1 is a null
-        var y = block.forward(x);
-        Assert.Equal(0f, y.abs().max().item<float>());
-        Assert.Equal(0f, block.LastRouting!.Mask.sum().item<float>());
+        var y = block.Forward(x);
+        Assert.Equal(0f, y.Hidden.abs().max().item<float>());
+        Assert.Equal(0f, y.Routing.Mask.sum().item<float>());
     }
 
     [Theory]
@@ -67,7 +67,7 @@ public class ModelTests
     public void Changing_later_tokens_never_changes_earlier_outputs_or_routing(string router)
     {
         manual_seed(4);
-        var rc = new RouterConfig(router, K: router == "null_experts" ? 3 : 2, Nulls: 4, P: 0.4, Threshold: 0.1);
+        var rc = TestRouters.Config(router, ("k", router == "null_experts" ? 3 : 2), ("nulls", 4), ("p", 0.4), ("threshold", 0.1));
         var model = new MoeTransformer(Tiny, RouterConfig.TopK(2));
         model.ConvertRouter(rc);
         model.eval();
@@ -92,7 +92,7 @@ public class ModelTests
     public void Gradients_reach_the_router(string router)
     {
         manual_seed(5);
-        var rc = new RouterConfig(router, K: router == "null_experts" ? 3 : 2, Nulls: 4, P: 0.4, Threshold: 0.3, BalanceCoef: 0.01);
+        var rc = TestRouters.Config(router, ("k", router == "null_experts" ? 3 : 2), ("nulls", 4), ("p", 0.4), ("threshold", 0.3), ("balance_coef", 0.01));
         var model = new MoeTransformer(Tiny, RouterConfig.TopK(2));
         model.ConvertRouter(rc);
         var (loss, output) = Trainer.LmLoss(model, Tokens(8, 2, 17));
@@ -110,7 +110,7 @@ public class ModelTests
     {
         manual_seed(6);
         var model = new MoeTransformer(Tiny, RouterConfig.TopK(2));
-        model.ConvertRouter(new RouterConfig("null_experts", K: 3, Nulls: 6));
+        model.ConvertRouter(RouterConfig.Of("null_experts", ("k", 3), ("nulls", 6)));
         foreach (var b in model.MoeBlocks)
             for (int j = 0; j < 6; j++)
                 Assert.True(b.NullGate!.weight![j].allclose(b.Gate.weight![j % 4], rtol: 0, atol: 0));
@@ -149,7 +149,7 @@ public class ModelTests
     public void A_training_step_leaks_no_native_tensors()
     {
         manual_seed(9);
-        var model = new MoeTransformer(Tiny, new RouterConfig("top_p", P: 0.4, EntropyCoef: 1e-4));
+        var model = new MoeTransformer(Tiny, RouterConfig.Of("top_p", ("p", 0.4), ("entropy_coef", 1e-4)));
         var batch = Tokens(10, 2, 17);
         var cfg = new TrainConfig(Steps: 6, BatchSize: 2, Lr: 1e-3, Warmup: 0, WeightDecay: 0, GradClip: 1, EvalEvery: 0);
         var live = new List<long>();

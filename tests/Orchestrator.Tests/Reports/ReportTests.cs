@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 using System.Globalization;
 using Orchestrator.Reports;
 using Orchestrator.Results;

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Orchestrator.Core;
 using Orchestrator.Execution;
 using Orchestrator.Results;
 using Orchestrator.Specs;

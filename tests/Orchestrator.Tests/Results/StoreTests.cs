@@ -1,4 +1,3 @@
-using Orchestrator.Core;
 using Microsoft.Data.Sqlite;
 using Orchestrator.Results;
 using Orchestrator.Specs;

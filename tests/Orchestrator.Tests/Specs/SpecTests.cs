@@ -154,7 +154,7 @@ public class SpecTests
               slurm: {partition: gpu, gpus_per_job: 1, cpus_per_job: 8, mem: 32G, time: "1-04:00:00", account: lab, extra: ["--qos=high"]}
             """);
         Assert.Equal("slurm", ok.Execution.Executor);
-        Assert.Equal(new SlurmSettings("gpu", 1, 8, "32G", "1-04:00:00", "lab", ok.Execution.Slurm!.Extra), ok.Execution.Slurm);
+        Assert.Equal(new SlurmSettings("gpu", 1, 8, "32G", "1-04:00:00", "lab", ok.Execution.Slurm!.Extra, 2), ok.Execution.Slurm);
         Assert.Equal(["--qos=high"], ok.Execution.Slurm.Extra!);
 
         var errors = Errors("""
@@ -168,7 +168,8 @@ public class SpecTests
                 extra: [qos=high]
             """);
         string Find(string path) => errors.Single(e => e.Path == path).ToString();
-        Assert.Equal("t.yaml:3:13: execution.executor: got slurmm; allowed: local, slurm", Find("execution.executor"));
+        Assert.Equal("t.yaml:3:13: execution.executor: got slurmm — did you mean 'slurm'?; allowed: local, slurm",
+            Find("execution.executor"));
         Assert.Equal("t.yaml:5:11: execution.slurm.time: got 4h (expected sbatch --time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS)",
             Find("execution.slurm.time"));
         Assert.StartsWith("t.yaml:6:10: execution.slurm.mem: got lots (expected sbatch --mem:", Find("execution.slurm.mem"));

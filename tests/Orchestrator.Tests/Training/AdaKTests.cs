@@ -33,20 +33,19 @@ public class AdaKTests
     static double PolicyMeanK(MoeTransformer model)
     {
         using var _ = no_grad();
-        foreach (var b in model.MoeBlocks) b.KeepInputs = true;
         model.eval();
-        model.Forward(Batch(999).narrow(1, 0, 16));
-        var k = model.MoeBlocks.Where(b => b.HasAllocator).Average(b => AdaKTrainer.ExpectedK(b.Allocator!.forward(b.LastInput!)).mean().item<float>());
-        foreach (var b in model.MoeBlocks) b.KeepInputs = false;
-        return k;
+        var output = model.Forward(Batch(999).narrow(1, 0, 16));
+        return model.MoeBlocks.Select((b, i) => (b, i)).Where(x => x.b.HasAllocator)
+            .Average(x => AdaKTrainer.ExpectedK(x.b.Allocator!.forward(output.Routing[x.i].RouterInput)).mean().item<float>());
     }
 
     static double ArgmaxMeanK(MoeTransformer model)
     {
         using var _ = no_grad();
         model.eval();
-        model.Forward(Batch(999).narrow(1, 0, 16));
-        return model.MoeBlocks.Where(b => b.HasAllocator).Average(b => b.LastRouting!.ChosenK!.to(ScalarType.Float32).mean().item<float>());
+        var output = model.Forward(Batch(999).narrow(1, 0, 16));
+        return model.MoeBlocks.Select((b, i) => (b, i)).Where(x => x.b.HasAllocator)
+            .Average(x => output.Routing[x.i].Routing.ChosenK!.to(ScalarType.Float32).mean().item<float>());
     }
 
     [Fact]
@@ -75,10 +74,10 @@ public class AdaKTests
     public void A_large_lambda_drives_mean_k_toward_one_and_the_base_stays_frozen()
     {
         var model = TrainedBase(2, "every_other");
-        model.ConvertRouter(new RouterConfig("ada_k", DefaultK: 2));
+        model.ConvertRouter(RouterConfig.Of("ada_k", ("default_k", 2)));
         var frozen = model.named_parameters().Where(p => !p.name.Contains("allocator")).ToDictionary(p => p.name, p => p.parameter.clone());
         double before = PolicyMeanK(model);
-        var rc = new RouterConfig("ada_k", DefaultK: 2, Lambda: 2.0, Lr: 0.1, WarmStart: "random", PpoEpochs: 2);
+        var rc = RouterConfig.Of("ada_k", ("default_k", 2), ("lambda", 2.0), ("lr", 0.1), ("warm_start", "random"), ("ppo_epochs", 2));
         var history = AdaKTrainer.Train(model, rc, 120, Batch);
         double after = PolicyMeanK(model);
         Assert.Equal(2.5, before, 3);                        // zero-initialised allocators: the uniform policy
@@ -94,9 +93,9 @@ public class AdaKTests
     {
         // One MoE layer (one agent), so the shared reward is not split across layers.
         var model = TrainedBase(4, "every_other");
-        model.ConvertRouter(new RouterConfig("ada_k", DefaultK: 1));
+        model.ConvertRouter(RouterConfig.Of("ada_k", ("default_k", 1)));
         double before = PolicyMeanK(model);
-        var rc = new RouterConfig("ada_k", DefaultK: 1, Lambda: 0, Lr: 0.1, WarmStart: "random", PpoEpochs: 2);
+        var rc = RouterConfig.Of("ada_k", ("default_k", 1), ("lambda", 0.0), ("lr", 0.1), ("warm_start", "random"), ("ppo_epochs", 2));
         var history = AdaKTrainer.Train(model, rc, 120, Batch);
         double after = PolicyMeanK(model);
         Assert.True(after > before + 0.3, $"E[k] {before:F3} → {after:F3}, argmax k {ArgmaxMeanK(model):F3}, adv {history.Average(h => h.AdvantageMean):F4}, first {history[0].AdvantageMean:F4} last {history[^1].AdvantageMean:F4}");
@@ -107,8 +106,8 @@ public class AdaKTests
     public void P_warm_start_teaches_the_allocator_the_pseudo_labels()
     {
         var model = TrainedBase(2, "every_other");
-        model.ConvertRouter(new RouterConfig("ada_k", DefaultK: 2));
-        var rc = new RouterConfig("ada_k", DefaultK: 2, WarmStart: "k_warm", WarmSteps: 120, Lr: 0.1);
+        model.ConvertRouter(RouterConfig.Of("ada_k", ("default_k", 2)));
+        var rc = RouterConfig.Of("ada_k", ("default_k", 2), ("warm_start", "k_warm"), ("warm_steps", 120), ("lr", 0.1));
         var history = AdaKTrainer.Train(model, rc, 0, Batch);
         Assert.Equal(120, history.Count(h => h.Phase == "warm"));
         // The allocator is bias-free (as published), so a constant label is learnt through the hidden states' mean direction.

@@ -53,7 +53,7 @@ public class CurriculumAndUsageTests
         List<double> Run()
         {
             Trainer.Seed(123);
-            var model = new MoeTransformer(cfg, new RouterConfig("top_p", P: 0.4, EntropyCoef: 1e-4));
+            var model = new MoeTransformer(cfg, RouterConfig.Of("top_p", ("p", 0.4), ("entropy_coef", 1e-4)));
             var rng = new Random(5);
             Tensor Batch(int _) => Trainer.ToBatch(Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 17).Select(_ => rng.Next(64)).ToArray()).ToList(), CPU);
             return Trainer.Train(model, new TrainConfig(8, 4, 1e-2, 2, 0.1, 1, 0), model.parameters(), Batch).Select(m => m.Loss).ToList();
@@ -66,7 +66,7 @@ public class CurriculumAndUsageTests
     {
         manual_seed(3);
         var data = Orchestrator.Training.Data.BpeTokenizer.Train(["1+2=3\n", "close ([:\n ])"], 270);
-        var model = new MoeTransformer(new ModelConfig(2, 32, 2, 4, 32, 0, "all", 270, 16, 10000), new RouterConfig("adaptive_gating", Threshold: 0.3));
+        var model = new MoeTransformer(new ModelConfig(2, 32, 2, 4, 32, 0, "all", 270, 16, 10000), RouterConfig.Of("adaptive_gating", ("threshold", 0.3), ("normalize", false)));
         var pool = Orchestrator.Training.Tasks.TaskSuite.Samples(["addition", "brackets"], 2, 3, seed: 0, stream: 2);
         var cur = new ComplexityCurriculum(pool, data, 16);
         var epochs = new List<string>();

@@ -122,7 +122,7 @@ public class DataTests
     [Fact]
     public void Multiple_choice_files_load_and_errors_name_the_line()
     {
-        var items = MultipleChoice.Load(Path.Combine(Orchestrator.Specs.Paths.RepoRoot, "experiments", "data", "arithmetic-mc.jsonl"));
+        var items = MultipleChoice.Load(Path.Combine(Paths.RepoRoot, "experiments", "data", "arithmetic-mc.jsonl"));
         Assert.Equal(36, items.Count);
         Assert.All(items, i => Assert.Equal(long.Parse(i.Question[8..^1].Split('+')[0]) + long.Parse(i.Question[8..^1].Split('+')[1]), long.Parse(i.Choices[i.Answer])));
         var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "mc.jsonl");

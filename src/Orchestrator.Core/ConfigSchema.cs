@@ -1,22 +1,23 @@
 using System.Globalization;
 
-namespace Orchestrator.Specs;
+namespace Orchestrator.Core;
 
-public enum ParamType { Int, Float, Bool, Enum, String }
+public enum ParamType { Int, Float, Bool, Enum, String, StringList }
 
 /// <summary>One configuration key: its type, default, allowed range and, for a router's own
 /// parameters, the router it belongs to. The single home of every default in the project.</summary>
 public sealed record ParamDef(
     string Key, ParamType Type, object Default, string Doc,
     double? Min = null, double? Max = null, bool MinExclusive = false,
-    string[]? Allowed = null, string? Router = null)
+    string[]? Allowed = null, string? Router = null, string? Pattern = null, string? PatternDoc = null)
 {
-    public string Expected => Type switch
+    public string Expected => PatternDoc ?? Type switch
     {
         ParamType.Int => "an integer" + RangeText(),
         ParamType.Float => "a number" + RangeText(),
         ParamType.Bool => "true or false",
         ParamType.Enum => "one of " + string.Join(", ", Allowed!),
+        ParamType.StringList => "a string or a list of strings",
         _ => "a string",
     };
 
@@ -35,20 +36,41 @@ public sealed record ParamDef(
 /// when `router.type` is top_p, and so on. Defaults follow ../shared/design/routers.md.</summary>
 public static class ConfigSchema
 {
-    public static readonly string[] Routers = ["top_k", "top_p", "adaptive_gating", "null_experts", "ada_k"];
+    public static string[] Routers => RouterCatalog.Names;
     public static readonly string[] Curricula = ["none", "easy_to_hard", "adaptive_gating"];
     public static readonly string[] Tasks = ["addition", "arithmetic", "reverse", "sort", "brackets"];
 
-    static ParamDef I(string k, long d, string doc, double? min = null, double? max = null, string? router = null)
-        => new(k, ParamType.Int, d, doc, min, max, Router: router);
-    static ParamDef F(string k, double d, string doc, double? min = null, double? max = null, bool minEx = false, string? router = null)
-        => new(k, ParamType.Float, d, doc, min, max, minEx, Router: router);
-    static ParamDef B(string k, bool d, string doc, string? router = null) => new(k, ParamType.Bool, d, doc, Router: router);
-    static ParamDef E(string k, string d, string[] allowed, string doc, string? router = null)
-        => new(k, ParamType.Enum, d, doc, Allowed: allowed, Router: router);
+    static ParamDef I(string k, long d, string doc, double? min = null, double? max = null) => Param.Int(k, d, doc, min, max);
+    static ParamDef F(string k, double d, string doc, double? min = null, double? max = null, bool minEx = false) =>
+        Param.Float(k, d, doc, min, max, minEx);
+    static ParamDef E(string k, string d, string[] allowed, string doc) => Param.Enum(k, d, allowed, doc);
     static ParamDef S(string k, string d, string doc) => new(k, ParamType.String, d, doc);
 
-    public static readonly IReadOnlyList<ParamDef> All =
+    /// <summary>Every key: the run's own (below) and each registered router's knobs.</summary>
+    public static IReadOnlyList<ParamDef> All => Current.All;
+
+    static (int version, IReadOnlyList<ParamDef> All, Dictionary<string, List<ParamDef>> ByKey) cache = (-1, [], []);
+
+    static (int version, IReadOnlyList<ParamDef> All, Dictionary<string, List<ParamDef>> ByKey) Current
+    {
+        get
+        {
+            var c = cache;
+            if (c.version == RouterCatalog.Version) return c;
+            var routers = RouterCatalog.All;
+            // The keys in the order they are documented: model, router (type, shared keys, each router's knobs), the rest.
+            var all = Common.Take(RouterKeysAt).Append(E("router.type", RouterCatalog.Baseline, RouterCatalog.Names, "routing rule"))
+                .Concat(Common.Skip(RouterKeysAt).Take(2)).Concat(routers.SelectMany(r => r.Knobs))
+                .Concat(Common.Skip(RouterKeysAt + 2)).ToList();
+            cache = c = (RouterCatalog.Version, all, all.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.ToList()));
+            return c;
+        }
+    }
+
+    /// <summary>Where router.type sits among the common keys: after the model's ten.</summary>
+    const int RouterKeysAt = 10;
+
+    static readonly IReadOnlyList<ParamDef> Common =
     [
         // --- model: a Mixtral-style decoder-only MoE transformer
         I("model.layers", 4, "decoder layers", 1, 64),
@@ -62,30 +84,10 @@ public static class ConfigSchema
         I("model.context", 64, "context length in tokens", 8, 8192),
         F("model.rope_theta", 10000, "rotary embedding base", 1),
 
-        // --- router (used for fine-tuning and evaluation; pretraining uses top_k with pretrain.k)
-        E("router.type", "top_k", Routers, "routing rule"),
+        // --- router (used for fine-tuning and evaluation; pretraining uses top_k with pretrain.k); each router's
+        // own knobs are declared in its file under src/Orchestrator.Moe/Routing/
         F("router.balance_coef", 0.01, "Switch balance loss coefficient α (each router's own f_i)", 0),
         F("router.z_loss_coef", 0.0, "router z-loss coefficient (0.001 is common)", 0),
-        I("router.k", 2, "experts per token", 1, 256, router: "top_k"),
-        F("router.p", 0.4, "top-p threshold: keep experts until cumulative probability > p", 0, 1, minEx: true, router: "top_p"),
-        B("router.normalize", false, "renormalise weights over kept experts (official code: raw probabilities)", router: "top_p"),
-        I("router.max_experts", 0, "cap on experts per token (0: none)", 0, 256, router: "top_p"),
-        F("router.entropy_coef", 1e-4, "entropy loss coefficient β (dynamic routing)", 0, router: "top_p"),
-        F("router.threshold", 0.1, "adaptive gating T: top-2 when P1 − P2 ≤ T", 0, router: "adaptive_gating"),
-        B("router.normalize", true, "renormalise weights over the chosen experts", router: "adaptive_gating"),
-        I("router.nulls", 8, "null experts m (AdaMoE)", 0, 1024, router: "null_experts"),
-        I("router.k", 3, "top-k over real + null experts", 1, 1280, router: "null_experts"),
-        F("router.lambda", 3e-3, "Ada-K regulariser λ on E[k]", 0, router: "ada_k"),
-        I("router.default_k", 2, "the frozen model's top-k (baseline for the advantage)", 1, 256, router: "ada_k"),
-        F("router.epsilon", 0.2, "PPO clip ε (paper gives none)", 0, 1, minEx: true, router: "ada_k"),
-        F("router.gamma", 1.0, "reward discount γ per layer", 0, 1, router: "ada_k"),
-        I("router.ppo_epochs", 2, "PPO epochs per batch", 1, 100, router: "ada_k"),
-        E("router.warm_start", "p_warm", ["random", "k_warm", "p_warm"], "allocator warm start", router: "ada_k"),
-        F("router.warm_p", 0.3, "p for p_warm pseudo-labels", 0, 1, minEx: true, router: "ada_k"),
-        F("router.layer_fraction", 1.0, "fraction of MoE layers that get an allocator", 0, 1, minEx: true, router: "ada_k"),
-        B("router.sample", false, "sample k at inference instead of argmax", router: "ada_k"),
-        F("router.lr", 1e-3, "allocator learning rate (published 1e-3); PPO steps are finetune.steps", 0, minEx: true, router: "ada_k"),
-        I("router.warm_steps", 20, "warm-start classification steps before PPO (ignored for warm_start: random)", 0, 1_000_000, router: "ada_k"),
 
         // --- data
         S("data.corpus", "fortunes", "'fortunes' (Debian package) or a path to a .txt file, a .jsonl file or a folder of .txt"),
@@ -134,8 +136,7 @@ public static class ConfigSchema
         I("seed", 0, "random seed", 0, int.MaxValue),
     ];
 
-    static readonly Dictionary<string, List<ParamDef>> ByKey =
-        All.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.ToList());
+    static Dictionary<string, List<ParamDef>> ByKey => Current.ByKey;
 
     public static bool IsKey(string key) => ByKey.ContainsKey(key);
 
@@ -157,7 +158,7 @@ public static class ConfigSchema
         All.Where(d => d.Router == routerType).Select(d => d.Key["router.".Length..]).ToArray();
 
     /// <summary>All defaults for the given router type, as a flat dotted map.</summary>
-    public static SortedDictionary<string, object> Defaults(string routerType = "top_k")
+    public static SortedDictionary<string, object> Defaults(string routerType)
     {
         var map = new SortedDictionary<string, object>(StringComparer.Ordinal);
         foreach (var d in All)
@@ -202,4 +203,22 @@ public static class ConfigSchema
                 d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
         return d[a.Length, b.Length];
     }
+}
+
+/// <summary>Shorthands for declaring keys (the schema's own and routers' knobs).</summary>
+public static class Param
+{
+    public static ParamDef Int(string key, long d, string doc, double? min = null, double? max = null) =>
+        new(key, ParamType.Int, d, doc, min, max);
+
+    public static ParamDef Float(string key, double d, string doc, double? min = null, double? max = null, bool minEx = false) =>
+        new(key, ParamType.Float, d, doc, min, max, minEx);
+
+    public static ParamDef Bool(string key, bool d, string doc) => new(key, ParamType.Bool, d, doc);
+
+    public static ParamDef Enum(string key, string d, string[] allowed, string doc) =>
+        new(key, ParamType.Enum, d, doc, Allowed: allowed);
+
+    public static ParamDef String(string key, string d, string doc, string? pattern = null, string? patternDoc = null) =>
+        new(key, ParamType.String, d, doc, Pattern: pattern, PatternDoc: patternDoc);
 }

@@ -1,4 +1,4 @@
-namespace Orchestrator.Specs;
+namespace Orchestrator.Core;
 
 public sealed record ModelConfig(int Layers, int DModel, int Heads, int Experts, int ExpertHidden, int SharedExperts,
     string MoeLayers, int VocabSize, int Context, double RopeTheta)
@@ -6,13 +6,44 @@ public sealed record ModelConfig(int Layers, int DModel, int Heads, int Experts,
     public bool IsMoeLayer(int layer) => MoeLayers == "all" || layer % 2 == 1;
 }
 
-/// <summary>A router's settings. Knobs not used by <see cref="Type"/> keep their defaults.</summary>
-public sealed record RouterConfig(string Type, int K = 2, double P = 0.4, bool Normalize = false, int MaxExperts = 0,
-    double EntropyCoef = 0, double Threshold = 0.1, int Nulls = 0, double Lambda = 3e-3, int DefaultK = 2,
-    double Epsilon = 0.2, double Gamma = 1.0, int PpoEpochs = 2, string WarmStart = "p_warm", double WarmP = 0.3,
-    double LayerFraction = 1.0, bool Sample = false, double Lr = 1e-3, int WarmSteps = 20, double BalanceCoef = 0.01, double ZLossCoef = 0)
+/// <summary>A router's settings: its type and its knobs (bare names: "p", "k", "balance_coef", …), every one
+/// present — those not given take their defaults from the router's definition. Each router reads the knobs
+/// it declares, typed, in its constructor.</summary>
+public sealed class RouterConfig
 {
-    public static RouterConfig TopK(int k, double balanceCoef = 0.01) => new("top_k", K: k, BalanceCoef: balanceCoef);
+    public string Type { get; }
+    public IReadOnlyDictionary<string, object> Knobs { get; }
+
+    public RouterConfig(string type, IReadOnlyDictionary<string, object> knobs)
+    {
+        Type = type;
+        var defaults = ConfigSchema.Defaults(type).Where(kv => kv.Key.StartsWith("router.", StringComparison.Ordinal)
+                                                             && kv.Key != "router.type")
+            .ToDictionary(kv => kv.Key["router.".Length..], kv => kv.Value);
+        foreach (var (k, v) in knobs)
+        {
+            if (!defaults.ContainsKey(k))
+                throw new ArgumentException($"router {type} has no knob '{k}' (known: {string.Join(", ", defaults.Keys.Order())})");
+            defaults[k] = v;
+        }
+        Knobs = defaults;
+    }
+
+    /// <summary>RouterConfig.Of("top_p", ("p", 0.4), ("normalize", true)).</summary>
+    public static RouterConfig Of(string type, params (string Knob, object Value)[] knobs) =>
+        new(type, knobs.ToDictionary(k => k.Knob, k => k.Value));
+
+    /// <summary>The top-k router pretraining uses (α = 0.01, no z-loss).</summary>
+    public static RouterConfig TopK(int k) => Of(RouterCatalog.Baseline, ("k", (long)k));
+
+    public int Int(string knob) => (int)Convert.ToInt64(Knobs[knob]);
+    public double Double(string knob) => Convert.ToDouble(Knobs[knob]);
+    public bool Bool(string knob) => (bool)Knobs[knob];
+    public string String(string knob) => (string)Knobs[knob];
+
+    public double BalanceCoef => Double("balance_coef");
+    public double ZLossCoef => Double("z_loss_coef");
+    public RouterDefinition Definition => RouterCatalog.Get(Type);
 
     /// <summary>The router's own parameters as JSON, e.g. {"p":0.4} — the `knobs` column.</summary>
     public static string KnobsJson(IReadOnlyDictionary<string, object> flat)
@@ -39,26 +70,19 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
 {
     public static RunConfig From(IReadOnlyDictionary<string, object> f)
     {
-        var defaults = ConfigSchema.Defaults((string)f.GetValueOrDefault("router.type", "top_k"));
+        var type = (string)f.GetValueOrDefault("router.type", RouterCatalog.Baseline);
+        var defaults = ConfigSchema.Defaults(type);
         object Get(string k) => f.TryGetValue(k, out var v) ? v : defaults[k];
         int I(string k) => (int)Convert.ToInt64(Get(k));
         double D(string k) => Convert.ToDouble(Get(k));
         string S(string k) => (string)Get(k);
-        var type = S("router.type");
-        T Opt<T>(string k, T fallback) => defaults.ContainsKey(k) ? (T)Convert.ChangeType(Get(k), typeof(T)) : fallback;
 
         var model = new ModelConfig(I("model.layers"), I("model.d_model"), I("model.heads"), I("model.experts"),
             I("model.expert_hidden"), I("model.shared_experts"), S("model.moe_layers"), I("model.vocab_size"),
             I("model.context"), D("model.rope_theta"));
-        var router = new RouterConfig(type,
-            K: Opt("router.k", 2), P: Opt("router.p", 0.4), Normalize: Opt("router.normalize", false),
-            MaxExperts: Opt("router.max_experts", 0), EntropyCoef: Opt("router.entropy_coef", 0.0),
-            Threshold: Opt("router.threshold", 0.1), Nulls: Opt("router.nulls", 0), Lambda: Opt("router.lambda", 3e-3),
-            DefaultK: Opt("router.default_k", 2), Epsilon: Opt("router.epsilon", 0.2), Gamma: Opt("router.gamma", 1.0),
-            PpoEpochs: Opt("router.ppo_epochs", 2), WarmStart: Opt("router.warm_start", "p_warm"), WarmP: Opt("router.warm_p", 0.3),
-            LayerFraction: Opt("router.layer_fraction", 1.0), Sample: Opt("router.sample", false),
-            Lr: Opt("router.lr", 1e-3), WarmSteps: Opt("router.warm_steps", 20),
-            BalanceCoef: D("router.balance_coef"), ZLossCoef: D("router.z_loss_coef"));
+        var router = new RouterConfig(type, defaults.Keys
+            .Where(k => k.StartsWith("router.", StringComparison.Ordinal) && k != "router.type")
+            .ToDictionary(k => k["router.".Length..], Get));
         TrainConfig Train(string p) => new(I(p + ".steps"), I(p + ".batch_size"), D(p + ".lr"), I(p + ".warmup"),
             D(p + ".weight_decay"), D(p + ".grad_clip"), I(p + ".eval_every"));
         var data = new DataConfig(S("data.corpus"), D("data.valid_fraction"), D("data.test_fraction"),

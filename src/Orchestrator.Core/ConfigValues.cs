@@ -4,49 +4,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Orchestrator.Specs;
+namespace Orchestrator.Core;
 
 /// <summary>Typed configuration values (long, double, bool, string), their canonical JSON and hashes.</summary>
 public static class ConfigValues
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-
-    /// <summary>Parses a scalar against a key's definition; on failure returns null and an error message.</summary>
-    public static object? Parse(ParamDef def, SpecScalar s, out string? error)
-    {
-        error = null;
-        var v = s.Value.Trim();
-        switch (def.Type)
-        {
-            case ParamType.Int:
-                if (!s.Quoted && long.TryParse(v, NumberStyles.AllowLeadingSign, Inv, out var l))
-                    return CheckRange(def, l, out error) ? l : null;
-                error = $"got {s.Describe()}"; return null;
-            case ParamType.Float:
-                if (!s.Quoted && double.TryParse(v, NumberStyles.Float, Inv, out var d) && double.IsFinite(d))
-                    return CheckRange(def, d, out error) ? d : null;
-                error = $"got {s.Describe()}"; return null;
-            case ParamType.Bool:
-                if (!s.Quoted && v is "true" or "false") return v == "true";
-                error = $"got {s.Describe()}"; return null;
-            case ParamType.Enum:
-                if (def.Allowed!.Contains(v)) return v;
-                var hint = ConfigSchema.Suggest(v, def.Allowed!);
-                error = $"got {s.Describe()}" + (hint != null ? $" — did you mean '{hint}'?" : "");
-                return null;
-            default:
-                if (s.IsNull) return "";
-                return v;
-        }
-    }
-
-    static bool CheckRange(ParamDef def, double x, out string? error)
-    {
-        error = null;
-        bool ok = (def.Min is null || (def.MinExclusive ? x > def.Min : x >= def.Min)) && (def.Max is null || x <= def.Max);
-        if (!ok) error = $"got {x.ToString("R", Inv)}";
-        return ok;
-    }
 
     public static string Format(object v) => v switch
     {

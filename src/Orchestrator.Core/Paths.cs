@@ -1,4 +1,4 @@
-namespace Orchestrator.Specs;
+namespace Orchestrator.Core;
 
 /// <summary>Every path the orchestrator uses, in one place. ORCHESTRATOR_RESULTS overrides the results root.</summary>
 public static class Paths
