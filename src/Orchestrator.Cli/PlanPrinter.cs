@@ -29,7 +29,8 @@ public static class PlanPrinter
                     (spec.Duplicates > 0 ? $" ({spec.Duplicates} duplicate configurations merged)" : ""));
         // Columns: the keys whose value differs between runs (router.type always).
         var axes = spec.SweptKeys.Where(k => k == "router.type" ||
-                                             spec.Runs.Select(r => r.Axes.GetValueOrDefault(k)).Distinct().Count() > 1).ToList();
+                                             spec.Runs.Select(r
+                                                 => r.Axes.GetValueOrDefault(k)).Distinct().Count() > 1).ToList();
         var cols = new List<string> { "hash", "status", "fine-tuned model" };
         cols.AddRange(axes);
         var rows = spec.Runs.Select(r =>

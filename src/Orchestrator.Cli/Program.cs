@@ -13,13 +13,14 @@ namespace Orchestrator.Cli
     {
         const string Usage = """
             usage: orchestrator <command> [options]
-              sweep  [--spec FILE] [--retry-failed] [--reevaluate] [--force] [--devices cpu|cuda:0,cuda:1] [--jobs-per-device N]
-                     [--max-jobs N] [--lease-seconds S] [--executor local|slurm] [--no-report] [key=value …]
+              sweep  [--spec FILE] [--retry-failed] [--reevaluate] [--force] [--devices cpu|cuda:0,cuda:1]
+                     [--jobs-per-device N] [--max-jobs N] [--lease-seconds S] [--executor local|slurm] [--no-report]
+                     [key=value …]
                      --reevaluate: evaluate finished runs again from their stored fine-tuned models (no retraining)
                      --force: recompute everything, bases and fine-tunes included
               plan   [--spec FILE] [--retry-failed] [--reevaluate] [--force] [key=value …]
                      the runs with their status and the job graph a sweep would run; runs nothing
-              status [--sweep NAME]                     a sweep's state from the database (with SLURM job ids and states)
+              status [--sweep NAME]                     a sweep's state from the database (SLURM job ids and states)
               cancel --sweep NAME                       scancel the sweep's SLURM jobs (`make sweep` again re-runs them)
               query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
               report --sweep NAME | --sweeps "A B"      results/<sweep>/report.html from the database
@@ -31,7 +32,8 @@ namespace Orchestrator.Cli
         public static int Run(string[] args)
         {
             Orchestrator.Moe.Routing.Routers.Register();
-            if (args.Length == 0 || args[0] is "help" or "--help" or "-h") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+            if (args.Length == 0
+                || args[0] is "help" or "--help" or "-h") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
             var rest = args[1..];
             try
             {
@@ -91,7 +93,8 @@ namespace Orchestrator.Cli
             return new Options(flags, pos);
         }
 
-        static string SpecPath(Options o) => o.Flags.GetValueOrDefault("spec") ?? Path.Combine("experiments", "default.yaml");
+        static string SpecPath(Options o) => o.Flags.GetValueOrDefault("spec") ?? Path.Combine("experiments",
+            "default.yaml");
 
         /// <summary>ARGS from make arrive as one string: split on spaces outside brackets.</summary>
         static List<string> Overrides(IEnumerable<string> positional)
@@ -114,7 +117,8 @@ namespace Orchestrator.Cli
 
         static int Sweep(string[] args)
         {
-            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker", "lease-seconds", "executor");
+            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker", "lease-seconds",
+                "executor");
             if (o.Flags.GetValueOrDefault("executor") is { } ex && ex is not ("local" or "slurm"))
                 throw new UsageException($"--executor must be local or slurm, got '{ex}'");
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
@@ -127,7 +131,8 @@ namespace Orchestrator.Cli
                 JobsPerDevice: o.Flags.TryGetValue("jobs-per-device", out var j) ? int.Parse(j!) : null,
                 MaxJobs: o.Flags.TryGetValue("max-jobs", out var m) ? int.Parse(m!) : null,
                 WorkerCommand: o.Flags.GetValueOrDefault("worker"),
-                LeaseSeconds: o.Flags.TryGetValue("lease-seconds", out var l) ? double.Parse(l!, System.Globalization.CultureInfo.InvariantCulture) : 60));
+                LeaseSeconds: o.Flags.TryGetValue("lease-seconds", out var l) ? double.Parse(l!,
+                    System.Globalization.CultureInfo.InvariantCulture) : 60));
             if (!o.Flags.ContainsKey("no-report"))
             {
                 var report = new ReportBuilder(store).Build([spec.Name], Paths.Sweep(spec.Name));
@@ -141,7 +146,8 @@ namespace Orchestrator.Cli
         {
             var o = Parse(args, "spec");
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
-            var opt = new GraphOptions(RetryFailed: o.Flags.ContainsKey("retry-failed"), Force: o.Flags.ContainsKey("force"),
+            var opt = new GraphOptions(RetryFailed: o.Flags.ContainsKey("retry-failed"),
+                Force: o.Flags.ContainsKey("force"),
                 Reevaluate: o.Flags.ContainsKey("reevaluate"));
             if (!File.Exists(Paths.Database))
             {
@@ -178,10 +184,12 @@ namespace Orchestrator.Cli
                            r.attempt,
                            CASE WHEN (r.status = 'running' AND r.lease_expires < unixepoch('subsec'))
                                   OR (f.status = 'running' AND f.lease_expires < unixepoch('subsec'))
-                                  OR (b.status = 'running' AND b.lease_expires < unixepoch('subsec')) THEN 'stale lease' ELSE '' END AS note,
+                                  OR (b.status = 'running' AND b.lease_expires < unixepoch('subsec'))
+                                THEN 'stale lease' ELSE '' END AS note,
                            -- the job the run waits on now (SLURM queues an evaluation before its fine-tune ends)
                            CASE WHEN r.status = 'completed' THEN coalesce(r.executor_job_id, '')
-                                WHEN coalesce(f.status, '') != 'completed' AND b.status = 'running' THEN b.executor_job_id
+                                WHEN coalesce(f.status, '') != 'completed' AND b.status = 'running'
+                                  THEN b.executor_job_id
                                 WHEN f.status = 'running' THEN f.executor_job_id
                                 WHEN r.status = 'running' THEN r.executor_job_id
                                 ELSE coalesce(r.executor_job_id, '') END AS job,
@@ -189,16 +197,19 @@ namespace Orchestrator.Cli
                     FROM runs r JOIN sweep_runs sr ON sr.run_id = r.run_id
                     LEFT JOIN finetunes f ON f.finetune_hash = r.finetune_hash
                     LEFT JOIN bases b ON b.base_hash = r.base_hash
-                    """ + (sweep != null ? " WHERE sr.sweep = $s" : "") + " ORDER BY sr.sweep, r.router, r.knobs, r.seed";
+                    """ + (sweep != null ? " WHERE sr.sweep = $s" : "") +
+                    " ORDER BY sr.sweep, r.router, r.knobs, r.seed";
                 var q = s.Query(sql, ("$s", sweep));
                 // SLURM jobs: their live state from squeue (or how they ended, from scontrol/sacct).
                 int jobCol = q.Columns.ToList().IndexOf("job");
-                var slurmIds = q.Rows.Select(r => r[jobCol] as string).Where(x => x != null && x.StartsWith("slurm:")).Select(x => x![6..]).ToList();
+                var slurmIds = q.Rows.Select(r => r[jobCol] as string).Where(x
+                    => x != null && x.StartsWith("slurm:")).Select(x => x![6..]).ToList();
                 if (slurmIds.Count > 0)
                 {
                     var states = Slurm.States(slurmIds);
                     var columns = q.Columns.Append("slurm_state").ToList();
-                    var rows = q.Rows.Select(r => r.Append(r[jobCol] is string j && j.StartsWith("slurm:") && r[5] is not "completed"
+                    var rows = q.Rows.Select(r => r.Append(r[jobCol] is string j && j.StartsWith("slurm:")
+                        && r[5] is not "completed"
                         ? states.GetValueOrDefault(j[6..], "") : "").ToArray()).ToList();
                     q = new QueryResult(columns, rows);
                 }
@@ -216,13 +227,16 @@ namespace Orchestrator.Cli
             var o = Parse(args, "sweep");
             var sweep = o.Flags.GetValueOrDefault("sweep") ?? throw new UsageException("cancel needs --sweep NAME");
             var active = WithReadOnly(s => s.Jobs.ActiveExecutorIds(sweep));
-            var slurm = active.Where(a => a.executorId.StartsWith("slurm:")).Select(a => a.executorId[6..]).Distinct().ToList();
+            var slurm = active.Where(a => a.executorId.StartsWith("slurm:")).Select(a
+                => a.executorId[6..]).Distinct().ToList();
             if (active.Count > slurm.Count)
-                Console.WriteLine($"{active.Count - slurm.Count} local job(s) are running: stop their orchestrator (Ctrl-C) instead");
+                Console.WriteLine($"{active.Count - slurm.Count} local job(s) are running: stop their orchestrator " +
+                    $"(Ctrl-C) instead");
             if (slurm.Count == 0) { Console.WriteLine($"sweep {sweep}: no SLURM job queued or running"); return 0; }
             var (rc, _, err) = Slurm.Run("scancel", [.. slurm]);
             if (rc != 0) { Console.Error.WriteLine($"error: scancel failed (exit {rc}): {err.Trim()}"); return 1; }
-            Console.WriteLine($"sweep {sweep}: cancelled SLURM job(s) {string.Join(" ", slurm)}; `make sweep` again re-runs them");
+            Console.WriteLine($"sweep {sweep}: cancelled SLURM job(s) {string.Join(" ", slurm)}; `make sweep` again " +
+                $"re-runs them");
             return 0;
         }
 
@@ -230,14 +244,17 @@ namespace Orchestrator.Cli
         {
             var o = Parse(args, "format", "name");
             var format = o.Flags.GetValueOrDefault("format") ?? "table";
-            if (format is not ("table" or "csv" or "json")) throw new UsageException($"--format must be table, csv or json, got '{format}'");
+            if (format is not ("table" or "csv" or "json")) throw new UsageException($"--format must be table, csv " +
+                $"or json, got '{format}'");
             string sql;
             if (o.Flags.TryGetValue("name", out var name))
             {
                 var file = Path.Combine(Paths.RepoRoot, "experiments", "queries", name + ".sql");
                 if (!File.Exists(file))
                 {
-                    var known = Directory.Exists(Path.GetDirectoryName(file)) ? Directory.GetFiles(Path.GetDirectoryName(file)!, "*.sql").Select(Path.GetFileNameWithoutExtension) : [];
+                    var folder = Path.GetDirectoryName(file)!;
+                    var known = Directory.Exists(folder)
+                        ? Directory.GetFiles(folder, "*.sql").Select(Path.GetFileNameWithoutExtension) : [];
                     throw new UsageException($"no named query '{name}' (known: {string.Join(", ", known)})");
                 }
                 sql = File.ReadAllText(file);
@@ -248,7 +265,8 @@ namespace Orchestrator.Cli
             {
                 try { TableWriter.Write(s.QueryReadOnly(sql), format, Console.Out); return 0; }
                 catch (ReadOnlyViolationException e) { Console.Error.WriteLine("error: " + e.Message); return 1; }
-                catch (Microsoft.Data.Sqlite.SqliteException e) { Console.Error.WriteLine("error: " + e.Message); return 1; }
+                catch (Microsoft.Data.Sqlite.SqliteException e) { Console.Error.WriteLine("error: "
+                    + e.Message); return 1; }
             });
         }
 
@@ -262,8 +280,10 @@ namespace Orchestrator.Cli
             {
                 var known = s.Query("SELECT name FROM sweeps").Rows.Select(r => (string)r[0]!).ToHashSet();
                 var missing = sweeps.Where(x => !known.Contains(x)).ToList();
-                if (missing.Count > 0) throw new UsageException($"unknown sweep(s): {string.Join(", ", missing)} (known: {string.Join(", ", known.Order())})");
-                var dir = o.Flags.GetValueOrDefault("out") ?? Paths.Sweep(sweeps.Count == 1 ? sweeps[0] : string.Join("+", sweeps));
+                if (missing.Count > 0) throw new UsageException($"unknown sweep(s): {string.Join(", ", missing)} " +
+                    $"(known: {string.Join(", ", known.Order())})");
+                var dir = o.Flags.GetValueOrDefault("out")
+                    ?? Paths.Sweep(sweeps.Count == 1 ? sweeps[0] : string.Join("+", sweeps));
                 var r = new ReportBuilder(s).Build(sweeps, dir);
                 Console.WriteLine($"report: {r.Html}\nmarkdown: {r.Markdown}\nplots: {r.Plots.Count}");
                 return 0;
@@ -274,13 +294,15 @@ namespace Orchestrator.Cli
         {
             var o = Parse(args, "rounds", "tokens", "runs", "gate-scale");
             var what = o.Positional.FirstOrDefault() ?? "all";
-            if (what is not ("moe" or "store" or "all")) throw new UsageException($"bench what? moe, store or all (got '{what}')");
+            if (what is not ("moe" or "store" or "all")) throw new UsageException($"bench what? moe, store or all " +
+                $"(got '{what}')");
             if (what is "moe" or "all")
             {
                 var opt = new Orchestrator.Cli.Bench.MoeLayerBench.Options();
                 if (o.Flags.TryGetValue("rounds", out var r)) opt = opt with { Rounds = int.Parse(r!) };
                 if (o.Flags.TryGetValue("tokens", out var t)) opt = opt with { Tokens = int.Parse(t!) };
-                if (o.Flags.TryGetValue("gate-scale", out var g)) opt = opt with { GateScale = double.Parse(g!, System.Globalization.CultureInfo.InvariantCulture) };
+                if (o.Flags.TryGetValue("gate-scale", out var g)) opt = opt with { GateScale = double.Parse(g!,
+                    System.Globalization.CultureInfo.InvariantCulture) };
                 var result = Orchestrator.Cli.Bench.MoeLayerBench.Run(opt, Console.Out);
                 var path = Path.Combine(Paths.Bench, "moe_layer.json");
                 Orchestrator.Cli.Bench.MoeLayerBench.Write(result, path);

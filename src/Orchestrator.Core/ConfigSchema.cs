@@ -24,9 +24,11 @@ public sealed record ParamDef(
     string RangeText()
     {
         if (Min is null && Max is null) return "";
-        if (Min is not null && Max is not null)
-            return $" in {(MinExclusive ? "(" : "[")}{Fmt(Min.Value)}, {Fmt(Max.Value)}]";
-        return Min is not null ? $" {(MinExclusive ? ">" : "≥")} {Fmt(Min.Value)}" : $" ≤ {Fmt(Max!.Value)}";
+        var open = MinExclusive ? "(" : "[";
+        var above = MinExclusive ? ">" : "≥";
+        if (Min is not null && Max is not null) return $" in {open}{Fmt(Min.Value)}, {Fmt(Max.Value)}]";
+        if (Min is not null) return $" {above} {Fmt(Min.Value)}";
+        return $" ≤ {Fmt(Max!.Value)}";
     }
 
     static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);
@@ -40,7 +42,8 @@ public static class ConfigSchema
     public static readonly string[] Curricula = ["none", "easy_to_hard", "adaptive_gating"];
     public static readonly string[] Tasks = ["addition", "arithmetic", "reverse", "sort", "brackets"];
 
-    static ParamDef I(string k, long d, string doc, double? min = null, double? max = null) => Param.Int(k, d, doc, min, max);
+    static ParamDef I(string k, long d, string doc, double? min = null, double? max = null) => Param.Int(k, d, doc,
+        min, max);
     static ParamDef F(string k, double d, string doc, double? min = null, double? max = null, bool minEx = false) =>
         Param.Float(k, d, doc, min, max, minEx);
     static ParamDef E(string k, string d, string[] allowed, string doc) => Param.Enum(k, d, allowed, doc);
@@ -58,8 +61,10 @@ public static class ConfigSchema
             var c = cache;
             if (c.version == RouterCatalog.Version) return c;
             var routers = RouterCatalog.All;
-            // The keys in the order they are documented: model, router (type, shared keys, each router's knobs), the rest.
-            var all = Common.Take(RouterKeysAt).Append(E("router.type", RouterCatalog.Baseline, RouterCatalog.Names, "routing rule"))
+            // The keys in the order they are documented: model, router (type, shared keys, each router's knobs), the
+            // rest.
+            var all = Common.Take(RouterKeysAt).Append(E("router.type", RouterCatalog.Baseline, RouterCatalog.Names,
+                "routing rule"))
                 .Concat(Common.Skip(RouterKeysAt).Take(2)).Concat(routers.SelectMany(r => r.Knobs))
                 .Concat(Common.Skip(RouterKeysAt + 2)).ToList();
             cache = c = (RouterCatalog.Version, all, all.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.ToList()));
@@ -90,7 +95,8 @@ public static class ConfigSchema
         F("router.z_loss_coef", 0.0, "router z-loss coefficient (0.001 is common)", 0),
 
         // --- data
-        S("data.corpus", "fortunes", "'fortunes' (Debian package) or a path to a .txt file, a .jsonl file or a folder of .txt"),
+        S("data.corpus", "fortunes",
+            "'fortunes' (Debian package) or a path to a .txt file, a .jsonl file or a folder of .txt"),
         F("data.valid_fraction", 0.05, "held-out share for validation", 0, 0.5, minEx: true),
         F("data.test_fraction", 0.05, "held-out share for test", 0, 0.5, minEx: true),
         S("data.tasks", "addition,arithmetic,reverse,sort,brackets", "comma-separated task suites"),
@@ -120,7 +126,8 @@ public static class ConfigSchema
         F("finetune.text_mix", 0.5, "share of fine-tuning sequences from the corpus", 0, 1),
         E("finetune.curriculum", "none", Curricula, "sample order"),
         E("finetune.pacing", "linear", ["linear", "root"], "easy_to_hard pacing function"),
-        I("finetune.curriculum_pool", 256, "task samples in the adaptive_gating curriculum's pool (one epoch = one pass)", 8, 1_000_000),
+        I("finetune.curriculum_pool", 256,
+            "task samples in the adaptive_gating curriculum's pool (one epoch = one pass)", 8, 1_000_000),
         I("finetune.eval_every", 50, "evaluate every N steps (0: only at the end)", 0),
 
         // --- evaluation
@@ -153,7 +160,8 @@ public static class ConfigSchema
     public static string[] RoutersWith(string key) =>
         ByKey.TryGetValue(key, out var defs) ? defs.Where(d => d.Router != null).Select(d => d.Router!).ToArray() : [];
 
-    /// <summary>The router's own parameter names (without the `router.` prefix), e.g. top_p → p, normalize, ….</summary>
+    /// <summary>The router's own parameter names (without the `router.` prefix), e.g. top_p → p, normalize,
+    /// ….</summary>
     public static string[] RouterKnobs(string routerType) =>
         All.Where(d => d.Router == routerType).Select(d => d.Key["router.".Length..]).ToArray();
 
@@ -172,7 +180,8 @@ public static class ConfigSchema
     {
         // Ties broken by the longer common prefix, then by the nearer character where they part (top_q → top_p).
         var best = (candidates ?? Keys).Select(k => (k, d: Levenshtein(k, key)))
-            .OrderBy(t => t.d).ThenByDescending(t => CommonPrefix(t.k, key)).ThenBy(t => Parting(t.k, key)).FirstOrDefault();
+            .OrderBy(t => t.d).ThenByDescending(t => CommonPrefix(t.k, key)).ThenBy(t => Parting(t.k,
+                key)).FirstOrDefault();
         if (best.k == null) return null;
         if (best.d <= Math.Max(2, key.Length / 3)) return best.k;
         // A shortened name (gpus → gpus_per_job): the one candidate that extends it.
@@ -200,7 +209,8 @@ public static class ConfigSchema
         for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
             for (int j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1,
+                    j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
         return d[a.Length, b.Length];
     }
 }
@@ -211,7 +221,8 @@ public static class Param
     public static ParamDef Int(string key, long d, string doc, double? min = null, double? max = null) =>
         new(key, ParamType.Int, d, doc, min, max);
 
-    public static ParamDef Float(string key, double d, string doc, double? min = null, double? max = null, bool minEx = false) =>
+    public static ParamDef Float(string key, double d, string doc, double? min = null, double? max = null,
+        bool minEx = false) =>
         new(key, ParamType.Float, d, doc, min, max, minEx);
 
     public static ParamDef Bool(string key, bool d, string doc) => new(key, ParamType.Bool, d, doc);
@@ -219,6 +230,7 @@ public static class Param
     public static ParamDef Enum(string key, string d, string[] allowed, string doc) =>
         new(key, ParamType.Enum, d, doc, Allowed: allowed);
 
-    public static ParamDef String(string key, string d, string doc, string? pattern = null, string? patternDoc = null) =>
+    public static ParamDef String(string key, string d, string doc, string? pattern = null,
+        string? patternDoc = null) =>
         new(key, ParamType.String, d, doc, Pattern: pattern, PatternDoc: patternDoc);
 }

@@ -80,7 +80,8 @@ public static class ConfigValues
         var flat = new SortedDictionary<string, object>(StringComparer.Ordinal);
         void Walk(JsonNode? n, string prefix)
         {
-            if (n is JsonObject o) { foreach (var (k, c) in o) Walk(c, prefix.Length == 0 ? k : prefix + "." + k); return; }
+            if (n is JsonObject o) { foreach (var (k, c) in o) Walk(c,
+                prefix.Length == 0 ? k : prefix + "." + k); return; }
             var e = n!.GetValue<JsonElement>();
             flat[prefix] = e.ValueKind switch
             {

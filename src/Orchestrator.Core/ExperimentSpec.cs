@@ -56,12 +56,14 @@ public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string
 
     public static ExecutionSettings Default { get; } = From(new Dictionary<string, object>());
 
-    /// <summary>From `execution.*` values already checked against <see cref="Keys"/> (bare names; absent: default).</summary>
+    /// <summary>From `execution.*` values already checked against <see cref="Keys"/> (bare names; absent:
+    /// default).</summary>
     public static ExecutionSettings From(IReadOnlyDictionary<string, object> v, SlurmSettings? slurm = null)
     {
         object Get(string k) => v.TryGetValue(k, out var x) ? x : Keys.Single(d => d.Key == k).Default;
         return new((string)Get("devices"), (int)Convert.ToInt64(Get("jobs_per_device")), (string)Get("executor"),
-            (bool)Get("cpu_fallback"), Convert.ToDouble(Get("stagger_seconds")), (int)Convert.ToInt64(Get("max_jobs")), slurm);
+            (bool)Get("cpu_fallback"), Convert.ToDouble(Get("stagger_seconds")), (int)Convert.ToInt64(Get("max_jobs")),
+                slurm);
     }
 
     public SlurmSettings SlurmOrDefault => Slurm ?? SlurmSettings.Default;
@@ -95,8 +97,10 @@ public sealed record SlurmSettings(string? Partition, int GpusPerJob, int CpusPe
         object Get(string k) => v.TryGetValue(k, out var x) ? x : Keys.Single(d => d.Key == k).Default;
         string? Text(string k) => Get(k) is string { Length: > 0 } t ? t : null;
         var extra = (IReadOnlyList<string>)Get("extra");
-        return new(Text("partition"), (int)Convert.ToInt64(Get("gpus_per_job")), (int)Convert.ToInt64(Get("cpus_per_job")),
-            Text("mem"), Text("time"), Text("account"), extra.Count > 0 ? extra : null, Convert.ToDouble(Get("poll_seconds")));
+        return new(Text("partition"), (int)Convert.ToInt64(Get("gpus_per_job")),
+            (int)Convert.ToInt64(Get("cpus_per_job")),
+            Text("mem"), Text("time"), Text("account"), extra.Count > 0 ? extra : null,
+                Convert.ToDouble(Get("poll_seconds")));
     }
 }
 

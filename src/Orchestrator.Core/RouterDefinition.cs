@@ -21,10 +21,12 @@ public sealed class RouterDefinition
     public bool IsBaseline { get; init; }
     public FinetuneStrategy Finetune { get; init; } = FinetuneStrategy.Loss;
     /// <summary>Cross-field checks over a run's flat configuration: (key, message) for each violation.</summary>
-    public Func<IReadOnlyDictionary<string, object>, IEnumerable<(string Key, string Message)>> Constraints { get; init; } =
+    public Func<IReadOnlyDictionary<string, object>, IEnumerable<(string Key,
+        string Message)>> Constraints { get; init; } =
         _ => [];
 
-    /// <summary>knobs: ParamDefs whose keys are the bare knob names ("p"); they become router.p, owned by this router.</summary>
+    /// <summary>knobs: ParamDefs whose keys are the bare knob names ("p"); they become router.p, owned by this
+    /// router.</summary>
     public RouterDefinition(string name, string summary, IEnumerable<ParamDef> knobs, params string[] labelKnobs)
     {
         Name = name;
@@ -53,7 +55,8 @@ public static class RouterCatalog
     /// <summary>Bumped on every registration, so that the schema built from the catalog is rebuilt.</summary>
     public static int Version { get; private set; }
 
-    /// <summary>Adds a router; disposing the returned handle removes it again (a plug-in a test brings for itself).</summary>
+    /// <summary>Adds a router; disposing the returned handle removes it again (a plug-in a test brings for
+    /// itself).</summary>
     public static IDisposable Register(RouterDefinition definition)
     {
         lock (Gate)
@@ -77,7 +80,8 @@ public static class RouterCatalog
     }
 
     public static IReadOnlyList<RouterDefinition> All => all.Length > 0 ? all
-        : throw new InvalidOperationException("no routers registered: call Orchestrator.Moe.Routing.Routers.Register() at start-up");
+        : throw new InvalidOperationException("no routers registered: call " +
+            "Orchestrator.Moe.Routing.Routers.Register() at start-up");
 
     public static string[] Names => All.Select(d => d.Name).ToArray();
 

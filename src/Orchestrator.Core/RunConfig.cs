@@ -23,7 +23,8 @@ public sealed class RouterConfig
         foreach (var (k, v) in knobs)
         {
             if (!defaults.ContainsKey(k))
-                throw new ArgumentException($"router {type} has no knob '{k}' (known: {string.Join(", ", defaults.Keys.Order())})");
+                throw new ArgumentException($"router {type} has no knob '{k}' (known: " +
+                    $"{string.Join(", ", defaults.Keys.Order())})");
             defaults[k] = v;
         }
         Knobs = defaults;
@@ -55,17 +56,22 @@ public sealed class RouterConfig
     }
 }
 
-public sealed record TrainConfig(int Steps, int BatchSize, double Lr, int Warmup, double WeightDecay, double GradClip, int EvalEvery);
+public sealed record TrainConfig(int Steps, int BatchSize, double Lr, int Warmup, double WeightDecay, double GradClip,
+    int EvalEvery);
 
-public sealed record DataConfig(string Corpus, double ValidFraction, double TestFraction, string[] Tasks, int MaxDifficulty,
+public sealed record DataConfig(string Corpus, double ValidFraction, double TestFraction, string[] Tasks,
+    int MaxDifficulty,
     double TaskMix, string MultipleChoice);
 
-public sealed record FinetuneConfig(TrainConfig Train, string Mode, int LoraRank, double TextMix, string Curriculum, string Pacing, int CurriculumPool = 256);
+public sealed record FinetuneConfig(TrainConfig Train, string Mode, int LoraRank, double TextMix, string Curriculum,
+    string Pacing, int CurriculumPool = 256);
 
-public sealed record EvalConfig(int TextBatches, int TaskSamples, int MaxAnswerTokens, double TargetLoss, double CollapseShare);
+public sealed record EvalConfig(int TextBatches, int TaskSamples, int MaxAnswerTokens, double TargetLoss,
+    double CollapseShare);
 
 /// <summary>The typed view of a canonical run configuration.</summary>
-public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfig Data, TrainConfig Pretrain, int PretrainK,
+public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfig Data, TrainConfig Pretrain,
+    int PretrainK,
     FinetuneConfig Finetune, EvalConfig Eval, string Device, int Threads, long Seed)
 {
     public static RunConfig From(IReadOnlyDictionary<string, object> f)
@@ -88,11 +94,13 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
         var data = new DataConfig(S("data.corpus"), D("data.valid_fraction"), D("data.test_fraction"),
             S("data.tasks").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             I("data.max_difficulty"), D("data.task_mix"), S("data.multiple_choice"));
-        var ft = new FinetuneConfig(Train("finetune"), S("finetune.mode"), I("finetune.lora_rank"), D("finetune.text_mix"),
+        var ft = new FinetuneConfig(Train("finetune"), S("finetune.mode"), I("finetune.lora_rank"),
+            D("finetune.text_mix"),
             S("finetune.curriculum"), S("finetune.pacing"), I("finetune.curriculum_pool"));
         var eval = new EvalConfig(I("eval.text_batches"), I("eval.task_samples"), I("eval.max_answer_tokens"),
             D("eval.target_loss"), D("eval.collapse_share"));
-        return new RunConfig(model, router, data, Train("pretrain"), I("pretrain.k"), ft, eval, S("device"), I("threads"),
+        return new RunConfig(model, router, data, Train("pretrain"), I("pretrain.k"), ft, eval, S("device"),
+            I("threads"),
             Convert.ToInt64(Get("seed")));
     }
 
@@ -102,15 +110,18 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
 
     /// <summary>Keys that only evaluation reads: runs that differ only in these share one base and one
     /// fine-tuned model, so changing them (or re-evaluating) never retrains.</summary>
-    public static readonly string[] EvalOnlyKeys = ["eval.text_batches", "eval.task_samples", "eval.max_answer_tokens", "eval.collapse_share",
+    public static readonly string[] EvalOnlyKeys = ["eval.text_batches", "eval.task_samples", "eval.max_answer_tokens",
+        "eval.collapse_share",
         "data.multiple_choice"];
 
     /// <summary>The base's part of a configuration, as stored in `bases.config_json`.</summary>
     public static SortedDictionary<string, object> BasePart(IReadOnlyDictionary<string, object> flat) =>
-        new(flat.Where(kv => BasePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)) && !EvalOnlyKeys.Contains(kv.Key))
+        new(flat.Where(kv => BasePrefixes.Any(p => kv.Key.StartsWith(p,
+            StringComparison.Ordinal)) && !EvalOnlyKeys.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
 
     /// <summary>Every key but the evaluation-only ones: what a fine-tuned model depends on.</summary>
     public static string FinetuneJson(IReadOnlyDictionary<string, object> flat) =>
-        ConfigValues.CanonicalJson(flat.Where(kv => !EvalOnlyKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value));
+        ConfigValues.CanonicalJson(flat.Where(kv => !EvalOnlyKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key,
+            kv => kv.Value));
 }

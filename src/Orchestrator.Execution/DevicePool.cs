@@ -20,13 +20,16 @@ public sealed class DevicePool
         if (names.Any(n => n.StartsWith("cuda")))
         {
             int gpus = (visibleGpus ?? CountGpus)();
-            var missing = names.Where(n => n.StartsWith("cuda") && (gpus == 0 || (n.Length > 5 && int.Parse(n[5..]) >= gpus))).ToList();
+            var missing = names.Where(n => n.StartsWith("cuda") && (gpus == 0 || (n.Length > 5
+                && int.Parse(n[5..]) >= gpus))).ToList();
             if (missing.Count > 0)
             {
                 if (!cpuFallback)
-                    throw new ExecutorUnavailableException($"CUDA device(s) {string.Join(", ", missing)} requested but {gpus} GPU(s) are visible; " +
+                    throw new ExecutorUnavailableException($"CUDA device(s) {string.Join(", ", missing)} requested " +
+                        $"but {gpus} GPU(s) are visible; " +
                                                         "set execution.cpu_fallback: true to run on the CPU instead");
-                warnings.Add($"CUDA device(s) {string.Join(", ", missing)} requested but {gpus} GPU(s) are visible: falling back to the CPU");
+                warnings.Add($"CUDA device(s) {string.Join(", ", missing)} requested but {gpus} GPU(s) are visible: " +
+                    $"falling back to the CPU");
                 names = names.Except(missing).ToList();
                 if (names.Count == 0) names.Add("cpu");
             }

@@ -21,7 +21,8 @@ public sealed record JobStarted(JobKey Key) : ExecutorEvent(Key);
 
 /// <summary>How a job ended: with its result file (Succeeded), with an error of its own (Failed: exit code
 /// or signal, reason, stderr tail), or without a result through no fault of its own (Interrupted).</summary>
-public sealed record JobEnded(JobKey Key, JobEndKind Kind, int? ExitCode = null, string Reason = "", string StderrTail = "")
+public sealed record JobEnded(JobKey Key, JobEndKind Kind, int? ExitCode = null, string Reason = "",
+    string StderrTail = "")
     : ExecutorEvent(Key);
 
 /// <summary>Where jobs were to run cannot take them (no SLURM controller, sbatch refused, CUDA asked for
@@ -61,7 +62,8 @@ public interface IJobExecutor : IDisposable
 /// <summary>The worker command line and how to read a worker's exit, shared by the executors.</summary>
 public static class WorkerExit
 {
-    /// <summary>The command that starts a worker: this same executable (`orchestrator worker JOB`), or an override.</summary>
+    /// <summary>The command that starts a worker: this same executable (`orchestrator worker JOB`), or an
+    /// override.</summary>
     public static (string file, string[] prefix) Command(string? workerCommand)
     {
         if (workerCommand != null)
@@ -82,13 +84,15 @@ public static class WorkerExit
     {
         var error = workerError ?? "";
         if (code > 128 && code < 160)
-            return $"killed by signal {code - 128} ({SignalName(code - 128)})" + (error.Length > 0 ? "; error: " + error : "");
+            return $"killed by signal {code - 128} ({SignalName(code - 128)})" + (error.Length > 0 ? "; error: "
+                + error : "");
         if (code == 0) return "worker exited without writing its results";
         return $"exit code {code}" + (error.Length > 0 ? ": " + error : "");
     }
 
     /// <summary>How a worker that exited with `code` ended: Succeeded only with its result file.</summary>
-    public static JobEnded Ended(JobTicket ticket, int code, string? workerError, string stderrTail, string suffix = "") =>
+    public static JobEnded Ended(JobTicket ticket, int code, string? workerError, string stderrTail,
+        string suffix = "") =>
         code == 0 && File.Exists(ticket.ResultPath)
             ? new JobEnded(ticket.Key, JobEndKind.Succeeded, 0)
             : new JobEnded(ticket.Key, JobEndKind.Failed, code, Reason(code, workerError) + suffix, stderrTail);

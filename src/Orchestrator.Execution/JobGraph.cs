@@ -31,7 +31,8 @@ public sealed class JobNode(JobTicket ticket, JobNode? dependsOn, string label)
 public interface IJobLookup
 {
     JobStatus Status(JobKey key);
-    /// <summary>A completed base or fine-tune whose checkpoint is present (its sha256 is checked by the job that reads it).</summary>
+    /// <summary>A completed base or fine-tune whose checkpoint is present (its sha256 is checked by the job that reads
+    /// it).</summary>
     bool Intact(JobKey model);
 }
 
@@ -66,7 +67,8 @@ public sealed class JobGraph
             if (!finetunes.TryGetValue(run.FinetuneHash, out var finetune))
                 finetunes[run.FinetuneHash] = finetune = graph.PlanFinetune(run, spec, lookup, opt, bases);
             if (finetune == null) graph.FromStoredModels++;
-            var input = new ModelInput(run.FinetuneHash, Path.Combine(Paths.Finetunes, run.FinetuneHash, "model.bin"), null);
+            var input = new ModelInput(run.FinetuneHash, Path.Combine(Paths.Finetunes, run.FinetuneHash, "model.bin"),
+                null);
             graph.Add(new JobNode(Ticket(JobKey.Evaluate(run.ConfigHash), run, spec, input, null), finetune,
                 "eval " + run.Label), lookup);
         }
@@ -92,7 +94,8 @@ public sealed class JobGraph
             "finetune " + run.Label), lookup);
     }
 
-    /// <summary>A job another orchestrator holds (running, lease alive) starts External: followed, not claimed.</summary>
+    /// <summary>A job another orchestrator holds (running, lease alive) starts External: followed, not
+    /// claimed.</summary>
     JobNode Add(JobNode node, IJobLookup lookup)
     {
         if (lookup.Status(node.Key) is { State: JobState.Running, IsStale: false }) node.State = NodeState.External;
@@ -117,7 +120,8 @@ public sealed class JobGraph
     public IEnumerable<JobNode> Blocked() => nodes.Where(n => n.State is NodeState.Waiting or NodeState.Running &&
                                                               n.DependsOn is { Ended: true });
 
-    /// <summary>Nothing running, nothing held elsewhere, and no waiting node can ever start: a bug, not a state.</summary>
+    /// <summary>Nothing running, nothing held elsewhere, and no waiting node can ever start: a bug, not a
+    /// state.</summary>
     public bool Stuck => !nodes.Any(n => n.State is NodeState.Running or NodeState.External) &&
                          nodes.Any(n => n.State == NodeState.Waiting) &&
                          !nodes.Any(n => n.State == NodeState.Waiting && (n.DependsOn == null ||

@@ -88,7 +88,8 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
         psi.Environment["ORCHESTRATOR_RESULTS"] = Paths.Results;
         psi.Environment["ORCHESTRATOR_PARENT_PID"] = Environment.ProcessId.ToString();
         var proc = Process.Start(psi)!;
-        var worker = new Worker { Ticket = ticket, Process = proc, Slot = slot, Stderr = proc.StandardError.ReadToEndAsync() };
+        var worker = new Worker { Ticket = ticket, Process = proc, Slot = slot,
+            Stderr = proc.StandardError.ReadToEndAsync() };
         var log = new StreamWriter(ticket.LogPath, append: false) { AutoFlush = true };
         proc.OutputDataReceived += (_, e) =>
         {

@@ -16,12 +16,13 @@ public static class Provenance
         return new Dictionary<string, string>
         {
             ["git_commit"] = Git("rev-parse HEAD") ?? "unknown",
-            ["git_dirty"] = (Git("status --porcelain --untracked-files=no") is { Length: > 0 }).ToString().ToLowerInvariant(),
+            ["git_dirty"] = (Git("status --porcelain --untracked-files=no") is { Length: > 0 }).ToString()
+                .ToLowerInvariant(),
             ["spec"] = job.SpecPath,
             ["config_json"] = job.ConfigJson,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
-            ["torchsharp"] = torchAsm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
-                             ?? torchAsm.GetName().Version?.ToString() ?? "unknown",
+            ["torchsharp"] = torchAsm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+                                 ?.Split('+')[0] ?? torchAsm.GetName().Version?.ToString() ?? "unknown",
             ["libtorch"] = Meta("LibTorchPackage") ?? "unknown",
             ["device"] = deviceName,
             ["host"] = Environment.MachineName,

@@ -36,13 +36,16 @@ public sealed class SlurmExecutor : IJobExecutor
         this.workerCommand = workerCommand;
         var (rc, _, err) = Slurm.Run("sbatch", "--version");
         if (rc != 0)
-            throw new ExecutorUnavailableException("executor slurm: `sbatch --version` failed" + (err.Length > 0 ? $" ({err.Trim()})" : "") +
-                                                "; run on a SLURM login node (SLURM_CONF set if the cluster needs it), or use executor: local");
+            throw new ExecutorUnavailableException("executor slurm: `sbatch --version` failed"
+                + (err.Length > 0 ? $" ({err.Trim()})" : "") +
+                                                "; run on a SLURM login node (SLURM_CONF set if the cluster needs " +
+                                                "it), or use executor: local");
     }
 
     public string Description =>
         $"slurm: partition {settings.Partition ?? "(default)"}, {settings.CpusPerJob} CPU(s)" +
-        (settings.GpusPerJob > 0 ? $", {settings.GpusPerJob} GPU(s)" : "") + (settings.Mem != null ? $", mem {settings.Mem}" : "") +
+        (settings.GpusPerJob > 0 ? $", {settings.GpusPerJob} GPU(s)" : "")
+            + (settings.Mem != null ? $", mem {settings.Mem}" : "") +
         (settings.Time != null ? $", time {settings.Time}" : "") + " per job";
 
     public bool WaitsOnDependencies => true;
@@ -65,7 +68,8 @@ public sealed class SlurmExecutor : IJobExecutor
             if (dep == null) Add($"{ticket.Kind}", null, ticket, null);
             else if (ticket.Kind == JobKind.Evaluate && dep.Contains('_'))
             {
-                var (array, task) = (dep[..dep.IndexOf('_')], int.Parse(dep[(dep.IndexOf('_') + 1)..], CultureInfo.InvariantCulture));
+                var (array, task) = (dep[..dep.IndexOf('_')], int.Parse(dep[(dep.IndexOf('_') + 1)..],
+                    CultureInfo.InvariantCulture));
                 for (int variant = 0; ; variant++)         // two evaluations of one fine-tune: two arrays
                 {
                     var key = $"{ticket.Kind}:corr:{array}:{variant}";
@@ -109,7 +113,8 @@ public sealed class SlurmExecutor : IJobExecutor
         if (dependency != null) { args.Add("--dependency=" + dependency); args.Add("--kill-on-invalid-dep=yes"); }
         args.Add(script);
         var (rc, stdout, stderr) = Slurm.Run("sbatch", [.. args]);
-        if (rc != 0) throw new ExecutorUnavailableException($"executor slurm: sbatch {string.Join(' ', args)} failed (exit {rc}): {stderr.Trim()}");
+        if (rc != 0) throw new ExecutorUnavailableException($"executor slurm: sbatch {string.Join(' ', args)} failed " +
+            $"(exit {rc}): {stderr.Trim()}");
         return stdout.Trim().Split(';')[0];
     }
 
@@ -190,9 +195,11 @@ public sealed class SlurmExecutor : IJobExecutor
             var outTail = ReadTail(Path.Combine(BatchDir, t.SlurmId + ".out")) +
                           ReadTail(Path.Combine(t.Ticket.Folder, "stderr.log"));
             events.Add(final.StartsWith("OUT_OF_ME") || final == "FAILED"
-                ? new JobEnded(key, JobEndKind.Failed, null, $"SLURM job {t.SlurmId} ended {final} without a worker exit code",
+                ? new JobEnded(key, JobEndKind.Failed, null,
+                    $"SLURM job {t.SlurmId} ended {final} without a worker exit code",
                     WorkerExit.Tail(outTail))
-                : new JobEnded(key, JobEndKind.Interrupted, null, $"SLURM job {t.SlurmId} ended {final} without a result"));
+                : new JobEnded(key, JobEndKind.Interrupted, null,
+                    $"SLURM job {t.SlurmId} ended {final} without a result"));
         }
         return events;
     }
@@ -220,7 +227,8 @@ public sealed class SlurmExecutor : IJobExecutor
         if (!executorId.StartsWith("slurm:")) return false;
         var id = executorId[6..];
         // Still queued or running, or ended with its exit code written: follow it (Poll reports the end).
-        if (!File.Exists(Path.Combine(ticket.Folder, "exit_code")) && Slurm.Queue()?.ContainsKey(id) != true) return false;
+        if (!File.Exists(Path.Combine(ticket.Folder, "exit_code"))
+            && Slurm.Queue()?.ContainsKey(id) != true) return false;
         tracked[ticket.Key] = new Tracked { Ticket = ticket, SlurmId = id };
         lastPoll = DateTime.MinValue;
         return true;
@@ -234,7 +242,8 @@ public static class Slurm
 {
     public static (int rc, string stdout, string stderr) Run(string command, params string[] args)
     {
-        var psi = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true,
+            UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
         try
         {

@@ -13,5 +13,6 @@ public sealed class StoreLookup(ResultStore? store, IEnumerable<PlannedRun> runs
 
     public JobStatus Status(JobKey key) => statuses.GetValueOrDefault(key, JobStatus.Pending);
 
-    public bool Intact(JobKey model) => store != null && Status(model).State == JobState.Completed && store.Intact(model);
+    public bool Intact(JobKey model) => store != null && Status(model).State == JobState.Completed
+        && store.Intact(model);
 }

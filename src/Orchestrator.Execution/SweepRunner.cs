@@ -48,10 +48,12 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         view.Say($"executor: {executor.Description}");
         Execute(graph, executor, opt);
         view.Finish();
-        view.Say($"summary: {completed} completed, {failed} failed, {skipped} skipped, {graph.AlreadyDone} already done" +
+        view.Say($"summary: {completed} completed, {failed} failed, {skipped} skipped, {graph.AlreadyDone} already " +
+            $"done" +
                  (interrupted > 0 ? $", {interrupted} interrupted (run `make sweep` again to resume)" : ""));
         foreach (var f in failures) view.Say("  failed: " + f);
-        return new SweepSummary(completed, failed, skipped, graph.AlreadyDone, completed + failed, failures, interrupted);
+        return new SweepSummary(completed, failed, skipped, graph.AlreadyDone, completed + failed, failures,
+            interrupted);
     }
 
     IJobExecutor CreateExecutor(ExperimentSpec spec, SweepOptions opt)
@@ -59,7 +61,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         var kind = opt.Executor ?? spec.Execution.Executor;
         if (kind == "slurm") return new SlurmExecutor(spec.Name, spec.Execution.SlurmOrDefault, opt.WorkerCommand);
         if (kind != "local") throw new ArgumentException($"unknown executor '{kind}' (allowed: local, slurm)");
-        var pool = new DevicePool(opt.Devices ?? spec.Execution.Devices, opt.JobsPerDevice ?? spec.Execution.JobsPerDevice,
+        var pool = new DevicePool(opt.Devices ?? spec.Execution.Devices,
+            opt.JobsPerDevice ?? spec.Execution.JobsPerDevice,
             opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback);
         foreach (var w in pool.Warnings) view.Say("warning: " + w);
         return new LocalExecutor(pool, opt.WorkerCommand, spec.Execution.StaggerSeconds);
@@ -82,7 +85,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 heartbeat.Restart();
             }
             if (graph.Nodes.Any(n => n.State is NodeState.Running or NodeState.External)) Thread.Sleep(200);
-            else if (graph.Stuck) throw new InvalidOperationException("job graph is stuck: waiting jobs with no runnable dependency");
+            else if (graph.Stuck) throw new InvalidOperationException("job graph is stuck: waiting jobs with no " +
+                "runnable dependency");
         }
     }
 
@@ -145,7 +149,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         }
         if (ready.Count == 0) return;
         IReadOnlyList<Launched> started;
-        var launches = ready.Select(n => new Launch(n.Ticket, n.DependsOn is { State: NodeState.Running } d ? d.Key : null));
+        var launches = ready.Select(n => new Launch(n.Ticket,
+            n.DependsOn is { State: NodeState.Running } d ? d.Key : null));
         try { started = executor.Start(launches.ToList()); }
         catch (ExecutorUnavailableException)
         {
@@ -157,7 +162,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         {
             if (!byKey.TryGetValue(node.Key, out var s))
             {
-                store.Jobs.Release(node.Key, owner, null);                      // not taken after all: claimed again later
+                // not taken after all: claimed again later
+                store.Jobs.Release(node.Key, owner, null);
                 continue;
             }
             Running(node, s.ExecutorId);
@@ -191,7 +197,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         : store.Jobs.TryClaim(node.Key, owner, opt.LeaseSeconds, retryFailed: true,
             force: opt.Force || (store.Jobs.Status(node.Key).State == JobState.Completed && !store.Intact(node.Key)));
 
-    /// <summary>A job held by another orchestrator, followed through the database; taken over if its lease runs out.</summary>
+    /// <summary>A job held by another orchestrator, followed through the database; taken over if its lease runs
+    /// out.</summary>
     void Follow(JobNode node)
     {
         var status = store.Jobs.Status(node.Key);

@@ -35,7 +35,8 @@ public static class Worker
                 result.Provenance[ticket.Kind == JobKind.Evaluate ? "finetune_hash" : "base_hash"] = input.Hash;
             var data = Dataset.Prepare(cfg.Data, cfg.Model.VocabSize);
             log.WriteLine($"data: {data.Corpus.Source} ({data.Corpus.Train.Count}/{data.Corpus.Valid.Count}/" +
-                          $"{data.Corpus.Test.Count} documents, {data.Train.Length} train tokens), tokenizer {data.TokenizerPath}");
+                          $"{data.Corpus.Test.Count} documents, {data.Train.Length} train tokens), tokenizer " +
+                          $"{data.TokenizerPath}");
             Recipe.Run(new JobContext(ticket, cfg, data, device, result, log, clock));
             result.Provenance["finished_at"] = DateTime.UtcNow.ToString("O");
             result.Save(ticket.ResultPath);
@@ -55,8 +56,10 @@ public static class Worker
         if (spec.StartsWith("cuda"))
         {
             if (!cuda.is_available())
-                throw new InvalidOperationException($"device {spec} requested but CUDA is not available in this build/host " +
-                                                    "(build with `make ... TORCH=cuda` on a machine with an NVIDIA GPU)");
+                throw new InvalidOperationException($"device {spec} requested but CUDA is not available in this " +
+                    $"build/host " +
+                                                    "(build with `make ... TORCH=cuda` on a machine with an NVIDIA " +
+                                                    "GPU)");
             // The scheduler pins each worker with CUDA_VISIBLE_DEVICES, so the visible GPU is always 0.
             return new Device(DeviceType.CUDA, 0);
         }

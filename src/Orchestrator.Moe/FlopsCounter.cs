@@ -10,7 +10,8 @@ namespace Orchestrator.Moe;
 /// Activated parameters per token = the parameters those matrix products touch (embedding excluded).</summary>
 public static class FlopsCounter
 {
-    public sealed record Breakdown(double FlopsPerToken, double ActivatedParameters, double AttentionFlops, double ExpertFlops, double OtherFlops);
+    public sealed record Breakdown(double FlopsPerToken, double ActivatedParameters, double AttentionFlops,
+        double ExpertFlops, double OtherFlops);
 
     /// <param name="meanExpertsPerMoeLayer">k̄ for each MoE layer, in order.</param>
     /// <param name="meanContext">c̄: for full causal sequences of length S, (S + 1) / 2.</param>

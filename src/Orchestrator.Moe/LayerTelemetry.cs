@@ -44,7 +44,8 @@ public sealed class LayerTelemetry
         if (o.Layer != Layer || o.Experts != Experts) throw new ArgumentException("telemetry of different layers");
         Tokens += o.Tokens; ExpertSelections += o.ExpertSelections; NullSelections += o.NullSelections;
         AllNullTokens += o.AllNullTokens; EntropySum += o.EntropySum; MarginSum += o.MarginSum;
-        BalanceLossSum += o.BalanceLossSum; ZLossSum += o.ZLossSum; EntropyLossSum += o.EntropyLossSum; Batches += o.Batches;
+        BalanceLossSum += o.BalanceLossSum; ZLossSum += o.ZLossSum; EntropyLossSum += o.EntropyLossSum;
+        Batches += o.Batches;
         for (int i = 0; i < Load.Length; i++) { Load[i] += o.Load[i]; GateProbability[i] += o.GateProbability[i]; }
         for (int i = 0; i < Histogram.Length; i++) Histogram[i] += o.Histogram[i];
     }
@@ -56,7 +57,8 @@ public sealed class LayerTelemetry
     };
 }
 
-/// <summary>Expert usage of a whole model over many batches: one merged <see cref="LayerTelemetry"/> per MoE layer.</summary>
+/// <summary>Expert usage of a whole model over many batches: one merged <see cref="LayerTelemetry"/> per MoE
+/// layer.</summary>
 public sealed class ExpertUsage
 {
     public SortedDictionary<int, LayerTelemetry> Layers { get; } = [];

@@ -11,7 +11,8 @@ namespace Orchestrator.Moe;
 public sealed record ModelOutput(Tensor Logits, Tensor AuxLoss, IReadOnlyList<LayerTelemetry> Telemetry,
     IReadOnlyList<MoeLayerOutput> Routing);
 
-/// <summary>The body, named as Hugging Face's Mixtral (`model.embed_tokens`, `model.layers.N…`, `model.norm`).</summary>
+/// <summary>The body, named as Hugging Face's Mixtral (`model.embed_tokens`, `model.layers.N…`,
+/// `model.norm`).</summary>
 public sealed class MoeBody : nn.Module
 {
     internal readonly Embedding embed_tokens;
@@ -23,7 +24,8 @@ public sealed class MoeBody : nn.Module
         var rope = new RotaryEmbedding(c.DModel / c.Heads, c.Context, c.RopeTheta, device);
         embed_tokens = nn.Embedding(c.VocabSize, c.DModel);
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.Layers)
-            .Select(i => new DecoderLayer(i, c, rope, c.IsMoeLayer(i) ? Routers.Create(router, c.Experts) : null)).ToArray());
+            .Select(i => new DecoderLayer(i, c, rope, c.IsMoeLayer(i) ? Routers.Create(router,
+                c.Experts) : null)).ToArray());
         norm = new RMSNorm(c.DModel);
         RegisterComponents();
     }
@@ -87,7 +89,8 @@ public sealed class MoeTransformer : nn.Module
 
     /// <summary>tokens (B, S) → logits (B, S, V) with every MoE layer's routing. sampleAllocators: Ada-K allocators
     /// sample k from π (allocator training) instead of taking its argmax.</summary>
-    public ModelOutput Forward(Tensor tokens, TelemetryLevel telemetry = TelemetryLevel.None, bool sampleAllocators = false)
+    public ModelOutput Forward(Tensor tokens, TelemetryLevel telemetry = TelemetryLevel.None,
+        bool sampleAllocators = false)
     {
         var x = model.embed_tokens.forward(tokens);                  // (B, S, d)
         var aux = zeros([], device: x.device);

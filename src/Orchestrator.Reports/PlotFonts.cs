@@ -14,14 +14,16 @@ public static class PlotFonts
     ];
     static bool registered;
 
-    public static string? FontFile => Environment.GetEnvironmentVariable("ORCHESTRATOR_FONT") is { Length: > 0 } f && File.Exists(f)
+    public static string? FontFile => Environment.GetEnvironmentVariable("ORCHESTRATOR_FONT") is { Length: > 0 } f
+        && File.Exists(f)
         ? f : Candidates.FirstOrDefault(File.Exists);
 
     public static void Register()
     {
         if (registered) return;
         var file = FontFile ?? throw new FileNotFoundException(
-            "no TTF font for plot text: install Debian's fonts-dejavu-core (`make setup` does) or set ORCHESTRATOR_FONT to a .ttf file");
+            "no TTF font for plot text: install Debian's fonts-dejavu-core (`make setup` does) or set " +
+            "ORCHESTRATOR_FONT to a .ttf file");
         ScottPlot.Fonts.AddFontFile(Family, file, bold: false, italic: false);
         var bold = file.Replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf");
         if (File.Exists(bold)) ScottPlot.Fonts.AddFontFile(Family, bold, bold: true, italic: false);

@@ -5,7 +5,8 @@ public readonly record struct MeanCi(double Mean, double HalfWidth, int N)
 {
     public override string ToString() => N == 0 ? "–" : N == 1 ? Fmt(Mean) : $"{Fmt(Mean)} ± {Fmt(HalfWidth)}";
 
-    static string Fmt(double v) => Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3 && v != 0) ? v.ToString("0.###e0") : v.ToString("0.####");
+    static string Fmt(double v) => Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3
+        && v != 0) ? v.ToString("0.###e0") : v.ToString("0.####");
 
     public static MeanCi Of(IEnumerable<double> values)
     {

@@ -138,7 +138,8 @@ public sealed class JobLedger
         sql.Scalar("SELECT executor_job_id FROM jobs WHERE job_id = $id", ("$id", key.Id)) as string;
 
     /// <summary>The failure reason recorded for a job.</summary>
-    public string? Error(JobKey key) => sql.Scalar("SELECT error FROM jobs WHERE job_id = $id", ("$id", key.Id)) as string;
+    public string? Error(JobKey key) => sql.Scalar("SELECT error FROM jobs WHERE job_id = $id", ("$id",
+        key.Id)) as string;
 
     /// <summary>Executor ids of the jobs of a sweep that an orchestrator holds (its runs' evaluations, their
     /// fine-tunes and bases), for `orchestrator cancel`.</summary>

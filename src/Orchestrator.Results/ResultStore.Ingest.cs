@@ -20,7 +20,8 @@ public sealed partial class ResultStore
             sql.Run("DELETE FROM metrics WHERE job_id = $j", ("$j", key.Id));
             sql.Run("DELETE FROM artifacts WHERE job_id = $j", ("$j", key.Id));
             sql.Run($"DELETE FROM events WHERE job_id = $j AND kind NOT IN ({HistoryEvents})", ("$j", key.Id));
-            sql.Batch("INSERT OR REPLACE INTO metrics(job_id, phase, key, step, value, wall_seconds) VALUES ($j, $p, $k, $s, $v, $w)",
+            sql.Batch("INSERT OR REPLACE INTO metrics(job_id, phase, key, step, value, wall_seconds) VALUES ($j, $p, " +
+                "$k, $s, $v, $w)",
                 ["$j", "$p", "$k", "$s", "$v", "$w"], b.Steps,
                 m => [key.Id, m.Phase, m.Key, m.Step, double.IsFinite(m.Value) ? m.Value : null, m.WallSeconds]);
             foreach (var e in b.Events) Jobs.AddEvent(key, e.Kind, e.Message, e.Step);
@@ -34,7 +35,8 @@ public sealed partial class ResultStore
 
     void IngestModel(JobKey key, ArtifactRow? checkpoint)
     {
-        var (table, column) = key.Kind == JobKind.Pretrain ? ("base_records", "base_hash") : ("finetune_records", "finetune_hash");
+        var (table, column) = key.Kind == JobKind.Pretrain ? ("base_records", "base_hash") : ("finetune_records",
+            "finetune_hash");
         sql.Run($"UPDATE {table} SET checkpoint_path = $p, checkpoint_sha256 = $h WHERE {column} = $id",
             ("$p", checkpoint?.Path), ("$h", checkpoint?.Sha256), ("$id", key.Subject));
     }
@@ -46,7 +48,8 @@ public sealed partial class ResultStore
         sql.Batch("INSERT INTO final_metrics(run_id, key, value) VALUES ($r, $k, $v)", ["$r", "$k", "$v"], b.Final,
             kv => [run, kv.Key, double.IsFinite(kv.Value) ? kv.Value : null]);
         sql.Batch("""
-            INSERT INTO task_results(run_id, task, difficulty, samples, correct, accuracy, answer_loss, mean_experts_per_token)
+            INSERT INTO task_results(run_id, task, difficulty, samples, correct, accuracy, answer_loss,
+                                     mean_experts_per_token)
             VALUES ($r, $t, $d, $n, $c, $a, $l, $m)
             """, ["$r", "$t", "$d", "$n", "$c", "$a", "$l", "$m"], b.Tasks, t => [run, t.Task, t.Difficulty, t.Samples,
             t.Correct, t.Samples == 0 ? 0.0 : t.Correct / (double)t.Samples, t.AnswerLoss, t.MeanExpertsPerToken]);
@@ -68,8 +71,10 @@ public sealed partial class ResultStore
             """, ["$r", "$l", "$c", "$t", "$m"], b.Classes,
             c => [run, c.Layer, c.TokenClass, c.Tokens, c.MeanExpertsPerToken]);
         sql.Batch("""
-            INSERT INTO word_usage(run_id, word, token_class, tokens, mean_experts_per_token) VALUES ($r, $w, $c, $t, $m)
-            """, ["$r", "$w", "$c", "$t", "$m"], b.Words, w => [run, w.Word, w.TokenClass, w.Tokens, w.MeanExpertsPerToken]);
+            INSERT INTO word_usage(run_id, word, token_class, tokens, mean_experts_per_token)
+            VALUES ($r, $w, $c, $t, $m)
+            """, ["$r", "$w", "$c", "$t", "$m"], b.Words,
+            w => [run, w.Word, w.TokenClass, w.Tokens, w.MeanExpertsPerToken]);
         // The headline metrics, copied into the run's row so that run_summary is one scan; and the fine-tune
         // the evaluation read (a re-evaluated run takes the current one).
         sql.Run("""
@@ -81,7 +86,8 @@ public sealed partial class ResultStore
             ("$m", Final(b, "mean_experts_per_token")), ("$f", Final(b, "flops_per_token")));
     }
 
-    static double? Final(JobResult b, string key) => b.Final.TryGetValue(key, out var v) && double.IsFinite(v) ? v : null;
+    static double? Final(JobResult b, string key) => b.Final.TryGetValue(key,
+        out var v) && double.IsFinite(v) ? v : null;
 
     public void AddEvent(JobKey key, string kind, string message, int? step = null) =>
         sql.InTransaction(() => Jobs.AddEvent(key, kind, message, step));

@@ -28,7 +28,8 @@ public sealed partial class ResultStore
                 var text = SQLitePCL.raw.sqlite3_sql(stmt).utf8_to_string().TrimStart();
                 var first = new string(text.TakeWhile(char.IsLetter).ToArray()).ToUpperInvariant();
                 if (SQLitePCL.raw.sqlite3_stmt_readonly(stmt) == 0 || RefusedFirstWords.Contains(first))
-                    throw new ReadOnlyViolationException($"refused: queries are read-only and this statement would change the database or its settings: {Shorten(text)}");
+                    throw new ReadOnlyViolationException($"refused: queries are read-only and this statement would " +
+                        $"change the database or its settings: {Shorten(text)}");
             }
             remaining = tail;
         }

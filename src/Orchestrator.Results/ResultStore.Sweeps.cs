@@ -2,10 +2,12 @@ using System.Text.Json;
 
 namespace Orchestrator.Results;
 
-public sealed record RunRow(string RunId, string Sweep, string Router, string Knobs, long Seed, string Status, int Attempt,
+public sealed record RunRow(string RunId, string Sweep, string Router, string Knobs, long Seed, string Status,
+    int Attempt,
     string BaseHash, string ConfigJson, string? Error);
 
-/// <summary>A stored model (a pretrained base or a fine-tune): its checkpoint and the sha256 recorded at ingest.</summary>
+/// <summary>A stored model (a pretrained base or a fine-tune): its checkpoint and the sha256 recorded at
+/// ingest.</summary>
 public sealed record StoredModel(string? Checkpoint, string? Sha256, long? Size);
 
 /// <summary>Sweeps, the runs they plan, and the models (bases, fine-tunes) those runs need.</summary>
@@ -25,16 +27,18 @@ public sealed partial class ResultStore
                 VALUES ($n, $d, $p, $t, $h, $now, $now)
                 ON CONFLICT(name) DO UPDATE SET description = $d, spec_path = $p, spec_text = $t, spec_hash = $h,
                                                 updated_at = $now
-                """, ("$n", spec.Name), ("$d", spec.Description), ("$p", spec.Path), ("$t", spec.Text), ("$h", spec.Hash),
-                ("$now", now));
+                """, ("$n", spec.Name), ("$d", spec.Description), ("$p", spec.Path), ("$t", spec.Text),
+                ("$h", spec.Hash), ("$now", now));
             foreach (var r in spec.Runs)
             {
                 int n = sql.Run("""
-                    INSERT OR IGNORE INTO run_records(run_id, sweep, config_hash, group_hash, base_hash, finetune_hash, router,
-                                                      knobs, curriculum, pretrain_k, seed, config_json, created_at)
+                    INSERT OR IGNORE INTO run_records(run_id, sweep, config_hash, group_hash, base_hash,
+                                                      finetune_hash, router, knobs, curriculum, pretrain_k, seed,
+                                                      config_json, created_at)
                     VALUES ($id, $s, $id, $g, $b, $f, $r, $k, $c, $pk, $seed, $j, $now)
                     """, ("$id", r.ConfigHash), ("$s", spec.Name), ("$g", r.GroupHash), ("$b", r.BaseHash),
-                    ("$f", r.FinetuneHash), ("$r", r.Router), ("$k", r.Knobs), ("$c", (string)r.Config["finetune.curriculum"]),
+                    ("$f", r.FinetuneHash), ("$r", r.Router), ("$k", r.Knobs), ("$c",
+                        (string)r.Config["finetune.curriculum"]),
                     ("$pk", r.Config["pretrain.k"]), ("$seed", r.Seed), ("$j", r.CanonicalJson), ("$now", now));
                 Jobs.Ensure(JobKey.Evaluate(r.ConfigHash));
                 // Runs stored before migration 3 learn their fine-tune's identity when planned again; a run not
@@ -79,7 +83,8 @@ public sealed partial class ResultStore
     void AddFinetune(string finetuneHash, string baseHash, string configJson)
     {
         sql.Run("""
-            INSERT OR IGNORE INTO finetune_records(finetune_hash, base_hash, config_json, created_at) VALUES ($f, $b, $j, $now)
+            INSERT OR IGNORE INTO finetune_records(finetune_hash, base_hash, config_json, created_at)
+            VALUES ($f, $b, $j, $now)
             """, ("$f", finetuneHash), ("$b", baseHash), ("$j", configJson), ("$now", Sql.Now()));
         Jobs.Ensure(JobKey.Finetune(finetuneHash));
     }
@@ -91,7 +96,8 @@ public sealed partial class ResultStore
     /// <summary>The checkpoint of a base (Pretrain) or fine-tune (Finetune) as its job's ingest recorded it.</summary>
     public StoredModel Model(JobKey key)
     {
-        var (table, column) = key.Kind == JobKind.Pretrain ? ("base_records", "base_hash") : ("finetune_records", "finetune_hash");
+        var (table, column) = key.Kind == JobKind.Pretrain ? ("base_records", "base_hash") : ("finetune_records",
+            "finetune_hash");
         using var cmd = sql.Command($"""
             SELECT m.checkpoint_path, m.checkpoint_sha256, a.size FROM {table} m
             LEFT JOIN artifacts a ON a.job_id = $j AND a.path = m.checkpoint_path
@@ -119,13 +125,15 @@ public sealed partial class ResultStore
             SELECT r.run_id, coalesce(sr.sweep, r.sweep), r.router, r.knobs, r.seed, r.status, r.attempt, r.base_hash,
                    r.config_json, r.error
             FROM runs r LEFT JOIN sweep_runs sr ON sr.run_id = r.run_id
-            """ + (sweep != null ? " WHERE sr.sweep = $s" : " GROUP BY r.run_id") + " ORDER BY r.router, r.knobs, r.seed, r.run_id";
+            """ + (sweep != null ? " WHERE sr.sweep = $s" : " GROUP BY r.run_id") +
+            " ORDER BY r.router, r.knobs, r.seed, r.run_id";
         using var cmd = sql.Command(text, ("$s", sweep));
         using var rd = cmd.ExecuteReader();
         var list = new List<RunRow>();
         while (rd.Read())
             list.Add(new RunRow(rd.GetString(0), rd.GetString(1), rd.GetString(2), rd.GetString(3), rd.GetInt64(4),
-                rd.GetString(5), rd.GetInt32(6), rd.GetString(7), rd.GetString(8), rd.IsDBNull(9) ? null : rd.GetString(9)));
+                rd.GetString(5), rd.GetInt32(6), rd.GetString(7), rd.GetString(8),
+                    rd.IsDBNull(9) ? null : rd.GetString(9)));
         return list;
     }
 }

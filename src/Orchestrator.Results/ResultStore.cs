@@ -52,7 +52,8 @@ public sealed partial class ResultStore : IDisposable
     public static ResultStore Open(string path)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString());
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false,
+            DefaultTimeout = 30 }.ToString());
         db.Open();
         Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
         // Switching to WAL needs a moment with no other connection reading: retry until it takes.
@@ -61,7 +62,8 @@ public sealed partial class ResultStore : IDisposable
             using var cmd = db.CreateCommand();
             cmd.CommandText = "PRAGMA journal_mode = WAL";
             if (string.Equals(cmd.ExecuteScalar() as string, "wal", StringComparison.OrdinalIgnoreCase)) break;
-            if (attempt >= 200) throw new InvalidOperationException($"cannot switch {path} to WAL mode: another process keeps it busy");
+            if (attempt >= 200) throw new InvalidOperationException($"cannot switch {path} to WAL mode: another " +
+                $"process keeps it busy");
             Thread.Sleep(50);
         }
         var store = new ResultStore(db, path);
@@ -73,8 +75,10 @@ public sealed partial class ResultStore : IDisposable
     /// and user SQL is also checked statement by statement before it runs (<see cref="QueryReadOnly"/>).</summary>
     public static ResultStore OpenReadOnly(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"no results database at {path}: run `make sweep` first");
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        if (!File.Exists(path)) throw new FileNotFoundException($"no results database at {path}: run `make sweep` " +
+            $"first");
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path,
+            Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         db.Open();
         Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA query_only = 1;");
         return new ResultStore(db, path);

@@ -251,7 +251,8 @@ SELECT 'base:' || base_hash, 'pretrain', base_hash, status, attempt, lease_owner
        exit_code, error, stderr_tail, created_at, started_at, finished_at, provenance_json FROM bases
 UNION ALL
 SELECT 'finetune:' || finetune_hash, 'finetune', finetune_hash, status, attempt, lease_owner, lease_expires,
-       executor_job_id, exit_code, error, stderr_tail, created_at, started_at, finished_at, provenance_json FROM finetunes
+       executor_job_id, exit_code, error, stderr_tail, created_at, started_at, finished_at, provenance_json
+FROM finetunes
 UNION ALL
 SELECT run_id, 'evaluate', run_id, status, attempt, lease_owner, lease_expires, executor_job_id,
        exit_code, error, stderr_tail, created_at, started_at, finished_at, provenance_json FROM runs;

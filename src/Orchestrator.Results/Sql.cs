@@ -65,7 +65,8 @@ internal sealed class Sql(SqliteConnection db)
                 Exec("BEGIN IMMEDIATE");
                 break;
             }
-            catch (SqliteException e) when (e.SqliteErrorCode == 5 && attempt < 100) { Thread.Sleep(50 + attempt * 10); }
+            catch (SqliteException e) when (e.SqliteErrorCode == 5
+                && attempt < 100) { Thread.Sleep(50 + attempt * 10); }
         }
         try { body(); Exec("COMMIT"); }
         catch { Exec("ROLLBACK"); throw; }

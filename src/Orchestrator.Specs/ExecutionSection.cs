@@ -14,14 +14,17 @@ static class ExecutionSection
         {
             if (e.Key != "slurm") return false;
             var slurmAllowed = SlurmSettings.Keys.Select(k => k.Key).ToList();
-            slurm = SlurmSettings.From(Section(e.Value, "execution.slurm", SlurmSettings.Keys, slurmAllowed, errors, _ => false));
+            slurm = SlurmSettings.From(Section(e.Value, "execution.slurm", SlurmSettings.Keys, slurmAllowed, errors,
+                _ => false));
             return true;
         });
         return ExecutionSettings.From(values, slurm);
     }
 
-    /// <summary>A mapping's entries parsed by their definitions; `nested` takes the entries that are sections of their own.</summary>
-    static Dictionary<string, object> Section(SpecNode node, string path, IReadOnlyList<ParamDef> keys, List<string> allowed,
+    /// <summary>A mapping's entries parsed by their definitions; `nested` takes the entries that are sections of their
+    /// own.</summary>
+    static Dictionary<string, object> Section(SpecNode node, string path, IReadOnlyList<ParamDef> keys,
+        List<string> allowed,
         List<SpecError> errors, Func<SpecEntry, bool> nested)
     {
         var values = new Dictionary<string, object>();

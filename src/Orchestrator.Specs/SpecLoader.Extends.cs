@@ -3,10 +3,12 @@ using System.Text;
 
 namespace Orchestrator.Specs;
 
-/// <summary>Composing a spec: `extends:` chains (cycles refused) and `key=value` overrides from the command line.</summary>
+/// <summary>Composing a spec: `extends:` chains (cycles refused) and `key=value` overrides from the command
+/// line.</summary>
 public static partial class SpecLoader
 {
-    static SpecMapping? LoadWithExtends(string full, string display, HashSet<string> seen, StringBuilder texts, List<SpecError> errors)
+    static SpecMapping? LoadWithExtends(string full, string display, HashSet<string> seen, StringBuilder texts,
+        List<SpecError> errors)
     {
         if (!seen.Add(full))
         {
@@ -50,7 +52,8 @@ public static partial class SpecLoader
         var inherited = new SpecMapping
         {
             Mark = parent.Mark,
-            Entries = parent.Entries.Where(e => e.Key is not ("name" or "description") && !(e.Key == "sweep" && own.Get("sweep") != null)).ToList(),
+            Entries = parent.Entries.Where(e => e.Key is not ("name" or "description") && !(e.Key == "sweep"
+                && own.Get("sweep") != null)).ToList(),
         };
         return inherited.MergedWith(own);
     }
@@ -81,9 +84,12 @@ public static partial class SpecLoader
 
     static SpecNode Remark(SpecNode n, int colOffset) => n switch
     {
-        SpecScalar s => new SpecScalar { Mark = s.Mark with { Column = s.Mark.Column + colOffset }, Value = s.Value, Quoted = s.Quoted, IsNull = s.IsNull },
-        SpecSequence q => new SpecSequence { Mark = q.Mark with { Column = q.Mark.Column + colOffset }, Items = q.Items.Select(i => Remark(i, colOffset)).ToList() },
-        SpecMapping m => new SpecMapping { Mark = m.Mark with { Column = m.Mark.Column + colOffset }, Entries = m.Entries.Select(e => e with { Value = Remark(e.Value, colOffset) }).ToList() },
+        SpecScalar s => new SpecScalar { Mark = s.Mark with { Column = s.Mark.Column + colOffset }, Value = s.Value,
+            Quoted = s.Quoted, IsNull = s.IsNull },
+        SpecSequence q => new SpecSequence { Mark = q.Mark with { Column = q.Mark.Column + colOffset },
+            Items = q.Items.Select(i => Remark(i, colOffset)).ToList() },
+        SpecMapping m => new SpecMapping { Mark = m.Mark with { Column = m.Mark.Column + colOffset },
+            Entries = m.Entries.Select(e => e with { Value = Remark(e.Value, colOffset) }).ToList() },
         _ => n,
     };
 }

@@ -40,21 +40,24 @@ public static partial class SpecLoader
                             var v = ParseValue(seedDef, item, "sweep.seeds", errors);
                             if (v != null) seeds.Add(new Assign("seed", v, item.Mark));
                         }
-                    else errors.Add(new SpecError(e.Value.Mark, "sweep.seeds", $"got {e.Value.Describe()}", Expected: "a list of seeds, or a count"));
+                    else errors.Add(new SpecError(e.Value.Mark, "sweep.seeds", $"got {e.Value.Describe()}",
+                        Expected: "a list of seeds, or a count"));
                     break;
                 }
                 case "router":
                 {
                     if (e.Value is not SpecMapping rm)
                     {
-                        errors.Add(new SpecError(e.Value.Mark, "sweep.router", "expected a mapping from router type to its own parameter grid",
+                        errors.Add(new SpecError(e.Value.Mark, "sweep.router",
+                            "expected a mapping from router type to its own parameter grid",
                             Allowed: string.Join(", ", ConfigSchema.Routers)));
                         break;
                     }
                     var options = new List<List<Assign>>();
                     foreach (var r in rm.Entries)
                     {
-                        if (!ConfigSchema.Routers.Contains(r.Key)) { UnknownKey(errors, r.KeyMark, "sweep.router." + r.Key, r.Key, ConfigSchema.Routers); continue; }
+                        if (!ConfigSchema.Routers.Contains(r.Key)) { UnknownKey(errors, r.KeyMark,
+                            "sweep.router." + r.Key, r.Key, ConfigSchema.Routers); continue; }
                         var typeAssign = new Assign("router.type", r.Key, r.KeyMark);
                         var grid = new List<List<List<Assign>>>();
                         if (r.Value is SpecMapping knobs)
@@ -62,7 +65,8 @@ public static partial class SpecLoader
                             {
                                 if (k.Key == "zip")
                                 {
-                                    // Knobs varied together, e.g. null_experts: {zip: {nulls: [8, 16], k: [3, 4]}} — (m, k) pairs.
+                                    // Knobs varied together, e.g. null_experts: {zip: {nulls: [8, 16], k: [3, 4]}} —
+                                    // (m, k) pairs.
                                     var zipped = RouterZip(r.Key, k, errors);
                                     if (zipped != null) grid.Add(zipped);
                                     continue;
@@ -72,7 +76,8 @@ public static partial class SpecLoader
                                 var path = $"sweep.router.{r.Key}.{k.Key}";
                                 if (def == null || def.Key == "router.type")
                                 {
-                                    UnknownKey(errors, k.KeyMark, path, k.Key, ConfigSchema.RouterKnobs(r.Key).Concat(["balance_coef", "z_loss_coef"]));
+                                    UnknownKey(errors, k.KeyMark, path, k.Key,
+                                        ConfigSchema.RouterKnobs(r.Key).Concat(["balance_coef", "z_loss_coef"]));
                                     continue;
                                 }
                                 grid.Add(Values(k.Value).Select(v => ParseValue(def, v, path, errors) is { } x
@@ -80,7 +85,8 @@ public static partial class SpecLoader
                             }
                         else if (!(r.Value is SpecScalar { IsNull: true }))
                             errors.Add(new SpecError(r.Value.Mark, "sweep.router." + r.Key, $"got {r.Value.Describe()}",
-                                Expected: "a mapping of this router's parameters to values or lists", Allowed: string.Join(", ", ConfigSchema.RouterKnobs(r.Key))));
+                                Expected: "a mapping of this router's parameters to values or lists",
+                                    Allowed: string.Join(", ", ConfigSchema.RouterKnobs(r.Key))));
                         foreach (var combo in Product(grid))
                             options.Add([typeAssign, .. combo.SelectMany(c => c)]);
                     }
@@ -89,7 +95,8 @@ public static partial class SpecLoader
                 }
                 case "grid":
                 {
-                    if (e.Value is not SpecMapping gm) { errors.Add(new SpecError(e.Value.Mark, "sweep.grid", "expected a mapping of key: [values]")); break; }
+                    if (e.Value is not SpecMapping gm) { errors.Add(new SpecError(e.Value.Mark, "sweep.grid",
+                        "expected a mapping of key: [values]")); break; }
                     var flat = new List<(string, SourceMark, SpecNode)>();
                     FlattenLoose(gm, "", flat);
                     foreach (var (key, mark, node) in flat)
@@ -106,7 +113,8 @@ public static partial class SpecLoader
                     var groups = e.Value is SpecSequence zs ? zs.Items : [e.Value];
                     foreach (var g in groups)
                     {
-                        if (g is not SpecMapping zm) { errors.Add(new SpecError(g.Mark, "sweep.zip", "expected a mapping of key: [values], all lists of one length")); continue; }
+                        if (g is not SpecMapping zm) { errors.Add(new SpecError(g.Mark, "sweep.zip",
+                            "expected a mapping of key: [values], all lists of one length")); continue; }
                         var flat = new List<(string, SourceMark, SpecNode)>();
                         FlattenLoose(zm, "", flat);
                         var lists = new List<(string key, List<(object? v, SourceMark m)> vals)>();
@@ -114,14 +122,17 @@ public static partial class SpecLoader
                         {
                             var def = AxisDef(key, mark, "sweep.zip." + key, errors);
                             if (def == null) continue;
-                            lists.Add((key, Values(node).Select(v => (ParseValue(def, v, "sweep.zip." + key, errors), v.Mark)).ToList()));
+                            lists.Add((key, Values(node).Select(v => (ParseValue(def, v, "sweep.zip." + key, errors),
+                                v.Mark)).ToList()));
                         }
                         if (lists.Count == 0) continue;
                         int len = lists[0].vals.Count;
                         var bad = lists.FirstOrDefault(l => l.vals.Count != len);
                         if (bad.key != null)
                         {
-                            errors.Add(new SpecError(zm.Mark, "sweep.zip", $"zipped lists differ in length: {lists[0].key} has {len}, {bad.key} has {bad.vals.Count}"));
+                            errors.Add(new SpecError(zm.Mark, "sweep.zip",
+                                $"zipped lists differ in length: {lists[0].key} has {len}, {bad.key} has " +
+                                $"{bad.vals.Count}"));
                             continue;
                         }
                         axes.Add(Enumerable.Range(0, len).Select(i => lists.Where(l => l.vals[i].v != null)
@@ -131,18 +142,21 @@ public static partial class SpecLoader
                 }
                 case "points":
                 {
-                    if (e.Value is not SpecSequence ps) { errors.Add(new SpecError(e.Value.Mark, "sweep.points", "expected a list of partial configurations")); break; }
+                    if (e.Value is not SpecSequence ps) { errors.Add(new SpecError(e.Value.Mark, "sweep.points",
+                        "expected a list of partial configurations")); break; }
                     var options = new List<List<Assign>>();
                     foreach (var p in ps.Items)
                     {
-                        if (p is not SpecMapping pm) { errors.Add(new SpecError(p.Mark, "sweep.points", "expected a mapping (a partial configuration)")); continue; }
+                        if (p is not SpecMapping pm) { errors.Add(new SpecError(p.Mark, "sweep.points",
+                            "expected a mapping (a partial configuration)")); continue; }
                         var flat = new List<(string, SourceMark, SpecNode)>();
                         FlattenLoose(pm, "", flat);
                         var option = new List<Assign>();
                         foreach (var (key, mark, node) in flat)
                         {
                             var def = AxisDef(key, mark, "sweep.points." + key, errors);
-                            if (def != null && ParseValue(def, node, "sweep.points." + key, errors) is { } v) option.Add(new Assign(key, v, node.Mark));
+                            if (def != null && ParseValue(def, node, "sweep.points." + key,
+                                errors) is { } v) option.Add(new Assign(key, v, node.Mark));
                         }
                         options.Add(option);
                     }
@@ -151,18 +165,22 @@ public static partial class SpecLoader
                 }
                 case "exclude":
                 {
-                    if (e.Value is not SpecSequence xs) { errors.Add(new SpecError(e.Value.Mark, "sweep.exclude", "expected a list of rules (key: value or [values])")); break; }
+                    if (e.Value is not SpecSequence xs) { errors.Add(new SpecError(e.Value.Mark, "sweep.exclude",
+                        "expected a list of rules (key: value or [values])")); break; }
                     foreach (var x in xs.Items)
                     {
-                        if (x is not SpecMapping xm) { errors.Add(new SpecError(x.Mark, "sweep.exclude", "expected a mapping of key: value")); continue; }
+                        if (x is not SpecMapping xm) { errors.Add(new SpecError(x.Mark, "sweep.exclude",
+                            "expected a mapping of key: value")); continue; }
                         var flat = new List<(string, SourceMark, SpecNode)>();
                         FlattenLoose(xm, "", flat);
                         var rule = new List<(string, List<object>, SourceMark)>();
                         foreach (var (key, mark, node) in flat)
                         {
-                            var def = key == "seed" ? ConfigSchema.Find("seed", RouterCatalog.Baseline) : AxisDef(key, mark, "sweep.exclude." + key, errors);
+                            var def = key == "seed" ? ConfigSchema.Find("seed", RouterCatalog.Baseline) : AxisDef(key,
+                                mark, "sweep.exclude." + key, errors);
                             if (def == null) continue;
-                            var vals = Values(node).Select(v => ParseValue(def, v, "sweep.exclude." + key, errors)).Where(v => v != null).Select(v => v!).ToList();
+                            var vals = Values(node).Select(v => ParseValue(def, v, "sweep.exclude." + key,
+                                errors)).Where(v => v != null).Select(v => v!).ToList();
                             rule.Add((key, vals, mark));
                         }
                         if (rule.Count > 0) excludes.Add(rule);
@@ -181,22 +199,26 @@ public static partial class SpecLoader
         var path = $"sweep.router.{router}.zip";
         if (zip.Value is not SpecMapping zm)
         {
-            errors.Add(new SpecError(zip.Value.Mark, path, "expected a mapping of this router's knobs to lists of one length"));
+            errors.Add(new SpecError(zip.Value.Mark, path,
+                "expected a mapping of this router's knobs to lists of one length"));
             return null;
         }
         var lists = new List<(string key, List<(object? v, SourceMark m)> vals)>();
         foreach (var e in zm.Entries)
         {
             var def = ConfigSchema.Find("router." + e.Key, router);
-            if (def == null || def.Key == "router.type") { UnknownKey(errors, e.KeyMark, $"{path}.{e.Key}", e.Key, ConfigSchema.RouterKnobs(router)); continue; }
-            lists.Add(("router." + e.Key, Values(e.Value).Select(v => (ParseValue(def, v, $"{path}.{e.Key}", errors), v.Mark)).ToList()));
+            if (def == null || def.Key == "router.type") { UnknownKey(errors, e.KeyMark, $"{path}.{e.Key}", e.Key,
+                ConfigSchema.RouterKnobs(router)); continue; }
+            lists.Add(("router." + e.Key, Values(e.Value).Select(v => (ParseValue(def, v, $"{path}.{e.Key}", errors),
+                v.Mark)).ToList()));
         }
         if (lists.Count == 0) return null;
         int len = lists[0].vals.Count;
         var bad = lists.FirstOrDefault(l => l.vals.Count != len);
         if (bad.key != null)
         {
-            errors.Add(new SpecError(zm.Mark, path, $"zipped lists differ in length: {lists[0].key} has {len}, {bad.key} has {bad.vals.Count}"));
+            errors.Add(new SpecError(zm.Mark, path,
+                $"zipped lists differ in length: {lists[0].key} has {len}, {bad.key} has {bad.vals.Count}"));
             return null;
         }
         return Enumerable.Range(0, len).Select(i => lists.Where(l => l.vals[i].v != null)

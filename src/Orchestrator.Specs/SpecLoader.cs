@@ -34,16 +34,19 @@ public static partial class SpecLoader
         SpecMapping? root = null;
         try { root = SpecNode.Parse(text, file) as SpecMapping; }
         catch (SpecException e) { throw new SpecException(e.Errors); }
-        if (root == null) throw new SpecException([new SpecError(new SourceMark(file, 1, 1), "", "a spec must be a mapping")]);
+        if (root == null) throw new SpecException([new SpecError(new SourceMark(file, 1, 1), "",
+            "a spec must be a mapping")]);
         var all = new StringBuilder(text);
-        foreach (var o in overrides ?? []) { root = ApplyOverride(root, o, errors); all.Append("\n# override: ").Append(o); }
+        foreach (var o in overrides ?? []) { root = ApplyOverride(root, o,
+            errors); all.Append("\n# override: ").Append(o); }
         var spec = Build(root, file, all.ToString(), errors);
         if (errors.Count > 0) throw new SpecException(Dedupe(errors));
         return spec!;
     }
 
     static List<SpecError> Dedupe(List<SpecError> errors) =>
-        errors.DistinctBy(e => e.ToString()).OrderBy(e => e.Mark.File).ThenBy(e => e.Mark.Line).ThenBy(e => e.Mark.Column).ToList();
+        errors.DistinctBy(e => e.ToString()).OrderBy(e => e.Mark.File).ThenBy(e => e.Mark.Line).ThenBy(e
+            => e.Mark.Column).ToList();
 
     // ---------------------------------------------------------------------------------------------
     // Validation and expansion
@@ -51,10 +54,12 @@ public static partial class SpecLoader
     /// <summary>An assignment of one configuration key, remembered with where it was written.</summary>
     sealed record Assign(string Key, object Value, SourceMark Mark);
 
-    internal static void UnknownKey(List<SpecError> errors, SourceMark mark, string path, string key, IEnumerable<string> allowed)
+    internal static void UnknownKey(List<SpecError> errors, SourceMark mark, string path, string key,
+        IEnumerable<string> allowed)
     {
         var hint = ConfigSchema.Suggest(key, allowed);
-        errors.Add(new SpecError(mark, path, $"unknown key '{key}'" + (hint != null ? $" — did you mean '{hint}'?" : ""),
+        errors.Add(new SpecError(mark, path, $"unknown key '{key}'"
+            + (hint != null ? $" — did you mean '{hint}'?" : ""),
             Allowed: string.Join(", ", allowed)));
     }
 
@@ -82,7 +87,8 @@ public static partial class SpecLoader
                 var rt = flat.LastOrDefault(f => f.key == "router.type");
                 if (rt.node is SpecScalar rts)
                 {
-                    var v = SpecValues.Parse(ConfigSchema.Find("router.type", RouterCatalog.Baseline)!, rts, out var err);
+                    var v = SpecValues.Parse(ConfigSchema.Find("router.type", RouterCatalog.Baseline)!, rts,
+                        out var err);
                     if (v is string s) baseRouter = s;
                 }
                 foreach (var (key, keyMark, node) in flat)
@@ -91,15 +97,18 @@ public static partial class SpecLoader
                     if (def == null && ConfigSchema.IsKey(key))
                     {
                         errors.Add(new SpecError(keyMark, "base." + key,
-                            $"'{key}' applies only to router.type {string.Join(" or ", ConfigSchema.RoutersWith(key))} (here router.type is {baseRouter})",
-                            Allowed: string.Join(", ", ConfigSchema.RouterKnobs(baseRouter).Select(k => "router." + k))));
+                            $"'{key}' applies only to router.type " +
+                            $"{string.Join(" or ", ConfigSchema.RoutersWith(key))} (here router.type is {baseRouter})",
+                            Allowed: string.Join(", ", ConfigSchema.RouterKnobs(baseRouter).Select(k
+                                => "router." + k))));
                         continue;
                     }
                     var a = ParseValue(def!, node, "base." + key, errors);
                     if (a != null) baseAssigns.Add(new Assign(key, a, node.Mark));
                 }
             }
-            else errors.Add(new SpecError(baseNode.Value.Mark, "base", "expected a mapping of configuration sections (model, router, data, …)"));
+            else errors.Add(new SpecError(baseNode.Value.Mark, "base",
+                "expected a mapping of configuration sections (model, router, data, …)"));
         }
 
         // sweep axes
@@ -112,7 +121,8 @@ public static partial class SpecLoader
             if (sweepNode.Value is SpecMapping sm)
                 ParseSweep(sm, axes, excludes, seeds, errors);
             else if (!(sweepNode.Value is SpecScalar { IsNull: true }))
-                errors.Add(new SpecError(sweepNode.Value.Mark, "sweep", "expected a mapping of axes", Allowed: string.Join(", ", SweepKeys)));
+                errors.Add(new SpecError(sweepNode.Value.Mark, "sweep", "expected a mapping of axes",
+                    Allowed: string.Join(", ", SweepKeys)));
         }
         var baseSeed = baseAssigns.LastOrDefault(a => a.Key == "seed");
         if (seeds.Count == 0) seeds.Add(baseSeed ?? new Assign("seed", 0L, root.Mark));
@@ -132,7 +142,8 @@ public static partial class SpecLoader
             var assigns = combo.SelectMany(o => o).ToList();
             var run = Canonical(baseAssigns, baseRouter, assigns, errors, reported);
             if (run == null) continue;
-            if (excludes.Any(rule => rule.All(c => run.TryGetValue(c.key, out var rv) && c.values.Any(v => ConfigValues.Format(v) == ConfigValues.Format(rv)))))
+            if (excludes.Any(rule => rule.All(c => run.TryGetValue(c.key,
+                out var rv) && c.values.Any(v => ConfigValues.Format(v) == ConfigValues.Format(rv)))))
                 continue;
             var identity = RunIdentity.Of(run);
             if (!seen.Add(identity.ConfigHash)) { duplicates++; continue; }
@@ -141,7 +152,8 @@ public static partial class SpecLoader
         }
         if (errors.Count > 0) return null;
         if (runs.Count == 0)
-            errors.Add(new SpecError(root.Mark, "sweep", "the sweep expands to no runs (every combination is excluded)"));
+            errors.Add(new SpecError(root.Mark, "sweep",
+                "the sweep expands to no runs (every combination is excluded)"));
         return new ExperimentSpec
         {
             Name = name, Description = description, Path = file, Text = text,
@@ -159,7 +171,8 @@ public static partial class SpecLoader
     }
 
     /// <summary>Nested mappings become dotted keys; a mapping value stops at a known key.</summary>
-    static void Flatten(SpecMapping m, string prefix, List<(string, SourceMark, SpecNode)> output, List<SpecError> errors, string where)
+    static void Flatten(SpecMapping m, string prefix, List<(string, SourceMark, SpecNode)> output,
+        List<SpecError> errors, string where)
     {
         foreach (var e in m.Entries)
         {
@@ -169,11 +182,14 @@ public static partial class SpecLoader
             if (isSection && e.Value is SpecMapping child) { Flatten(child, key, output, errors, where); continue; }
             if (isSection)
             {
-                errors.Add(new SpecError(e.Value.Mark, $"{where}.{key}", $"expected a mapping, got {e.Value.Describe()}",
-                    Allowed: string.Join(", ", ConfigSchema.Keys.Where(k => k.StartsWith(key + ".")).Select(k => k[(key.Length + 1)..]).Distinct())));
+                errors.Add(new SpecError(e.Value.Mark, $"{where}.{key}",
+                    $"expected a mapping, got {e.Value.Describe()}",
+                    Allowed: string.Join(", ", ConfigSchema.Keys.Where(k => k.StartsWith(key + ".")).Select(k
+                        => k[(key.Length + 1)..]).Distinct())));
                 continue;
             }
-            var siblings = ConfigSchema.Keys.Where(k => prefix.Length == 0 || k.StartsWith(prefix + ".", StringComparison.Ordinal))
+            var siblings = ConfigSchema.Keys.Where(k => prefix.Length == 0 || k.StartsWith(prefix + ".",
+                StringComparison.Ordinal))
                 .Select(k => prefix.Length == 0 ? k.Split('.')[0] : k[(prefix.Length + 1)..].Split('.')[0]).Distinct();
             UnknownKey(errors, e.KeyMark, $"{where}.{key}", e.Key, siblings);
         }
@@ -183,12 +199,14 @@ public static partial class SpecLoader
     {
         if (node is not SpecScalar s)
         {
-            errors.Add(new SpecError(node.Mark, path, $"got {node.Describe()}", Expected: ExpectedText(def), Allowed: AllowedText(def)));
+            errors.Add(new SpecError(node.Mark, path, $"got {node.Describe()}", Expected: ExpectedText(def),
+                Allowed: AllowedText(def)));
             return null;
         }
         var v = SpecValues.Parse(def, s, out var err);
         if (v == null)
-            errors.Add(new SpecError(s.Mark, path, err ?? "invalid value", Expected: ExpectedText(def), Allowed: AllowedText(def)));
+            errors.Add(new SpecError(s.Mark, path, err ?? "invalid value", Expected: ExpectedText(def),
+                Allowed: AllowedText(def)));
         return v;
     }
 
@@ -199,7 +217,8 @@ public static partial class SpecLoader
     /// <summary>The canonical configuration of one combination: base, then the sweep's assignments,
     /// then every default of the resulting router; router knobs of other routers are dropped from
     /// base and refused from the sweep; cross-field constraints checked.</summary>
-    static SortedDictionary<string, object>? Canonical(List<Assign> baseAssigns, string baseRouter, List<Assign> assigns,
+    static SortedDictionary<string, object>? Canonical(List<Assign> baseAssigns, string baseRouter,
+        List<Assign> assigns,
         List<SpecError> errors, HashSet<SourceMark> reported)
     {
         var type = assigns.LastOrDefault(a => a.Key == "router.type")?.Value as string ?? baseRouter;
@@ -232,15 +251,20 @@ public static partial class SpecLoader
         void Fail(string key, string message)
         {
             var mark = origin.GetValueOrDefault(key) ?? new SourceMark("<defaults>", 0, 0);
-            if (reported.Add(mark with { File = mark.File + "#" + message })) errors.Add(new SpecError(mark, key, message));
+            if (reported.Add(mark with { File = mark.File + "#" + message })) errors.Add(new SpecError(mark, key,
+                message));
             ok = false;
         }
         long L(string k) => (long)run[k];
         if (L("model.d_model") % L("model.heads") != 0 || (L("model.d_model") / L("model.heads")) % 2 != 0)
-            Fail("model.heads", $"d_model {L("model.d_model")} must split into {L("model.heads")} heads of even size (rotary embeddings)");
-        if (L("pretrain.k") > L("model.experts")) Fail("pretrain.k", $"k {L("pretrain.k")} exceeds model.experts {L("model.experts")}");
+            Fail("model.heads",
+                $"d_model {L("model.d_model")} must split into {L("model.heads")} heads of even size (rotary " +
+                $"embeddings)");
+        if (L("pretrain.k") > L("model.experts")) Fail("pretrain.k",
+            $"k {L("pretrain.k")} exceeds model.experts {L("model.experts")}");
         foreach (var (key, message) in RouterCatalog.Get(type).Constraints(run)) Fail(key, message);
-        var tasks = ((string)run["data.tasks"]).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var tasks = ((string)run["data.tasks"]).Split(',',
+            StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var t in tasks.Where(t => !ConfigSchema.Tasks.Contains(t)))
             Fail("data.tasks", $"unknown task '{t}' (allowed: {string.Join(", ", ConfigSchema.Tasks)})");
         return ok ? run : null;

@@ -23,14 +23,16 @@ public abstract class SpecNode
             Quoted = s.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted,
             IsNull = s.Style == ScalarStyle.Plain && (s.Value is null or "" or "~" or "null"),
         },
-        YamlSequenceNode q => new SpecSequence { Mark = MarkOf(q, file), Items = q.Children.Select(c => FromYaml(c, file)).ToList() },
+        YamlSequenceNode q => new SpecSequence { Mark = MarkOf(q, file), Items = q.Children.Select(c => FromYaml(c,
+            file)).ToList() },
         YamlMappingNode m => new SpecMapping
         {
             Mark = MarkOf(m, file),
             Entries = m.Children.Select(kv => new SpecEntry(
                 ((YamlScalarNode)kv.Key).Value ?? "", MarkOf(kv.Key, file), FromYaml(kv.Value, file))).ToList(),
         },
-        _ => throw new SpecException([new SpecError(MarkOf(node, file), "", "unsupported YAML node (aliases and tags are not allowed)")]),
+        _ => throw new SpecException([new SpecError(MarkOf(node, file), "",
+            "unsupported YAML node (aliases and tags are not allowed)")]),
     };
 
     static SourceMark MarkOf(YamlNode n, string file) => new(file, (int)n.Start.Line, (int)n.Start.Column);
@@ -43,7 +45,8 @@ public abstract class SpecNode
         catch (YamlException e)
         {
             var msg = e.InnerException?.Message ?? e.Message;
-            throw new SpecException([new SpecError(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column), "", "YAML syntax error: " + msg)]);
+            throw new SpecException([new SpecError(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column), "",
+                "YAML syntax error: " + msg)]);
         }
         if (stream.Documents.Count == 0)
             return new SpecMapping { Mark = new SourceMark(file, 1, 1), Entries = [] };
@@ -91,7 +94,8 @@ public sealed class SpecMapping : SpecNode
     }
 }
 
-public sealed record SpecError(SourceMark Mark, string Path, string Message, string? Expected = null, string? Allowed = null)
+public sealed record SpecError(SourceMark Mark, string Path, string Message, string? Expected = null,
+    string? Allowed = null)
 {
     public override string ToString()
     {

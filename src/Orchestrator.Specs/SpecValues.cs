@@ -43,7 +43,8 @@ public static class SpecValues
     static bool CheckRange(ParamDef def, double x, out string? error)
     {
         error = null;
-        bool ok = (def.Min is null || (def.MinExclusive ? x > def.Min : x >= def.Min)) && (def.Max is null || x <= def.Max);
+        bool ok = (def.Min is null || (def.MinExclusive ? x > def.Min : x >= def.Min))
+            && (def.Max is null || x <= def.Max);
         if (!ok) error = $"got {x.ToString("R", Inv)}";
         return ok;
     }

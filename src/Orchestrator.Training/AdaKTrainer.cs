@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 namespace Orchestrator.Training;
 
 /// <summary>Metrics of one Ada-K optimisation step.</summary>
-public sealed record AdaKStep(int Step, string Phase, double Loss, double Reward, double AdvantageMean, double AdvantageStd,
+public sealed record AdaKStep(int Step, string Phase, double Loss, double Reward, double AdvantageMean,
+    double AdvantageStd,
     double[] MeanK, double ClipFraction, double Kl, double Regulariser, double WallSeconds);
 
 /// <summary>Ada-K (Yue et al. 2024): per-layer allocators trained with PPO on a frozen MoE model.
@@ -39,7 +40,8 @@ public static class AdaKTrainer
     /// p_warm: the smallest k whose sorted cumulative probability reaches p; k_warm: defaultK.</summary>
     public static Tensor WarmStartLabels(Tensor probs, string mode, double p, int defaultK)
     {
-        if (mode == "k_warm") return full(probs.shape[0], (long)defaultK, dtype: ScalarType.Int64, device: probs.device);
+        if (mode == "k_warm") return full(probs.shape[0], (long)defaultK, dtype: ScalarType.Int64,
+            device: probs.device);
         if (mode != "p_warm") throw new ArgumentException($"no labels for warm start '{mode}'");
         var cum = probs.sort(-1, descending: true).Values.cumsum(-1);                  // (T, N)
         // count of ranks whose cumulative mass is still below p, plus the one that reaches it
@@ -51,12 +53,14 @@ public static class AdaKTrainer
     static Tensor TokenLogLikelihood(Tensor logits, Tensor target) =>
         logits.log_softmax(-1).gather(-1, target.unsqueeze(-1)).reshape(-1);
 
-    public static List<AdaKStep> Train(MoeTransformer model, RouterConfig rc, int steps, Func<int, Tensor> nextBatch, Action<AdaKStep>? onStep = null)
+    public static List<AdaKStep> Train(MoeTransformer model, RouterConfig rc, int steps, Func<int, Tensor> nextBatch,
+        Action<AdaKStep>? onStep = null)
     {
         var set = AdaKRouter.Settings.Of(rc);
         var blocks = model.MoeBlocks;
         var agents = blocks.Select((b, i) => (block: b, moeIndex: i)).Where(a => a.block.HasAllocator).ToList();
-        if (agents.Count == 0) throw new InvalidOperationException("ada_k training needs allocators: convert the model to router ada_k first");
+        if (agents.Count == 0) throw new InvalidOperationException("ada_k training needs allocators: convert the " +
+            "model to router ada_k first");
         int lastMoe = blocks.Count - 1;
         var ada = Routers.Create(rc, model.Config.Experts);
         var topk = Routers.Create(RouterConfig.TopK(set.DefaultK), model.Config.Experts);
@@ -92,14 +96,17 @@ public static class AdaKTrainer
                     var routed = output.Routing[a.moeIndex];
                     var labels = WarmStartLabels(routed.Routing.Probs.narrow(1, 0, model.Config.Experts), set.WarmStart,
                         set.WarmP, set.DefaultK);
-                    return nn.functional.cross_entropy(a.block.Allocator!.forward(routed.RouterInput.detach()), labels - 1);
+                    return nn.functional.cross_entropy(a.block.Allocator!.forward(routed.RouterInput.detach()),
+                        labels - 1);
                 }).ToList();
                 var loss = stack(losses).mean();
                 loss.backward();
                 optimizer.step();
-                var meanK = agents.Select(a => (double)output.Routing[a.moeIndex].Routing.ChosenK!.to(ScalarType.Float32)
+                var meanK = agents.Select(a
+                    => (double)output.Routing[a.moeIndex].Routing.ChosenK!.to(ScalarType.Float32)
                     .mean().item<float>()).ToArray();
-                var m = new AdaKStep(step, "warm", loss.item<float>(), 0, 0, 0, meanK, 0, 0, 0, clock.Elapsed.TotalSeconds);
+                var m = new AdaKStep(step, "warm", loss.item<float>(), 0, 0, 0, meanK, 0, 0, 0,
+                    clock.Elapsed.TotalSeconds);
                 history.Add(m);
                 onStep?.Invoke(m);
             }
@@ -117,10 +124,12 @@ public static class AdaKTrainer
                 using (no_grad())
                 {
                     Use(topk);
-                    rBase = TokenLogLikelihood(model.Forward(input).Logits, target);            // baseline: unchanged top-k model
+                    // baseline: unchanged top-k model
+                    rBase = TokenLogLikelihood(model.Forward(input).Logits, target);
                     Use(ada);
                     var sampled = model.Forward(input, sampleAllocators: true);
-                    r = TokenLogLikelihood(sampled.Logits, target);                              // reward under sampled k
+                    // reward under sampled k
+                    r = TokenLogLikelihood(sampled.Logits, target);
                     foreach (var (block, moeIndex) in agents)
                     {
                         var ro = sampled.Routing[moeIndex].Routing;
@@ -130,7 +139,8 @@ public static class AdaKTrainer
                             Math.Pow(set.Gamma, lastMoe - moeIndex)));
                     }
                 }
-                var gain = r - rBase;                                                           // R(Ada-K) − R(top-k), (T)
+                // R(Ada-K) − R(top-k), (T)
+                var gain = r - rBase;
                 double lossValue = 0, regValue = 0, clipFraction = 0, kl = 0;
                 for (int epoch = 0; epoch < set.PpoEpochs; epoch++)
                 {
@@ -147,12 +157,15 @@ public static class AdaKTrainer
                         reg.Add(ExpectedK(logits).mean());
                         using (no_grad())
                         {
-                            clip += (logpK - logpOld).exp().sub(1).abs().gt(set.Epsilon).to(ScalarType.Float32).mean().item<float>();
-                            klSum += (piOld * (piOld.clamp_min(1e-12).log() - logp)).sum(-1).mean().item<float>();   // KL(π_old ‖ π)
+                            clip += (logpK - logpOld).exp().sub(1).abs().gt(set.Epsilon).to(ScalarType.Float32)
+                                .mean().item<float>();
+                            // KL(π_old ‖ π)
+                            klSum += (piOld * (piOld.clamp_min(1e-12).log() - logp)).sum(-1).mean().item<float>();
                         }
                     }
                     var lossRl = stack(rl).mean();
-                    var lossReg = stack(reg).mean();                                            // mean over layers of E_π[k]
+                    // mean over layers of E_π[k]
+                    var lossReg = stack(reg).mean();
                     var loss = lossRl + set.Lambda * lossReg;
                     loss.backward();
                     optimizer.step();
@@ -160,7 +173,8 @@ public static class AdaKTrainer
                     clipFraction = clip / agents.Count; kl = klSum / agents.Count;
                 }
                 var meanK = rollout.Select(x => (double)x.k.to(ScalarType.Float32).mean().item<float>()).ToArray();
-                var m = new AdaKStep(step, "ppo", lossValue, r.mean().item<float>(), gain.mean().item<float>(), gain.std().item<float>(),
+                var m = new AdaKStep(step, "ppo", lossValue, r.mean().item<float>(), gain.mean().item<float>(),
+                    gain.std().item<float>(),
                     meanK, clipFraction, kl, regValue, clock.Elapsed.TotalSeconds);
                 history.Add(m);
                 onStep?.Invoke(m);

@@ -25,7 +25,8 @@ public sealed class ComplexityCurriculum(IReadOnlyList<TaskSample> pool, BpeToke
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var output = model.Forward(Trainer.ToBatch([tokens], model.Device), TelemetryLevel.Tokens);
-        return output.Telemetry.Select(t => t.ExpertsPerToken!.Count(k => k >= 2) / (double)t.ExpertsPerToken!.Length).ToArray();
+        return output.Telemetry.Select(t => t.ExpertsPerToken!.Count(k
+            => k >= 2) / (double)t.ExpertsPerToken!.Length).ToArray();
     }
 
     /// <summary>Sample indices, most similar to the anchor first. With an all-zero anchor (a sample
@@ -36,7 +37,8 @@ public sealed class ComplexityCurriculum(IReadOnlyList<TaskSample> pool, BpeToke
         double Norm(double[] v) => Math.Sqrt(v.Sum(x => x * x));
         double na = Norm(c[anchor]);
         if (na == 0) return Enumerable.Range(0, c.Count).OrderBy(i => Norm(c[i])).ThenBy(i => i).ToList();
-        double Cos(double[] v) { double n = Norm(v); return n == 0 ? 0 : v.Zip(c[anchor], (x, y) => x * y).Sum() / (n * na); }
+        double Cos(double[] v) { double n = Norm(v); return n == 0 ? 0 : v.Zip(c[anchor], (x,
+            y) => x * y).Sum() / (n * na); }
         return Enumerable.Range(0, c.Count).OrderByDescending(i => Cos(c[i])).ThenBy(i => i).ToList();
     }
 

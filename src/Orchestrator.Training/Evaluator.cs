@@ -88,7 +88,8 @@ public static class Evaluator
         report.Words.AddRange(usage.Words());
 
         // 2. Tasks: answer loss and routing under teacher forcing, then exact match of the greedy answer.
-        var samples = TaskSuite.Samples(cfg.Data.Tasks, cfg.Data.MaxDifficulty, cfg.Eval.TaskSamples, (int)cfg.Seed, stream: 1);
+        var samples = TaskSuite.Samples(cfg.Data.Tasks, cfg.Data.MaxDifficulty, cfg.Eval.TaskSamples, (int)cfg.Seed,
+            stream: 1);
         int correctAll = 0;
         foreach (var group in samples.GroupBy(s => (s.Task, s.Difficulty)))
         {
@@ -103,7 +104,8 @@ public static class Evaluator
                 var batch = Trainer.ToBatch([seq], model.Device);
                 var output = model.Forward(batch.narrow(1, 0, seq.Length - 1), TelemetryLevel.Summary);
                 int a = Math.Min(answer.Length, seq.Length - 1);
-                var logits = output.Logits[0].narrow(0, seq.Length - 1 - a, a);                 // predictions of the answer tokens
+                // predictions of the answer tokens
+                var logits = output.Logits[0].narrow(0, seq.Length - 1 - a, a);
                 var target = batch[0].narrow(0, seq.Length - a, a);
                 answerLoss += nn.functional.cross_entropy(logits, target).item<float>();
                 experts += output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t => t.MeanExpertsPerToken);
@@ -111,14 +113,16 @@ public static class Evaluator
                 n++;
             }
             correctAll += correct;
-            report.Tasks.Add(new TaskEval(group.Key.Task, group.Key.Difficulty, n, correct, answerLoss / n, experts / n));
+            report.Tasks.Add(new TaskEval(group.Key.Task, group.Key.Difficulty, n, correct, answerLoss / n,
+                experts / n));
         }
         report.Accuracy = samples.Count == 0 ? 0 : correctAll / (double)samples.Count;
 
         // Multiple-choice benchmarks the user brings (data.multiple_choice), scored by log-likelihood.
         if (cfg.Data.MultipleChoice.Length > 0)
         {
-            var path = Path.IsPathRooted(cfg.Data.MultipleChoice) ? cfg.Data.MultipleChoice : Path.Combine(Paths.RepoRoot, cfg.Data.MultipleChoice);
+            var path = Path.IsPathRooted(cfg.Data.MultipleChoice) ? cfg.Data.MultipleChoice
+                : Path.Combine(Paths.RepoRoot, cfg.Data.MultipleChoice);
             report.Tasks.AddRange(MultipleChoice.Evaluate(model, data.Tokenizer, MultipleChoice.Load(path),
                 "mc:" + Path.GetFileNameWithoutExtension(path), context));
         }

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Training;
 
-/// <summary>A multiple-choice item (ARC-style): {"question": …, "choices": […], "answer": index[, "difficulty": n]}.</summary>
+/// <summary>A multiple-choice item (ARC-style): {"question": …, "choices": […], "answer": index[, "difficulty":
+/// n]}.</summary>
 public sealed record ChoiceItem(string Question, IReadOnlyList<string> Choices, int Answer, int Difficulty);
 
 /// <summary>Multiple-choice evaluation by log-likelihood: each choice is scored by Σ log p(choice tokens |
@@ -31,8 +32,10 @@ public static class MultipleChoice
             if (!e.TryGetProperty("choices", out var c) || c.ValueKind != JsonValueKind.Array || c.GetArrayLength() < 2
                 || c.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.String))
                 throw new InvalidDataException($"{Where()}: expected \"choices\": a list of at least two strings");
-            if (!e.TryGetProperty("answer", out var a) || a.ValueKind != JsonValueKind.Number || !a.TryGetInt32(out var ai) || ai < 0 || ai >= c.GetArrayLength())
-                throw new InvalidDataException($"{Where()}: expected \"answer\": an index into choices (0 … {c.GetArrayLength() - 1})");
+            if (!e.TryGetProperty("answer", out var a) || a.ValueKind != JsonValueKind.Number
+                || !a.TryGetInt32(out var ai) || ai < 0 || ai >= c.GetArrayLength())
+                throw new InvalidDataException($"{Where()}: expected \"answer\": an index into choices (0 … " +
+                    $"{c.GetArrayLength() - 1})");
             int d = e.TryGetProperty("difficulty", out var dd) && dd.TryGetInt32(out var dv) ? dv : 0;
             items.Add(new ChoiceItem(q.GetString()!, c.EnumerateArray().Select(x => x.GetString()!).ToList(), ai, d));
         }
@@ -40,7 +43,8 @@ public static class MultipleChoice
         return items;
     }
 
-    public static List<TaskEval> Evaluate(MoeTransformer model, BpeTokenizer tok, IReadOnlyList<ChoiceItem> items, string taskName, int context)
+    public static List<TaskEval> Evaluate(MoeTransformer model, BpeTokenizer tok, IReadOnlyList<ChoiceItem> items,
+        string taskName, int context)
     {
         model.eval();
         using var _ = no_grad();
@@ -68,7 +72,8 @@ public static class MultipleChoice
                     if (c == item.Answer)
                     {
                         loss += -score / a;
-                        experts += output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t => t.MeanExpertsPerToken);
+                        experts += output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t
+                            => t.MeanExpertsPerToken);
                     }
                 }
                 if (scores.IndexOf(scores.Max()) == item.Answer) correct++;

@@ -27,9 +27,12 @@ public sealed class TokenUsage
     }
 
     public List<ClassUsage> Classes() => classes.OrderBy(k => k.Key.layer).ThenBy(k => k.Key.cls)
-        .Select(k => new ClassUsage(k.Key.layer, BpeTokenizer.ClassName(k.Key.cls), k.Value.tokens, k.Value.experts / k.Value.tokens)).ToList();
+        .Select(k => new ClassUsage(k.Key.layer, BpeTokenizer.ClassName(k.Key.cls), k.Value.tokens,
+            k.Value.experts / k.Value.tokens)).ToList();
 
     /// <summary>Words seen at least `minTokens` times (rarer ones are noise and bloat the store).</summary>
-    public List<WordUsage> Words(int minTokens = 2) => words.Where(w => w.Value.tokens >= minTokens).OrderBy(w => w.Key, StringComparer.Ordinal)
-        .Select(w => new WordUsage(w.Key, BpeTokenizer.ClassName(w.Value.cls), w.Value.tokens, w.Value.experts / w.Value.tokens)).ToList();
+    public List<WordUsage> Words(int minTokens = 2) => words.Where(w => w.Value.tokens >= minTokens).OrderBy(w
+        => w.Key, StringComparer.Ordinal)
+        .Select(w => new WordUsage(w.Key, BpeTokenizer.ClassName(w.Value.cls), w.Value.tokens,
+            w.Value.experts / w.Value.tokens)).ToList();
 }

@@ -10,7 +10,8 @@ public sealed record StepMetrics(int Step, double Loss, double AuxLoss, double L
     double TokensPerSecond, double WallSeconds);
 
 /// <summary>A loss that is NaN or infinite: the job ends as failed with this reason.</summary>
-public sealed class DivergedException(int step, double loss) : Exception($"loss is {loss} at step {step}: training diverged")
+public sealed class DivergedException(int step,
+    double loss) : Exception($"loss is {loss} at step {step}: training diverged")
 {
     public int Step { get; } = step;
 }
@@ -27,7 +28,8 @@ public static class Trainer
     }
 
     /// <summary>Cross-entropy of next-token prediction. tokens: (B, S + 1) int64.</summary>
-    public static (Tensor loss, ModelOutput output) LmLoss(MoeTransformer model, Tensor tokens, TelemetryLevel level = TelemetryLevel.None)
+    public static (Tensor loss, ModelOutput output) LmLoss(MoeTransformer model, Tensor tokens,
+        TelemetryLevel level = TelemetryLevel.None)
     {
         long s = tokens.shape[1] - 1;
         var input = tokens.narrow(1, 0, s);
@@ -37,8 +39,10 @@ public static class Trainer
         return (loss, output);
     }
 
-    /// <summary>Runs the configured number of steps. nextBatch(step) returns (B, S + 1) token ids on the model's device.</summary>
-    public static IReadOnlyList<StepMetrics> Train(MoeTransformer model, TrainConfig cfg, IEnumerable<Parameter> trainable,
+    /// <summary>Runs the configured number of steps. nextBatch(step) returns (B, S + 1) token ids on the model's
+    /// device.</summary>
+    public static IReadOnlyList<StepMetrics> Train(MoeTransformer model, TrainConfig cfg,
+        IEnumerable<Parameter> trainable,
         Func<int, Tensor> nextBatch, Action<StepMetrics>? onStep = null, Action<int>? onEval = null)
     {
         var parameters = trainable.ToList();

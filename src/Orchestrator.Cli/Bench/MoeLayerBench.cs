@@ -14,7 +14,8 @@ namespace Orchestrator.Cli.Bench;
 /// round by round so drift hits them all alike.</summary>
 public static class MoeLayerBench
 {
-    public sealed record Options(int DModel = 256, int Experts = 8, int Hidden = 512, int Tokens = 4096, int Rounds = 7, int Warmup = 2, double GateScale = 2);
+    public sealed record Options(int DModel = 256, int Experts = 8, int Hidden = 512, int Tokens = 4096,
+        int Rounds = 7, int Warmup = 2, double GateScale = 2);
 
     sealed record Candidate(string Name, Func<Tensor, Tensor> Step, Func<double> MeanK, int Nulls = 0);
 
@@ -55,7 +56,8 @@ public static class MoeLayerBench
             Moe("top1", RouterConfig.TopK(1)),
         };
         // Every registered variable-k router at its published defaults.
-        candidates.AddRange(RouterCatalog.All.Where(d => !d.IsBaseline).Select(d => Moe(d.Name, RouterConfig.Of(d.Name))));
+        candidates.AddRange(RouterCatalog.All.Where(d => !d.IsBaseline).Select(d => Moe(d.Name,
+            RouterConfig.Of(d.Name))));
         var times = candidates.ToDictionary(c => c.Name, _ => new List<double>());
         for (int round = 0; round < o.Warmup + o.Rounds; round++)
             foreach (var c in round % 2 == 0 ? candidates : Enumerable.Reverse(candidates))
@@ -71,16 +73,20 @@ public static class MoeLayerBench
         double Median(List<double> v) { var s = v.Order().ToList(); return s[s.Count / 2]; }
         var med = times.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
         // MoE-layer FLOPs per token: router 2·d·(N + m) + experts 2·3·d·h·k̄.
-        double LayerFlops(double k, int nulls = 0) => 2.0 * o.DModel * (o.Experts + nulls) + 2.0 * 3 * o.DModel * o.Hidden * k;
+        double LayerFlops(double k, int nulls = 0) => 2.0 * o.DModel * (o.Experts + nulls)
+            + 2.0 * 3 * o.DModel * o.Hidden * k;
         var result = new JsonObject
         {
-            ["config"] = new JsonObject { ["d_model"] = o.DModel, ["experts"] = o.Experts, ["expert_hidden"] = o.Hidden, ["tokens"] = o.Tokens,
+            ["config"] = new JsonObject { ["d_model"] = o.DModel, ["experts"] = o.Experts,
+                ["expert_hidden"] = o.Hidden, ["tokens"] = o.Tokens,
                 ["rounds"] = o.Rounds, ["threads"] = get_num_threads(), ["statistic"] = "median forward+backward ms" },
             ["ms"] = new JsonObject(med.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Math.Round(kv.Value, 3)))),
             ["dense_equivalent_ratio"] = Math.Round(med["top2"] / med["dense_ffn_top2_flops"], 4),
         };
-        log.WriteLine($"MoE layer d={o.DModel} N={o.Experts} h={o.Hidden} T={o.Tokens}, median of {o.Rounds} rounds, {get_num_threads()} threads");
-        log.WriteLine($"  time(top-2 MoE) / time(dense FFN, same active FLOPs) = {result["dense_equivalent_ratio"]}  (target ≤ 1.3)");
+        log.WriteLine($"MoE layer d={o.DModel} N={o.Experts} h={o.Hidden} T={o.Tokens}, median of {o.Rounds} rounds, " +
+            $"{get_num_threads()} threads");
+        log.WriteLine($"  time(top-2 MoE) / time(dense FFN, same active FLOPs) = {result["dense_equivalent_ratio"]}  " +
+            $"(target ≤ 1.3)");
         foreach (var c in candidates.Skip(2))
         {
             double k = c.MeanK();
@@ -92,7 +98,8 @@ public static class MoeLayerBench
                 ["mean_k"] = Math.Round(k, 4), ["speedup_vs_top2"] = Math.Round(speed, 4),
                 ["ideal_speedup_vs_top2"] = Math.Round(ideal, 4), ["efficiency"] = Math.Round(speed / ideal, 4),
             };
-            log.WriteLine($"  {c.Name,-16} mean k {k:F3}  speed-up {speed:F3}  ideal {ideal:F3}  efficiency {speed / ideal:F3}  (target ≥ 0.8)");
+            log.WriteLine($"  {c.Name,-16} mean k {k:F3}  speed-up {speed:F3}  ideal {ideal:F3}  efficiency " +
+                $"{speed / ideal:F3}  (target ≥ 0.8)");
         }
         return result;
     }

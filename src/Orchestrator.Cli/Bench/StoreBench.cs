@@ -39,13 +39,15 @@ public static class StoreBench
             foreach (var id in ids)
             {
                 var b = Bundle(id, ingested);
-                rows += b.Steps.Count + b.Experts.Count + b.Layers.Count + b.Classes.Count + b.Words.Count + b.Tasks.Count + b.Final.Count;
+                rows += b.Steps.Count + b.Experts.Count + b.Layers.Count + b.Classes.Count + b.Words.Count
+                    + b.Tasks.Count + b.Final.Count;
                 store.Ingest(b);
                 if (++ingested >= 200 && ingested < ids.Count && sw.Elapsed.TotalSeconds > 20) break;
             }
             double ingestSeconds = sw.Elapsed.TotalSeconds;
             // Final metrics for every run, so run_summary has values to join.
-            foreach (var id in ids.Skip(ingested)) store.Ingest(new JobResult { Kind = JobKind.Evaluate, Subject = id, Final = Finals(id.GetHashCode()) });
+            foreach (var id in ids.Skip(ingested)) store.Ingest(new JobResult { Kind = JobKind.Evaluate, Subject = id,
+                Final = Finals(id.GetHashCode()) });
 
             var times = new List<double>();
             int count = 0;
@@ -65,8 +67,10 @@ public static class StoreBench
                 ["ingest_rows_per_second"] = Math.Round(rows / ingestSeconds),
                 ["run_summary_ms_median"] = Math.Round(times[2], 2),
             };
-            log.WriteLine($"store: ingest {rows:N0} rows from {ingested} bundles at {rows / ingestSeconds:N0} rows/s (target ≥ 200,000)");
-            log.WriteLine($"store: run_summary over {count:N0} runs in {times[2]:F1} ms, median of 5 (target < 100 ms)");
+            log.WriteLine($"store: ingest {rows:N0} rows from {ingested} bundles at {rows / ingestSeconds:N0} rows/s " +
+                $"(target ≥ 200,000)");
+            log.WriteLine($"store: run_summary over {count:N0} runs in {times[2]:F1} ms, median of 5 (target < 100 " +
+                $"ms)");
             return result;
         }
         finally { Directory.Delete(dir, true); }
@@ -75,7 +79,8 @@ public static class StoreBench
     static Dictionary<string, double> Finals(int seed)
     {
         var r = new Random(seed);
-        return new() { ["eval_loss"] = 3 + r.NextDouble(), ["perplexity"] = 20 + r.NextDouble(), ["accuracy"] = r.NextDouble(),
+        return new() { ["eval_loss"] = 3 + r.NextDouble(), ["perplexity"] = 20 + r.NextDouble(),
+            ["accuracy"] = r.NextDouble(),
             ["mean_experts_per_token"] = 1 + r.NextDouble(), ["flops_per_token"] = 2e6 + r.NextDouble() * 1e5 };
     }
 

@@ -29,16 +29,20 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         long d = q_proj.weight!.shape[1];
         var device = q_proj.weight!.device;
-        (q_lora_A, q_lora_B) = (nn.Linear(d, rank, hasBias: false, device: device), nn.Linear(rank, d, hasBias: false, device: device));
-        (v_lora_A, v_lora_B) = (nn.Linear(d, rank, hasBias: false, device: device), nn.Linear(rank, d, hasBias: false, device: device));
+        (q_lora_A, q_lora_B) = (nn.Linear(d, rank, hasBias: false, device: device), nn.Linear(rank, d, hasBias: false,
+            device: device));
+        (v_lora_A, v_lora_B) = (nn.Linear(d, rank, hasBias: false, device: device), nn.Linear(rank, d, hasBias: false,
+            device: device));
         using (no_grad()) { q_lora_B.weight!.zero_(); v_lora_B.weight!.zero_(); }
         register_module("q_lora_A", q_lora_A); register_module("q_lora_B", q_lora_B);
         register_module("v_lora_A", v_lora_A); register_module("v_lora_B", v_lora_B);
         loraScale = alpha / rank;
     }
 
-    Tensor Q(Tensor x) => q_lora_A is null ? q_proj.forward(x) : q_proj.forward(x) + loraScale * q_lora_B!.forward(q_lora_A.forward(x));
-    Tensor V(Tensor x) => v_lora_A is null ? v_proj.forward(x) : v_proj.forward(x) + loraScale * v_lora_B!.forward(v_lora_A.forward(x));
+    Tensor Q(Tensor x) => q_lora_A is null ? q_proj.forward(x) : q_proj.forward(x)
+        + loraScale * q_lora_B!.forward(q_lora_A.forward(x));
+    Tensor V(Tensor x) => v_lora_A is null ? v_proj.forward(x) : v_proj.forward(x)
+        + loraScale * v_lora_B!.forward(v_lora_A.forward(x));
 
     /// <summary>x: (B, S, d) → (B, S, d).</summary>
     public override Tensor forward(Tensor x)
@@ -48,7 +52,8 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         var q = rope.Apply(Heads(Q(x)));
         var k = rope.Apply(Heads(k_proj.forward(x)));
         var v = Heads(V(x));
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);   // softmax(QKᵀ/√d_head + causal)·V
+        // softmax(QKᵀ/√d_head + causal)·V
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
         return o_proj.forward(y.transpose(1, 2).contiguous().view(b, s, d));
     }
 }

@@ -19,7 +19,8 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
         input_layernorm = new RMSNorm(c.DModel);
         post_attention_layernorm = new RMSNorm(c.DModel);
         self_attn = new Attention(c.DModel, c.Heads, rope);
-        if (router is not null) block_sparse_moe = new MoeBlock(index, c.DModel, c.Experts, c.ExpertHidden, c.SharedExperts, router);
+        if (router is not null) block_sparse_moe = new MoeBlock(index, c.DModel, c.Experts, c.ExpertHidden,
+            c.SharedExperts, router);
         else mlp = new SwiGluExpert(c.DModel, c.ExpertHidden);
         RegisterComponents();
     }

@@ -31,14 +31,17 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     public Linear? NullGate => null_gate;
     public SwiGluExpert Expert(int i) => experts[i];
 
-    public MoeBlock(int layerIndex, int dModel, int numExperts, int hidden, int shared, Router router) : base("block_sparse_moe")
+    public MoeBlock(int layerIndex, int dModel, int numExperts, int hidden, int shared,
+        Router router) : base("block_sparse_moe")
     {
         this.layerIndex = layerIndex;
         this.dModel = dModel;
         NumExperts = numExperts;
         gate = nn.Linear(dModel, numExperts, hasBias: false);
-        experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, numExperts).Select(_ => new SwiGluExpert(dModel, hidden)).ToArray());
-        shared_experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, shared).Select(_ => new SwiGluExpert(dModel, hidden)).ToArray());
+        experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, numExperts).Select(_ => new SwiGluExpert(dModel,
+            hidden)).ToArray());
+        shared_experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, shared).Select(_ => new SwiGluExpert(dModel,
+            hidden)).ToArray());
         Router = router;
         RegisterComponents();
         EnsureRouterModules(router, withAllocator: router.NeedsAllocator);
@@ -79,7 +82,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
 
     /// <summary>x: (B, S, d) → the layer's output and its routing decision (as Mixtral's block returns its router
     /// logits). sampleAllocator: an allocator samples k from π (Ada-K training) instead of taking its argmax.</summary>
-    public MoeLayerOutput Forward(Tensor x, TelemetryLevel telemetry = TelemetryLevel.None, bool sampleAllocator = false)
+    public MoeLayerOutput Forward(Tensor x, TelemetryLevel telemetry = TelemetryLevel.None,
+        bool sampleAllocator = false)
     {
         long b = x.shape[0], s = x.shape[1], t = b * s;
         var h = x.reshape(t, dModel);                                          // (T, d)

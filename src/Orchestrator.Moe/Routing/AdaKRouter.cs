@@ -20,21 +20,25 @@ public sealed class AdaKRouter(RouterConfig config, int experts) : Router(config
             Param.Float("warm_p", 0.3, "p for p_warm pseudo-labels", 0, 1, minEx: true),
             Param.Float("layer_fraction", 1.0, "fraction of MoE layers that get an allocator", 0, 1, minEx: true),
             Param.Bool("sample", false, "sample k at inference instead of argmax"),
-            Param.Float("lr", 1e-3, "allocator learning rate (published 1e-3); PPO steps are finetune.steps", 0, minEx: true),
+            Param.Float("lr", 1e-3, "allocator learning rate (published 1e-3); PPO steps are finetune.steps", 0,
+                minEx: true),
             Param.Int("warm_steps", 20, "warm-start classification steps before PPO (ignored for warm_start: random)",
                 0, 1_000_000),
         ], "lambda")
     {
         Finetune = FinetuneStrategy.AllocatorPolicy,
-        Constraints = c => RouterDefinition.AtMost(c, "router.default_k", "default_k", "model.experts", "model.experts"),
+        Constraints = c => RouterDefinition.AtMost(c, "router.default_k", "default_k", "model.experts",
+            "model.experts"),
     };
 
     /// <summary>The allocator trainer's settings (Training/AdaKTrainer), read from the knobs above.</summary>
-    public sealed record Settings(double Lambda, int DefaultK, double Epsilon, double Gamma, int PpoEpochs, string WarmStart,
+    public sealed record Settings(double Lambda, int DefaultK, double Epsilon, double Gamma, int PpoEpochs,
+        string WarmStart,
         double WarmP, double LayerFraction, bool Sample, double Lr, int WarmSteps)
     {
         public static Settings Of(RouterConfig c) => new(c.Double("lambda"), c.Int("default_k"), c.Double("epsilon"),
-            c.Double("gamma"), c.Int("ppo_epochs"), c.String("warm_start"), c.Double("warm_p"), c.Double("layer_fraction"),
+            c.Double("gamma"), c.Int("ppo_epochs"), c.String("warm_start"), c.Double("warm_p"),
+                c.Double("layer_fraction"),
             c.Bool("sample"), c.Double("lr"), c.Int("warm_steps"));
     }
 
@@ -43,7 +47,8 @@ public sealed class AdaKRouter(RouterConfig config, int experts) : Router(config
     public override bool NeedsAllocator => true;
     public override int MaxExpertsPerToken => Experts;
 
-    /// <summary>Allocators go to an evenly spaced `layer_fraction` of the MoE layers; the others keep default_k.</summary>
+    /// <summary>Allocators go to an evenly spaced `layer_fraction` of the MoE layers; the others keep
+    /// default_k.</summary>
     public override IReadOnlySet<int> AllocatorLayers(int moeLayers)
     {
         int count = Math.Max(1, (int)Math.Round(settings.LayerFraction * moeLayers));

@@ -15,7 +15,8 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
             Param.Int("k", 3, "top-k over real + null experts", 1, 1280),
         ], "nulls", "k")
     {
-        Constraints = c => RouterDefinition.AtMost(c, "router.k", "k", "experts + nulls =", "model.experts", "router.nulls"),
+        Constraints = c => RouterDefinition.AtMost(c, "router.k", "k", "experts + nulls =", "model.experts",
+            "router.nulls"),
     };
 
     readonly int k = config.Int("k");

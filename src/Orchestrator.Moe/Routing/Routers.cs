@@ -38,6 +38,7 @@ public static class Routers
         Func<RouterConfig, int, Router>? create;
         lock (Factories) Factories.TryGetValue(config.Type, out create);
         return (create ?? throw new ArgumentException(
-            $"unknown router type '{config.Type}' (allowed: {string.Join(", ", RouterCatalog.Names)})"))(config, experts);
+            $"unknown router type '{config.Type}' (allowed: {string.Join(", ", RouterCatalog.Names)})"))(config,
+                experts);
     }
 }

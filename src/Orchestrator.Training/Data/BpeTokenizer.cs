@@ -43,15 +43,18 @@ public sealed partial class BpeTokenizer
 
     public static IEnumerable<string> PreTokens(string text) => PreTokenizer().Matches(text).Select(m => m.Value);
 
-    /// <summary>Learns vocabSize − 257 merges from word counts; ties broken by the smaller pair, so training is deterministic.</summary>
+    /// <summary>Learns vocabSize − 257 merges from word counts; ties broken by the smaller pair, so training is
+    /// deterministic.</summary>
     public static BpeTokenizer Train(IEnumerable<string> documents, int vocabSize)
     {
-        if (vocabSize < FirstMerge) throw new ArgumentOutOfRangeException(nameof(vocabSize), $"vocabulary must be ≥ {FirstMerge}");
+        if (vocabSize < FirstMerge) throw new ArgumentOutOfRangeException(nameof(vocabSize),
+            $"vocabulary must be ≥ {FirstMerge}");
         var counts = new Dictionary<string, long>();
         foreach (var doc in documents)
             foreach (var w in PreTokens(doc)) counts[w] = counts.GetValueOrDefault(w) + 1;
         var words = counts.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => (ids: System.Text.Encoding.UTF8.GetBytes(kv.Key).Select(b => (int)b).ToList(), n: kv.Value)).ToList();
+            .Select(kv => (ids: System.Text.Encoding.UTF8.GetBytes(kv.Key).Select(b => (int)b).ToList(),
+                n: kv.Value)).ToList();
         var merges = new List<(int, int)>();
         while (FirstMerge + merges.Count < vocabSize)
         {
@@ -60,7 +63,8 @@ public sealed partial class BpeTokenizer
                 for (int i = 0; i + 1 < ids.Count; i++)
                     pairs[(ids[i], ids[i + 1])] = pairs.GetValueOrDefault((ids[i], ids[i + 1])) + n;
             if (pairs.Count == 0) break;
-            var best = pairs.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).First().Key;
+            var best = pairs.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p
+                => p.Key.Item2).First().Key;
             int id = FirstMerge + merges.Count;
             merges.Add(best);
             foreach (var (ids, _) in words)
@@ -105,7 +109,8 @@ public sealed partial class BpeTokenizer
     public string Decode(IEnumerable<int> ids)
     {
         var bytes = new List<byte>();
-        foreach (var id in ids) bytes.AddRange(id == EndOfText ? System.Text.Encoding.UTF8.GetBytes("\n\n") : bytesOf[id]);
+        foreach (var id in ids)
+            bytes.AddRange(id == EndOfText ? System.Text.Encoding.UTF8.GetBytes("\n\n") : bytesOf[id]);
         return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
     }
 
@@ -115,7 +120,8 @@ public sealed partial class BpeTokenizer
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(new { format = "orchestrator-bpe-1", merges = merges.Select(m => new[] { m.a, m.b }) }));
+        File.WriteAllText(tmp, JsonSerializer.Serialize(new { format = "orchestrator-bpe-1",
+            merges = merges.Select(m => new[] { m.a, m.b }) }));
         File.Move(tmp, path, true);
     }
 
@@ -130,13 +136,20 @@ public sealed partial class BpeTokenizer
     // A small closed-class list: determiners, pronouns, prepositions, conjunctions, auxiliaries.
     static readonly HashSet<string> FunctionWords = new(StringComparer.OrdinalIgnoreCase)
     {
-        "a","an","the","this","that","these","those","my","your","his","her","its","our","their","some","any","no","every",
-        "i","me","you","he","him","she","it","we","us","they","them","who","whom","whose","which","what","myself","yourself","itself",
-        "of","in","on","at","by","for","with","about","against","between","into","through","during","before","after","above","below",
-        "to","from","up","down","out","off","over","under","as","than","like","upon","within","without","onto","toward","towards",
-        "and","or","but","nor","so","yet","if","because","while","although","though","unless","since","when","where","whether","then",
-        "is","am","are","was","were","be","been","being","have","has","had","having","do","does","did","will","would","shall","should",
-        "can","could","may","might","must","not","there","here","s","t","re","ve","m","ll","d","all","each","both","either","neither",
+        "a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their", "some",
+        "any", "no", "every",
+        "i", "me", "you", "he", "him", "she", "it", "we", "us", "they", "them", "who", "whom", "whose", "which", "what",
+        "myself", "yourself", "itself",
+        "of", "in", "on", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during",
+        "before", "after", "above", "below",
+        "to", "from", "up", "down", "out", "off", "over", "under", "as", "than", "like", "upon", "within", "without",
+        "onto", "toward", "towards",
+        "and", "or", "but", "nor", "so", "yet", "if", "because", "while", "although", "though", "unless", "since",
+        "when", "where", "whether", "then",
+        "is", "am", "are", "was", "were", "be", "been", "being", "have", "has", "had", "having", "do", "does", "did",
+        "will", "would", "shall", "should",
+        "can", "could", "may", "might", "must", "not", "there", "here", "s", "t", "re", "ve", "m", "ll", "d", "all",
+        "each", "both", "either", "neither",
     };
 
     /// <summary>function word / content word / punctuation / number / whitespace, from a word's text.</summary>

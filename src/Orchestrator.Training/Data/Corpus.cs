@@ -31,7 +31,8 @@ public sealed class Corpus
         var docs = source == "fortunes" ? LoadFortunes() : LoadPath(source);
         docs = docs.Select(d => d.Replace("\r\n", "\n").Trim()).Where(d => d.Length > 0).Distinct().ToList();
         if (docs.Count < 10)
-            throw new InvalidDataException($"corpus '{source}' has only {docs.Count} documents; at least 10 are needed");
+            throw new InvalidDataException($"corpus '{source}' has only {docs.Count} documents; at least 10 are " +
+                $"needed");
         // Split by a hash of each document's text: stable under reordering of files and documents.
         var train = new List<string>(); var valid = new List<string>(); var test = new List<string>();
         foreach (var d in docs.OrderBy(Fnv, Comparer<ulong>.Default).ThenBy(d => d, StringComparer.Ordinal))
@@ -48,7 +49,8 @@ public sealed class Corpus
     static List<string> LoadFortunes()
     {
         var dir = FortuneDirs().FirstOrDefault(Directory.Exists)
-            ?? throw new FileNotFoundException("the fortunes corpus is missing: run `make setup` (installs Debian's `fortunes` package) " +
+            ?? throw new FileNotFoundException("the fortunes corpus is missing: run `make setup` (installs Debian's " +
+                "`fortunes` package) " +
                                                "or set data.corpus to your own .txt/.jsonl file");
         var docs = new List<string>();
         // A fortune file is text with a `.dat` index beside it; documents are separated by lines holding `%`.
@@ -67,7 +69,8 @@ public sealed class Corpus
     static List<string> LoadPath(string path)
     {
         if (Directory.Exists(path))
-            return Directory.GetFiles(path, "*.txt", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal)
+            return Directory.GetFiles(path, "*.txt", SearchOption.AllDirectories).OrderBy(f => f,
+                StringComparer.Ordinal)
                 .SelectMany(f => SplitOn(File.ReadAllText(f), "\n\n")).ToList();
         if (!File.Exists(path)) throw new FileNotFoundException($"corpus file not found: {path}");
         if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))

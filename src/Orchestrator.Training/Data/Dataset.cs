@@ -24,12 +24,15 @@ public sealed class Dataset
             tok = BpeTokenizer.Train(corpus.Train, vocabSize);
             tok.Save(path);
         }
-        int[] Join(IEnumerable<string> docs) => docs.SelectMany(d => tok.Encode(d).Append(BpeTokenizer.EndOfText)).ToArray();
+        int[] Join(IEnumerable<string> docs) => docs.SelectMany(d
+            => tok.Encode(d).Append(BpeTokenizer.EndOfText)).ToArray();
         var test = tok.EncodeWithWords(string.Join("\n\n", corpus.Test));
-        return new Dataset { Corpus = corpus, Tokenizer = tok, Train = Join(corpus.Train), Valid = Join(corpus.Valid), Test = test, TokenizerPath = path };
+        return new Dataset { Corpus = corpus, Tokenizer = tok, Train = Join(corpus.Train), Valid = Join(corpus.Valid),
+            Test = test, TokenizerPath = path };
     }
 
-    /// <summary>A row of `length` tokens of task samples (each "prompt answer\n"), drawn with difficulty ≤ maxDifficulty.</summary>
+    /// <summary>A row of `length` tokens of task samples (each "prompt answer\n"), drawn with difficulty ≤
+    /// maxDifficulty.</summary>
     public int[] TaskRow(IReadOnlyList<string> tasks, int minDifficulty, int maxDifficulty, int length, Random rng)
     {
         var row = new List<int>(length + 32);
@@ -43,7 +46,8 @@ public sealed class Dataset
 
     public static int[] Window(int[] stream, int length, Random rng)
     {
-        if (stream.Length <= length) throw new InvalidDataException($"token stream of {stream.Length} is shorter than a window of {length}");
+        if (stream.Length <= length) throw new InvalidDataException($"token stream of {stream.Length} is shorter " +
+            $"than a window of {length}");
         int start = rng.Next(stream.Length - length);
         return stream.AsSpan(start, length).ToArray();
     }

@@ -23,16 +23,19 @@ public static class Checkpoints
         job.Result.Artifacts.Add(new ArtifactRow(path, "checkpoint", sha, size));
     }
 
-    /// <summary>The job's input checkpoint, verified; its manifest (null for a model stored before manifests).</summary>
+    /// <summary>The job's input checkpoint, verified; its manifest (null for a model stored before
+    /// manifests).</summary>
     public static (string path, ModelManifest? manifest) VerifiedInput(JobContext job, string what)
     {
         var input = job.Ticket.Input ?? throw new InvalidDataException($"job {job.Ticket.Key} has no input model");
-        if (!File.Exists(input.Checkpoint)) throw new FileNotFoundException($"{what} checkpoint missing: {input.Checkpoint}");
+        if (!File.Exists(input.Checkpoint)) throw new FileNotFoundException($"{what} checkpoint missing: " +
+            $"{input.Checkpoint}");
         var manifest = ModelManifest.TryLoad(input.Checkpoint);
         var expected = input.Sha256 ?? manifest?.Sha256;
         var sha = Protocol.Sha256(input.Checkpoint);
         if (expected != null && sha != expected)
-            throw new InvalidDataException($"{what} checkpoint {input.Checkpoint} has sha256 {sha}, expected {expected}");
+            throw new InvalidDataException($"{what} checkpoint {input.Checkpoint} has sha256 {sha}, expected " +
+                $"{expected}");
         job.Result.Artifacts.Add(new ArtifactRow(input.Checkpoint, what + "_checkpoint", sha,
             new FileInfo(input.Checkpoint).Length));
         return (input.Checkpoint, manifest);

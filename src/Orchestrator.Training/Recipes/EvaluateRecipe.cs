@@ -16,7 +16,8 @@ public static class EvaluateRecipe
         job.Say(WorkerMessage.Progress("eval"));
         var report = Evaluator.Evaluate(model, job.Data, cfg);
         job.Log.WriteLine($"eval: loss {report.Loss:F4} ppl {report.Perplexity:F2} acc {report.Accuracy:P1} " +
-                          $"experts/token {report.MeanExpertsPerToken:F3} GFLOPs/token {report.FlopsPerToken / 1e9:F4}");
+                          $"experts/token {report.MeanExpertsPerToken:F3} GFLOPs/token " +
+                          $"{report.FlopsPerToken / 1e9:F4}");
         var f = job.Result.Final;
         f["eval_loss"] = report.Loss;
         f["perplexity"] = report.Perplexity;
@@ -48,7 +49,8 @@ public static class EvaluateRecipe
             for (int e = 0; e < l.Experts; e++)
                 job.Result.Experts.Add(new ExpertLoad(l.Layer, e, l.Load[e], total == 0 ? 0 : l.Load[e] / (double)total,
                     l.Tokens == 0 ? 0 : l.GateProbability[e] / l.Tokens));
-            job.Result.Events.AddRange(CollapseWarnings(l, cfg.Eval.CollapseShare).Select(w => new EventRow("warning", w)));
+            job.Result.Events.AddRange(CollapseWarnings(l, cfg.Eval.CollapseShare).Select(w => new EventRow("warning",
+                w)));
         }
     }
 

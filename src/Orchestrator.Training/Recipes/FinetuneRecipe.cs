@@ -29,7 +29,8 @@ public static class FinetuneRecipe
         {
             var v = Evaluator.TextLoss(model, job.Data.Valid, cfg.Model.Context, 4);
             job.Result.Steps.Add(new MetricPoint("valid_loss", step, v, lastWall, "finetune"));
-            if (cfg.Eval.TargetLoss > 0 && double.IsNaN(timeToTarget) && v <= cfg.Eval.TargetLoss) timeToTarget = lastWall;
+            if (cfg.Eval.TargetLoss > 0 && double.IsNaN(timeToTarget)
+                && v <= cfg.Eval.TargetLoss) timeToTarget = lastWall;
         }
         IReadOnlyList<StepMetrics> history = [];
         int steps = cfg.Finetune.Train.Steps;
@@ -41,10 +42,12 @@ public static class FinetuneRecipe
                 lastWall = m.WallSeconds;
                 if (m.Step % 10 == 0)
                     job.Say(WorkerMessage.Progress("ada_k_" + m.Phase, m.Step + 1,
-                        m.Phase == "warm" ? AdaKRouter.Settings.Of(cfg.Router).WarmSteps : steps, m.Loss, m.WallSeconds, m.MeanK.Average()));
+                        m.Phase == "warm" ? AdaKRouter.Settings.Of(cfg.Router).WarmSteps : steps, m.Loss,
+                            m.WallSeconds, m.MeanK.Average()));
             });
         else
-            history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode, cfg.Finetune.LoraRank),
+            history = Trainer.Train(model, cfg.Finetune.Train, Trainable(model, cfg.Finetune.Mode,
+                cfg.Finetune.LoraRank),
                 batches,
                 m => { job.Record("finetune", m); job.Progress("finetune", m, steps); lastWall = m.WallSeconds; },
                 ValidLoss);
@@ -66,7 +69,8 @@ public static class FinetuneRecipe
         bool IsText(double u) => u < cfg.Finetune.TextMix;
         if (cfg.Finetune.Curriculum == "adaptive_gating")
         {
-            int per = (int)Math.Ceiling(cfg.Finetune.CurriculumPool / (double)(cfg.Data.Tasks.Length * cfg.Data.MaxDifficulty));
+            int cells = cfg.Data.Tasks.Length * cfg.Data.MaxDifficulty;       // one pool slice per task and difficulty
+            int per = (int)Math.Ceiling(cfg.Finetune.CurriculumPool / (double)cells);
             var ordered = new ComplexityCurriculum(
                 TaskSuite.Samples(cfg.Data.Tasks, cfg.Data.MaxDifficulty, per, (int)cfg.Seed, stream: 2),
                 job.Data.Tokenizer, cfg.Model.Context);

@@ -17,7 +17,8 @@ public static class PretrainRecipe
         Trainer.Train(model, cfg.Pretrain, model.parameters(),
             _ => job.MixedBatch(cfg.Pretrain.BatchSize, rng, u => !(u < cfg.Data.TaskMix),
                 () => job.Data.TaskRow(cfg.Data.Tasks, 1, cfg.Data.MaxDifficulty, s, rng)),
-            m => { job.Record("pretrain", m); job.Progress("pretrain", m, cfg.Pretrain.Steps); lastWall = m.WallSeconds; },
+            m => { job.Record("pretrain", m); job.Progress("pretrain", m,
+                cfg.Pretrain.Steps); lastWall = m.WallSeconds; },
             step => job.Result.Steps.Add(new MetricPoint("valid_loss", step, Valid(), lastWall, "pretrain")));
         double valid = Valid();
         job.Result.Steps.Add(new MetricPoint("valid_loss", cfg.Pretrain.Steps, valid, lastWall, "pretrain"));

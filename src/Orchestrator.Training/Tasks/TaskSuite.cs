@@ -42,12 +42,14 @@ public static class TaskSuite
             case "reverse":
             {
                 var letters = Enumerable.Range(0, difficulty + 1).Select(_ => (char)('a' + rng.Next(26))).ToArray();
-                return new(task, difficulty, $"reverse {string.Join(' ', letters)}:", " " + string.Join(' ', letters.Reverse()));
+                return new(task, difficulty, $"reverse {string.Join(' ', letters)}:", " " + string.Join(' ',
+                    letters.Reverse()));
             }
             case "sort":
             {
                 var digits = Enumerable.Range(0, difficulty + 1).Select(_ => rng.Next(10)).ToArray();
-                return new(task, difficulty, $"sort {string.Join(' ', digits)}:", " " + string.Join(' ', digits.Order()));
+                return new(task, difficulty, $"sort {string.Join(' ', digits)}:", " " + string.Join(' ',
+                    digits.Order()));
             }
             case "brackets":
             {
@@ -57,14 +59,16 @@ public static class TaskSuite
                     " " + new string(seq.Reverse().Select(i => close[i]).ToArray()));
             }
             default:
-                throw new ArgumentException($"unknown task '{task}' (allowed: addition, arithmetic, reverse, sort, brackets)");
+                throw new ArgumentException($"unknown task '{task}' (allowed: addition, arithmetic, reverse, sort, " +
+                    $"brackets)");
         }
     }
 
     static long Pow10(int n) { long r = 1; for (int i = 0; i < n; i++) r *= 10; return r; }
 
     /// <summary>A deterministic stream: sample i of (seed, stream) never depends on other samples.</summary>
-    public static List<TaskSample> Samples(IReadOnlyList<string> tasks, int maxDifficulty, int perTaskAndDifficulty, int seed, int stream)
+    public static List<TaskSample> Samples(IReadOnlyList<string> tasks, int maxDifficulty, int perTaskAndDifficulty,
+        int seed, int stream)
     {
         var list = new List<TaskSample>();
         foreach (var task in tasks)

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Markdig;
+using Orchestrator.Results;
+using ScottPlot;
+
+namespace Orchestrator.Reports;
+
+/// <summary>The report's text: the Markdown (tables over the same data as the plots, failures, provenance) and
+/// the self-contained HTML made from it.</summary>
+public sealed partial class ReportBuilder
+{
+    sealed record Row(string Config, int N, MeanCi Acc, MeanCi Loss, MeanCi Experts, MeanCi Flops, MeanCi Speedup);
+
+    static List<Row> Table(IEnumerable<IGrouping<string, RunInfo>> groups) => groups.Select(g
+        => new Row(g.First().Config, g.Count(),
+        MeanCi.Of(g.Select(r => r.Acc ?? double.NaN)), MeanCi.Of(g.Select(r => r.Loss ?? double.NaN)),
+        MeanCi.Of(g.Select(r => r.Experts ?? double.NaN)), MeanCi.Of(g.Select(r => r.Flops ?? double.NaN)),
+        MeanCi.Of(g.Select(r => r.Speedup ?? double.NaN)))).ToList();
+
+    string Markdown(ReportData data, List<(string File, string Title)> plots)
+    {
+        var (sweeps, runs, groups, runsSql) = (data.Sweeps, data.Runs, data.Groups, data.RunsSql);
+        var sb = new StringBuilder();
+        sb.AppendLine($"# Sweep report: {string.Join(", ", sweeps)}").AppendLine();
+        var distinct = runs.DistinctBy(r => r.RunId).ToList();
+        sb.AppendLine($"{distinct.Count} runs: {distinct.Count(r => r.Status == "completed")} completed, " +
+            $"{distinct.Count(r => r.Status == "failed")} failed, " +
+                      $"{distinct.Count(r => r.Status == "skipped")} skipped, " +
+                      $"{distinct.Count(r => r.Status is "pending" or "running")} pending or running.").AppendLine();
+        if (sweeps.Count > 1)
+        {
+            // History: the sweeps side by side (a run planned by both counts in each).
+            sb.AppendLine("## Sweeps compared").AppendLine();
+            sb.AppendLine("| sweep | runs | completed | failed | best accuracy | fewest experts/token | spec hash |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var sw in sweeps)
+            {
+                var mine = runs.Where(r => r.Sweep == sw).ToList();
+                var hash = store.Query("SELECT spec_hash FROM sweeps WHERE name = $n", ("$n",
+                    sw)).Rows.FirstOrDefault()?[0];
+                var ok = mine.Where(r => r.Status == "completed").ToList();
+                sb.AppendLine($"| {sw} | {mine.Count} | {ok.Count} | {mine.Count(r => r.Status == "failed")} | " +
+                              $"{F(ok.Max(r => r.Acc))} | {F(ok.Min(r => r.Experts))} | {hash} |");
+            }
+            sb.AppendLine();
+        }
+        sb.AppendLine("## By router configuration (mean ± 95% CI over seeds)").AppendLine();
+        sb.AppendLine("| configuration | n | accuracy | eval loss | experts/token | FLOPs/token | speed-up vs top-k " +
+            "(FLOPs) |");
+        sb.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var r in Table(groups))
+            sb.AppendLine($"| {r.Config} | {r.N} | {r.Acc} | {r.Loss} | {r.Experts} | {r.Flops} | {r.Speedup} |");
+        // Token-wise: the words (seen ≥ 5 times) with the most and the fewest experts per token, per configuration.
+        const string WordsSql = """
+            SELECT word, token_class, sum(tokens) AS n, sum(tokens * mean_experts_per_token) / sum(tokens) AS experts
+            FROM word_usage WHERE run_id IN (%IDS%) GROUP BY word, token_class HAVING n >= 5 ORDER BY experts DESC, word
+            """;
+        sb.AppendLine().AppendLine("## Words with the most and fewest experts per token").AppendLine();
+        sb.AppendLine("| configuration | most experts | fewest experts |");
+        sb.AppendLine("|---|---|---|");
+        foreach (var g in groups)
+        {
+            var ids = g.Select((r, i) => ("$w" + i, (object?)r.RunId)).ToArray();
+            var rows = store.Query(WordsSql.Replace("%IDS%", string.Join(",", ids.Select(x => x.Item1))), ids).Rows;
+            if (rows.Count == 0) continue;
+            string W(object?[] r) => $"{r[0]} ({Convert.ToDouble(r[3], CultureInfo.InvariantCulture)
+                .ToString("0.##", CultureInfo.InvariantCulture)})";
+            sb.AppendLine($"| {g.First().Config} | {string.Join(", ", rows.Take(8).Select(W))} | " +
+                $"{string.Join(", ", rows.TakeLast(8).Reverse().Select(W))} |");
+        }
+        sb.AppendLine().AppendLine("## Runs").AppendLine();
+        sb.AppendLine("| run | sweep | router | knobs | curriculum | seed | status | accuracy | eval loss | " +
+            "perplexity | experts/token | FLOPs/token |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in runs)
+            sb.AppendLine($"| {r.RunId} | {r.Sweep} | {r.Router} | {r.Knobs} | {r.Curriculum} | {r.Seed} | " +
+                $"{r.Status} | {F(r.Acc)} | {F(r.Loss)} | {F(r.Ppl)} | {F(r.Experts)} | {F(r.Flops)} |");
+        var failed = runs.Where(r => r.Status is "failed" or "skipped").DistinctBy(r => r.RunId).ToList();
+        sb.AppendLine().AppendLine("## Failures").AppendLine();
+        if (failed.Count == 0) sb.AppendLine("None.");
+        foreach (var r in failed) sb.AppendLine($"- **{r.RunId}** ({r.Config}, seed {r.Seed}) {r.Status}: {r.Error}");
+        sb.AppendLine().AppendLine("## Plots").AppendLine();
+        foreach (var (file, title) in plots) sb.AppendLine($"![{title}]({file})");
+        sb.AppendLine().AppendLine("## Provenance").AppendLine();
+        const string ProvenanceSql = """
+            SELECT DISTINCT json_extract(provenance_json, '$.git_commit'), json_extract(provenance_json, '$.git_dirty'),
+                   json_extract(provenance_json, '$.torchsharp'), json_extract(provenance_json, '$.libtorch'),
+                   json_extract(provenance_json, '$.dotnet'), json_extract(provenance_json, '$.device'),
+                   json_extract(provenance_json, '$.host')
+            FROM runs WHERE provenance_json IS NOT NULL
+              AND run_id IN (SELECT run_id FROM sweep_runs WHERE sweep IN (%IN%))
+            """;
+        var inSweeps = string.Join(",", sweeps.Select((_, i) => "$s" + i));
+        var sweepArgs = sweeps.Select((s, i) => ("$s" + i, (object?)s)).ToArray();
+        foreach (var row in store.Query(ProvenanceSql.Replace("%IN%", inSweeps), sweepArgs).Rows)
+            sb.AppendLine($"- commit {row[0]} (dirty: {row[1]}), TorchSharp {row[2]}, {row[3]}, {row[4]}, device " +
+                $"{row[5]}, host {row[6]}");
+        foreach (var s in sweeps)
+        {
+            var spec = store.Query("SELECT spec_path, spec_hash FROM sweeps WHERE name = $n", ("$n",
+                s)).Rows.FirstOrDefault();
+            if (spec != null) sb.AppendLine($"- sweep {s}: spec {spec[0]} (hash {spec[1]})");
+        }
+        sb.AppendLine().AppendLine("## Reproduce these numbers").AppendLine().AppendLine("```sql").AppendLine(runsSql)
+            .AppendLine("```");
+        return sb.ToString();
+    }
+
+    static string F(double? v) => v == null ? "–" : Math.Abs(v.Value) >= 1e5 ? v.Value.ToString("0.###e0",
+        CultureInfo.InvariantCulture) : v.Value.ToString("0.####", CultureInfo.InvariantCulture);
+
+    /// <summary>The Markdown rendered to one self-contained page by Markdig (tables, lists, code blocks as
+    /// CommonMark renders them), the plots embedded as data URIs.</summary>
+    static string Html(IReadOnlyList<string> sweeps, string md, string outDir)
+    {
+        var embedded = PlotLink().Replace(md, m =>
+        {
+            var png = Path.Combine(outDir, m.Groups["file"].Value);
+            if (!File.Exists(png)) return m.Value;
+            var b64 = Convert.ToBase64String(File.ReadAllBytes(png));
+            return $"![{m.Groups["title"].Value}](data:image/png;base64,{b64})";
+        });
+        var pipeline = new MarkdownPipelineBuilder().UsePipeTables().UseFigures().Build();
+        var body = Markdig.Markdown.ToHtml(embedded, pipeline);
+        return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Orchestrator report: " +
+               WebUtility.HtmlEncode(string.Join(", ", sweeps)) + "</title><style>" + Style + "</style></head><body>" +
+               body + "</body></html>";
+    }
+
+    const string Style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}" +
+                         "table{border-collapse:collapse;font-size:13px}" +
+                         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}" +
+                         "td:first-child,th:first-child{text-align:left}" +
+                         "img{max-width:100%;border:1px solid #eee}pre{background:#f6f6f6;padding:1em;overflow:auto}";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"!\[(?<title>[^\]]*)\]\((?<file>[^)\s]+\.png)\)")]
+    private static partial System.Text.RegularExpressions.Regex PlotLink();
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json;
+using Orchestrator.Results;
+
+namespace Orchestrator.Reports;
+
+/// <summary>One run as one sweep planned it. When a report compares sweeps, a run planned by two of
+/// them appears under each, and every configuration label starts with its sweep's name.</summary>
+sealed record RunInfo(string RunId, string Router, string Knobs, string Curriculum, long Seed, string Status,
+    string GroupHash, double? Loss, double? Ppl, double? Acc, double? Experts, double? Flops, double? Speedup,
+    string? Error, string Sweep, bool Compare)
+{
+    public string Config => (Compare ? Sweep + ": " : "") + ReportBuilder.ConfigLabel(Router, Knobs) +
+                            (Curriculum != "none" ? $" [{Curriculum}]" : "");
+}
+
+/// <summary>Everything a report draws, read from the store once: one query per table for all the sweeps'
+/// runs (never one per run per plot), grouped by run id.</summary>
+sealed class ReportData
+{
+    public required IReadOnlyList<string> Sweeps { get; init; }
+    public required List<RunInfo> Runs { get; init; }
+    /// <summary>The SQL behind the run tables, printed in the report so that its numbers can be reproduced.</summary>
+    public required string RunsSql { get; init; }
+    public List<RunInfo> Done => Runs.Where(r => r.Status == "completed").ToList();
+    /// <summary>Completed runs by configuration (same sweep and configuration but the seed).</summary>
+    public List<IGrouping<string, RunInfo>> Groups =>
+        Done.GroupBy(r => r.Sweep + "/" + r.GroupHash).OrderBy(g => g.First().Config).ToList();
+
+    public required ILookup<string, (int Layer, double Experts)> Layers { get; init; }
+    public required ILookup<string, (int Difficulty, double Experts)> Difficulties { get; init; }
+    public required ILookup<string, (string Class, double Experts)> Classes { get; init; }
+    public required ILookup<string, long[]> Histograms { get; init; }
+    public required ILookup<string, (string Key, double Step, double Value)> Curves { get; init; }
+    public required ILookup<string, (int Layer, int Expert, double Share)> Loads { get; init; }
+
+    const string RunsSqlTemplate = """
+        SELECT s.run_id, s.router, s.knobs, s.curriculum, s.seed, s.status, s.group_hash, s.eval_loss, s.perplexity,
+               s.accuracy, s.mean_experts_per_token, s.flops_per_token, s.speedup_vs_topk, r.error, sr.sweep
+        FROM sweep_runs sr JOIN run_summary s ON s.run_id = sr.run_id JOIN runs r ON r.run_id = s.run_id
+        WHERE sr.sweep IN (%IN%)
+        ORDER BY sr.sweep, s.router, s.knobs, s.curriculum, s.seed
+        """;
+
+    static double? D(object? o) => o == null ? null : Convert.ToDouble(o, CultureInfo.InvariantCulture);
+    static int I(object? o) => Convert.ToInt32(o, CultureInfo.InvariantCulture);
+
+    public static ReportData Load(ResultStore store, IReadOnlyList<string> sweeps)
+    {
+        var inList = string.Join(",", sweeps.Select((_, i) => "$s" + i));
+        var args = sweeps.Select((s, i) => ("$s" + i, (object?)s)).ToArray();
+        bool compare = sweeps.Count > 1;
+        var runs = store.Query(RunsSqlTemplate.Replace("%IN%", inList), args).Rows.Select(r => new RunInfo(
+            (string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, Convert.ToInt64(r[4]), (string)r[5]!,
+            (string)r[6]!, D(r[7]), D(r[8]), D(r[9]), D(r[10]), D(r[11]), D(r[12]), r[13] as string, (string)r[14]!,
+            compare)).ToList();
+        // Every per-run table, once, for the runs these sweeps planned.
+        var mine = $"(SELECT run_id FROM sweep_runs WHERE sweep IN ({inList}))";
+        List<object?[]> Rows(string sql) => store.Query(sql.Replace("%RUNS%", mine), args).Rows.ToList();
+        return new ReportData
+        {
+            Sweeps = sweeps, Runs = runs,
+            RunsSql = RunsSqlTemplate.Replace("%IN%", string.Join(", ", sweeps.Select(s => $"'{s}'"))),
+            Layers = Rows("""
+                SELECT run_id, layer, mean_experts_per_token FROM usage_by_layer WHERE run_id IN %RUNS%
+                ORDER BY run_id, layer
+                """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2])!.Value)),
+            Difficulties = Rows("""
+                SELECT run_id, difficulty, avg(mean_experts_per_token) FROM usage_by_difficulty WHERE run_id IN %RUNS%
+                GROUP BY run_id, difficulty ORDER BY run_id, difficulty
+                """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2])!.Value)),
+            Classes = Rows("""
+                SELECT run_id, token_class, sum(tokens * mean_experts_per_token) / sum(tokens) FROM usage_by_token_class
+                WHERE run_id IN %RUNS% GROUP BY run_id, token_class ORDER BY run_id, token_class
+                """).ToLookup(r => (string)r[0]!, r => ((string)r[1]!, D(r[2])!.Value)),
+            Histograms = Rows("SELECT run_id, experts_histogram FROM routing_stats WHERE run_id IN %RUNS%")
+                .ToLookup(r => (string)r[0]!, r => JsonSerializer.Deserialize<long[]>((string)r[1]!)!),
+            Curves = Rows("""
+                SELECT run_id, key, step, value FROM run_metrics
+                WHERE run_id IN %RUNS% AND phase = 'finetune' AND key IN ('train_loss', 'valid_loss')
+                  AND value IS NOT NULL
+                ORDER BY run_id, key, step
+                """).ToLookup(r => (string)r[0]!, r => ((string)r[1]!, (double)D(r[2])!.Value, D(r[3])!.Value)),
+            Loads = Rows("SELECT run_id, layer, expert, share FROM expert_usage WHERE run_id IN %RUNS%")
+                .ToLookup(r => (string)r[0]!, r => (I(r[1]), I(r[2]), D(r[3])!.Value)),
+        };
+    }
+}
