@@ -64,7 +64,7 @@ public sealed record DataConfig(string Corpus, double ValidFraction, double Test
     double TaskMix, string MultipleChoice);
 
 public sealed record FinetuneConfig(TrainConfig Train, string Mode, int LoraRank, double TextMix, string Curriculum,
-    string Pacing, int CurriculumPool = 256);
+    string Pacing, int CurriculumPool);
 
 public sealed record EvalConfig(int TextBatches, int TaskSamples, int MaxAnswerTokens, double TargetLoss,
     double CollapseShare);
@@ -95,8 +95,7 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
             S("data.tasks").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             I("data.max_difficulty"), D("data.task_mix"), S("data.multiple_choice"));
         var ft = new FinetuneConfig(Train("finetune"), S("finetune.mode"), I("finetune.lora_rank"),
-            D("finetune.text_mix"),
-            S("finetune.curriculum"), S("finetune.pacing"), I("finetune.curriculum_pool"));
+            D("finetune.text_mix"), S("finetune.curriculum"), S("finetune.pacing"), I("finetune.curriculum_pool"));
         var eval = new EvalConfig(I("eval.text_batches"), I("eval.task_samples"), I("eval.max_answer_tokens"),
             D("eval.target_loss"), D("eval.collapse_share"));
         return new RunConfig(model, router, data, Train("pretrain"), I("pretrain.k"), ft, eval, S("device"),
