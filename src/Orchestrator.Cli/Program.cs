@@ -121,18 +121,17 @@ namespace Orchestrator.Cli
                 "executor");
             if (o.Flags.GetValueOrDefault("executor") is { } ex && ex is not ("local" or "slurm"))
                 throw new UsageException($"--executor must be local or slurm, got '{ex}'");
+            // Flag values are checked before anything is read or written.
+            int? jobsPerDevice = IntFlag(o, "jobs-per-device", 1), maxJobs = IntFlag(o, "max-jobs", 0);
+            double lease = NumberFlag(o, "lease-seconds", 1) ?? 60;
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
             using var store = ResultStore.Open(Paths.Database);
             var runner = new SweepRunner(store, Console.Out);
             var summary = runner.Run(spec, new SweepOptions(
                 RetryFailed: o.Flags.ContainsKey("retry-failed"), Force: o.Flags.ContainsKey("force"),
                 Reevaluate: o.Flags.ContainsKey("reevaluate"), Executor: o.Flags.GetValueOrDefault("executor"),
-                Devices: o.Flags.GetValueOrDefault("devices"),
-                JobsPerDevice: o.Flags.TryGetValue("jobs-per-device", out var j) ? int.Parse(j!) : null,
-                MaxJobs: o.Flags.TryGetValue("max-jobs", out var m) ? int.Parse(m!) : null,
-                WorkerCommand: o.Flags.GetValueOrDefault("worker"),
-                LeaseSeconds: o.Flags.TryGetValue("lease-seconds", out var l) ? double.Parse(l!,
-                    System.Globalization.CultureInfo.InvariantCulture) : 60));
+                Devices: o.Flags.GetValueOrDefault("devices"), JobsPerDevice: jobsPerDevice, MaxJobs: maxJobs,
+                WorkerCommand: o.Flags.GetValueOrDefault("worker"), LeaseSeconds: lease));
             if (!o.Flags.ContainsKey("no-report"))
             {
                 var report = new ReportBuilder(store).Build([spec.Name], Paths.Sweep(spec.Name));
@@ -140,6 +139,21 @@ namespace Orchestrator.Cli
             }
             Console.WriteLine($"database: {Paths.Database}");
             return summary.ExitCode;
+        }
+
+        static int? IntFlag(Options o, string name, int min)
+        {
+            if (!o.Flags.TryGetValue(name, out var v)) return null;
+            if (int.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min) return n;
+            throw new UsageException($"--{name} must be an integer ≥ {min}, got '{v}'");
+        }
+
+        static double? NumberFlag(Options o, string name, double min)
+        {
+            if (!o.Flags.TryGetValue(name, out var v)) return null;
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            if (double.TryParse(v, System.Globalization.NumberStyles.Float, inv, out var x) && x >= min) return x;
+            throw new UsageException($"--{name} must be a number ≥ {min.ToString(inv)}, got '{v}'");
         }
 
         static int Plan(string[] args)

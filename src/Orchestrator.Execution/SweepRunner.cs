@@ -24,7 +24,7 @@ public sealed record SweepSummary(int Completed, int Failed, int Skipped, int Al
 public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live = null)
 {
     readonly StatusView view = new(output, live);
-    readonly string owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    readonly string owner = LeaseOwner.Current.ToString();
     readonly List<string> failures = [];
     int completed, failed, skipped, interrupted;
 
@@ -33,6 +33,9 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     /// <summary>Runs the sweep on the given executor (created only if there is work to do).</summary>
     public SweepSummary Run(ExperimentSpec spec, SweepOptions opt, Func<IJobExecutor> createExecutor)
     {
+        if (!(opt.LeaseSeconds >= 1))
+            throw new ArgumentOutOfRangeException(nameof(opt),
+                $"lease time must be at least 1 s, got {opt.LeaseSeconds}");
         var newRuns = store.RegisterSweep(spec);
         var graph = JobGraph.Build(spec, new StoreLookup(store, spec.Runs), opt.Graph);
         view.Say($"sweep {spec.Name}: {spec.Runs.Count} runs — {newRuns.Count} new, {graph.AlreadyDone} already done" +

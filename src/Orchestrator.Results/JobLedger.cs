@@ -25,8 +25,9 @@ public sealed class JobLedger
         var result = new Dictionary<JobKey, JobStatus>();
         if (wanted.Count == 0) return result;
         var kinds = wanted.Select(k => k.Kind.Word()).Distinct().ToList();
-        using var cmd = sql.Command("SELECT kind, subject, state, lease_expires FROM jobs WHERE kind IN (" +
-                                    string.Join(", ", kinds.Select((_, i) => "$k" + i)) + ")",
+        var inKinds = string.Join(", ", kinds.Select((_, i) => "$k" + i));
+        using var cmd = sql.Command(
+            $"SELECT kind, subject, state, lease_expires, lease_owner FROM jobs WHERE kind IN ({inKinds})",
             kinds.Select((k, i) => ("$k" + i, (object?)k)).ToArray());
         using var r = cmd.ExecuteReader();
         double now = Sql.Epoch();
@@ -34,26 +35,36 @@ public sealed class JobLedger
         {
             var key = new JobKey(JobWords.ParseKind(r.GetString(0)), r.GetString(1));
             if (!wanted.Contains(key)) continue;
-            result[key] = new JobStatus(JobWords.ParseState(r.GetString(2)), r.IsDBNull(3) || r.GetDouble(3) < now);
+            // A lease runs out when it expires, or at once when its owner is known to have died on this host.
+            bool expired = r.IsDBNull(3) || r.GetDouble(3) < now
+                || LeaseOwner.IsDead(r.IsDBNull(4) ? null : r.GetString(4));
+            result[key] = new JobStatus(JobWords.ParseState(r.GetString(2)), expired);
         }
         return result;
     }
 
-    /// <summary>Claims a job for `owner` if it is pending, skipped, stale (lease expired), failed when
-    /// retrying, or completed when forced.</summary>
+    /// <summary>Claims a job for `owner` if it is pending, skipped, stale (lease expired, or its owner known
+    /// dead), failed when retrying, or completed when forced. Taking over a dead orchestrator's job records an
+    /// 'adopted' event.</summary>
     public bool TryClaim(JobKey key, string owner, double leaseSeconds, bool retryFailed = false, bool force = false)
     {
         int n = 0;
         sql.InTransaction(() =>
         {
+            var previous = sql.Scalar("SELECT lease_owner FROM jobs WHERE job_id = $id AND state = 'running'",
+                ("$id", key.Id)) as string;
+            var dead = LeaseOwner.IsDead(previous) ? previous : null;
             n = sql.Run("""
                 UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $o, lease_expires = $e,
                        started_at = $now, finished_at = NULL, error = NULL, exit_code = NULL, stderr_tail = NULL
                 WHERE job_id = $id AND (state IN ('pending', 'skipped')
-                       OR (state = 'running' AND (lease_expires IS NULL OR lease_expires < $t))
+                       OR (state = 'running' AND (lease_expires IS NULL OR lease_expires < $t OR lease_owner = $dead))
                        OR (state = 'failed' AND $retry) OR (state = 'completed' AND $force))
                 """, ("$o", owner), ("$e", Sql.Epoch() + leaseSeconds), ("$now", Sql.Now()), ("$id", key.Id),
-                ("$t", Sql.Epoch()), ("$retry", retryFailed || force), ("$force", force));
+                ("$t", Sql.Epoch()), ("$retry", retryFailed || force), ("$force", force), ("$dead", dead));
+            if (n == 1 && previous != null)
+                AddEvent(key, "adopted", $"lease of orchestrator {previous} taken over " +
+                                         (dead != null ? "at once: it is no longer running" : "after it expired"));
         });
         return n == 1;
     }

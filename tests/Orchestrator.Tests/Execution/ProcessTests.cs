@@ -43,7 +43,8 @@ public class ProcessTests
         // Long enough runs (200 steps) that the kill lands while one of them is running.
         var spec = SpecFile("killed", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n    adaptive_gating: {threshold: 0.2}\n", finetuneSteps: 200);
         var db = Path.Combine(results, "orchestrator.db");
-        var proc = StartOrchestrator(spec, results, leaseSeconds: 2);
+        // A long lease: only knowing that its owner died lets the resume take the interrupted job at once.
+        var proc = StartOrchestrator(spec, results, leaseSeconds: 600);
         var clock = Stopwatch.StartNew();
         List<(string id, string status, long attempt, string? finished)> before = [], ftBefore = [];
         var seen = new List<string>();
@@ -70,15 +71,23 @@ public class ProcessTests
             .Concat(ftBefore.Where(r => r.status == "running").Select(r => r.id)).ToList();
         Assert.NotEmpty(done);
         Assert.Single(interrupted);                             // one worker at a time on 2 cores
-        Thread.Sleep(2500);                                     // let the dead orchestrator's lease expire
 
+        // Resumed at once: the dead orchestrator's 600 s lease is taken over without waiting, and nothing is
+        // reported done that is not.
         using (var store = ResultStore.Open(db))
         {
             var log = new StringWriter();
+            var resume = Stopwatch.StartNew();
             var summary = SweepTests.RunSweep(SpecLoader.Load(spec), store, log);
             Assert.True(summary.ExitCode == 0, log.ToString());
+            Assert.True(resume.Elapsed.TotalSeconds < 300, log.ToString());
             Assert.Equal(3 - done.Count, summary.Completed);
             Assert.Equal(done.Count, summary.AlreadyDone);
+            Assert.DoesNotContain("held by another orchestrator", log.ToString());
+            Assert.DoesNotContain("every run is already done", log.ToString());
+            Assert.Contains("no longer running", (string)store.Query(
+                "SELECT message FROM events WHERE kind = 'adopted' AND job_id IN ($r, 'finetune:' || $r)",
+                ("$r", interrupted[0])).Rows.Single()[0]!);
         }
         var after = Runs(db);
         Assert.Equal(3, after.Count(r => r.status == "completed"));
