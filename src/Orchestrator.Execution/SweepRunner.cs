@@ -245,7 +245,15 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         switch (end.Kind)
         {
             case JobEndKind.Succeeded:
-                store.Ingest(JobResult.Load(node.Ticket.ResultPath));
+                JobResult result;
+                try { result = JobResult.Load(node.Ticket.ResultPath); }
+                catch (Exception e) when (e is InvalidDataException or IOException)
+                {
+                    // A damaged or vanished result fails this job only; the sweep goes on.
+                    Ended(node, end with { Kind = JobEndKind.Failed, Reason = "result unusable: " + e.Message });
+                    return;
+                }
+                store.Ingest(result);
                 node.State = NodeState.Done;
                 if (node.Kind == JobKind.Evaluate) completed++;
                 view.Say($"done  {node.Label} in {took:F0}s");

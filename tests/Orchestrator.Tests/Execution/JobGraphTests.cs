@@ -85,6 +85,8 @@ public class JobGraphTests
     /// `fail` end with exit code 1 instead. Trains nothing.</summary>
     sealed class FakeExecutor(params JobKey[] fail) : IJobExecutor
     {
+        /// <summary>Jobs whose result file is written damaged (a worker that died mid-write, a full disk).</summary>
+        public HashSet<JobKey> Corrupt { get; init; } = [];
         readonly List<ExecutorEvent> events = [];
         public List<Launch> Launches { get; } = [];
         public string Description => "fake";
@@ -113,6 +115,7 @@ public class JobGraphTests
                 }
                 else result.Final["accuracy"] = 0.5;
                 result.Save(t.ResultPath);
+                if (Corrupt.Contains(t.Key)) File.WriteAllText(t.ResultPath, "{\"kind\": \"evalu");
                 events.Add(new JobProgressed(t.Key, WorkerMessage.Progress("x", 1, 1)));
                 events.Add(new JobEnded(t.Key, JobEndKind.Succeeded, 0));
             }
@@ -164,5 +167,27 @@ public class JobGraphTests
         new SweepRunner(store, log, live: false).Run(spec, new SweepOptions(RetryFailed: true), () => again);
         Assert.Equal(new[] { failing, JobKey.Evaluate(failedRun) }, again.Launches.Select(l => l.Ticket.Key));
         Assert.Equal(0L, store.Query("SELECT count(*) FROM jobs WHERE state != 'completed'").Rows[0][0]);
+    }
+
+    [Fact]
+    public void A_damaged_result_file_fails_that_job_only_and_the_sweep_goes_on()
+    {
+        Tests.Execution.SweepTests.FreshResults();
+        var spec = Spec();
+        using var store = ResultStore.Open(Paths.Database);
+        var damaged = JobKey.Evaluate(spec.Runs[0].ConfigHash);
+        var log = new StringWriter();
+        var summary = new SweepRunner(store, log, live: false).Run(spec, new SweepOptions(),
+            () => new FakeExecutor { Corrupt = [damaged] });
+        Assert.Equal(3, summary.Completed);
+        Assert.Equal(1, summary.Failed);
+        var row = store.Query("SELECT status, error FROM runs WHERE run_id = $r", ("$r", damaged.Subject)).Rows.Single();
+        Assert.Equal("failed", row[0]);
+        Assert.Contains("result unusable: unreadable job result", (string)row[1]!);
+        // A plain resume leaves it failed; --retry-failed runs it again.
+        var again = new FakeExecutor();
+        new SweepRunner(store, log, live: false).Run(spec, new SweepOptions(RetryFailed: true), () => again);
+        Assert.Equal([damaged], again.Launches.Select(l => l.Ticket.Key));
+        Assert.Equal("completed", store.Query("SELECT status FROM runs WHERE run_id = $r", ("$r", damaged.Subject)).Rows[0][0]);
     }
 }

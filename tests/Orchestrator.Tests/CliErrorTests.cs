@@ -1,0 +1,40 @@
+namespace Orchestrator.Tests;
+
+/// <summary>Commands that cannot do their work say why in one line with a documented exit code, never with a
+/// .NET stack trace.</summary>
+public class CliErrorTests
+{
+    static (int rc, string stderr) Run(params string[] args)
+    {
+        var err = new StringWriter();
+        var old = Console.Error;
+        Console.SetError(err);
+        try { return (Orchestrator.Cli.Cli.Run(args), err.ToString()); }
+        finally { Console.SetError(old); }
+    }
+
+    [Fact]
+    public void Reading_commands_before_any_sweep_say_so_and_exit_1()
+    {
+        var results = Tests.Execution.SweepTests.FreshResults();
+        foreach (var args in new[] { new[] { "status" }, ["query", "SELECT 1"], ["report", "--sweep", "x"] })
+        {
+            var (rc, stderr) = Run(args);
+            Assert.Equal(1, rc);
+            Assert.StartsWith($"error: no results database at {Path.Combine(results, "orchestrator.db")}", stderr);
+            Assert.DoesNotContain("   at ", stderr);
+        }
+    }
+
+    [Fact]
+    public void A_results_database_that_is_not_one_is_a_plain_error()
+    {
+        var results = Tests.Execution.SweepTests.FreshResults();
+        File.WriteAllText(Path.Combine(results, "orchestrator.db"), "not a database, just text that is long enough");
+        var (rc, stderr) = Run("status");
+        Assert.Equal(1, rc);
+        Assert.StartsWith("error: results database ", stderr);
+        Assert.Contains("file is not a database", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+}
