@@ -46,7 +46,9 @@ public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string
     /// <summary>execution.* keys, described like every other key (their defaults live here only).</summary>
     public static readonly IReadOnlyList<ParamDef> Keys =
     [
-        Param.String("devices", "cpu", "cpu, cuda, cuda:N or a comma-separated list (cuda:0,cuda:1)"),
+        Param.String("devices", "cpu", "cpu, cuda, cuda:N or a comma-separated list (cuda:0,cuda:1)",
+            @"^\s*(cpu|cuda(:\d+)?)(\s*,\s*(cpu|cuda(:\d+)?))*\s*$",
+                "cpu, cuda, cuda:N or a list such as cuda:0,cuda:1"),
         Param.Int("jobs_per_device", 1, "concurrent jobs per device", 1),
         Param.Enum("executor", "local", ["local", "slurm"], "local device pool or SLURM"),
         Param.Bool("cpu_fallback", true, "run on the CPU when CUDA is asked for but absent"),

@@ -53,6 +53,12 @@ public static partial class SpecLoader
                             Allowed: string.Join(", ", ConfigSchema.Routers)));
                         break;
                     }
+                    if (rm.Entries.Count == 0)
+                    {
+                        errors.Add(new SpecError(rm.Mark, "sweep.router", "no router named: name at least one",
+                            Allowed: string.Join(", ", ConfigSchema.Routers)));
+                        break;
+                    }
                     var options = new List<List<Assign>>();
                     foreach (var r in rm.Entries)
                     {

@@ -37,8 +37,11 @@ public static partial class SpecLoader
         if (root == null) throw new SpecException([new SpecError(new SourceMark(file, 1, 1), "",
             "a spec must be a mapping")]);
         var all = new StringBuilder(text);
-        foreach (var o in overrides ?? []) { root = ApplyOverride(root, o,
-            errors); all.Append("\n# override: ").Append(o); }
+        foreach (var o in overrides ?? [])
+        {
+            root = ApplyOverride(root, o, errors);
+            all.Append("\n# override: ").Append(o);
+        }
         var spec = Build(root, file, all.ToString(), errors);
         if (errors.Count > 0) throw new SpecException(Dedupe(errors));
         return spec!;
@@ -69,9 +72,12 @@ public static partial class SpecLoader
             UnknownKey(errors, e.KeyMark, e.Key, e.Key, TopKeys);
 
         string name = Scalar(root, "name", errors) ?? Path.GetFileNameWithoutExtension(file);
-        if (name.Length == 0 || name.Any(c => !(char.IsLetterOrDigit(c) || c is '-' or '_' or '.')))
+        // The name becomes a folder under results/: plain characters, starting with a letter or digit (no "..").
+        if (name.Length == 0 || name.Length > 100 || !char.IsAsciiLetterOrDigit(name[0]) || name.Contains("..") ||
+            name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
             errors.Add(new SpecError(root.Get("name")?.Value.Mark ?? root.Mark, "name", $"invalid sweep name '{name}'",
-                Expected: "letters, digits, '-', '_' or '.'"));
+                Expected: "up to 100 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit, " +
+                          "no '..'"));
         string description = Scalar(root, "description", errors) ?? "";
 
         // base: flatten nested mappings into dotted keys.

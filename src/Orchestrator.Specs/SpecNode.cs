@@ -15,25 +15,51 @@ public abstract class SpecNode
 {
     public required SourceMark Mark { get; init; }
 
-    public static SpecNode FromYaml(YamlNode node, string file) => node switch
+    /// <summary>Limits that keep a hostile spec from exhausting the stack or memory: nesting depth, and the
+    /// number of nodes once aliases are expanded (an alias bomb grows exponentially).</summary>
+    public const int MaxDepth = 64, MaxNodes = 100_000;
+
+    public static SpecNode FromYaml(YamlNode node, string file)
     {
-        YamlScalarNode s => new SpecScalar
+        int count = 0;
+        return Convert(node, file, 0, ref count);
+    }
+
+    static SpecNode Convert(YamlNode node, string file, int depth, ref int count)
+    {
+        if (depth > MaxDepth) throw Error(node, file, $"nested deeper than {MaxDepth} levels");
+        if (++count > MaxNodes) throw Error(node, file,
+            $"more than {MaxNodes:N0} values (are aliases multiplying it?)");
+        switch (node)
         {
-            Mark = MarkOf(s, file), Value = s.Value ?? "",
-            Quoted = s.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted,
-            IsNull = s.Style == ScalarStyle.Plain && (s.Value is null or "" or "~" or "null"),
-        },
-        YamlSequenceNode q => new SpecSequence { Mark = MarkOf(q, file), Items = q.Children.Select(c => FromYaml(c,
-            file)).ToList() },
-        YamlMappingNode m => new SpecMapping
-        {
-            Mark = MarkOf(m, file),
-            Entries = m.Children.Select(kv => new SpecEntry(
-                ((YamlScalarNode)kv.Key).Value ?? "", MarkOf(kv.Key, file), FromYaml(kv.Value, file))).ToList(),
-        },
-        _ => throw new SpecException([new SpecError(MarkOf(node, file), "",
-            "unsupported YAML node (aliases and tags are not allowed)")]),
-    };
+            case YamlScalarNode s:
+                return new SpecScalar
+                {
+                    Mark = MarkOf(s, file), Value = s.Value ?? "",
+                    Quoted = s.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted,
+                    IsNull = s.Style == ScalarStyle.Plain && (s.Value is null or "" or "~" or "null"),
+                };
+            case YamlSequenceNode q:
+                var items = new List<SpecNode>();
+                foreach (var c in q.Children) items.Add(Convert(c, file, depth + 1, ref count));
+                return new SpecSequence { Mark = MarkOf(q, file), Items = items };
+            case YamlMappingNode m:
+                var entries = new List<SpecEntry>();
+                foreach (var (k, v) in m.Children)
+                {
+                    if (k is not YamlScalarNode key) throw Error(k, file,
+                        "a key must be a plain name, not a list or mapping");
+                    entries.Add(new SpecEntry(key.Value ?? "", MarkOf(k, file), Convert(v, file, depth + 1,
+                        ref count)));
+                }
+                return new SpecMapping { Mark = MarkOf(m, file), Entries = entries };
+            default:
+                throw Error(node, file, "unsupported YAML node (aliases and tags are not allowed)");
+        }
+    }
+
+    static SpecException Error(YamlNode node, string file, string message) =>
+        new([new SpecError(MarkOf(node, file), "", message)]);
 
     static SourceMark MarkOf(YamlNode n, string file) => new(file, (int)n.Start.Line, (int)n.Start.Column);
 
@@ -45,15 +71,35 @@ public abstract class SpecNode
         catch (YamlException e)
         {
             var msg = e.InnerException?.Message ?? e.Message;
-            throw new SpecException([new SpecError(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column), "",
-                "YAML syntax error: " + msg)]);
+            var mark = new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column);
+            // YAML forbids tabs in indentation; the parser reports the mapping they break, not the tab itself.
+            if (msg.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstIndentTab(text) is (int line, int col))
+                mark = new SourceMark(file, line, col);
+            throw new SpecException([new SpecError(mark, "", "YAML syntax error: " + msg)]);
         }
-        if (stream.Documents.Count == 0)
-            return new SpecMapping { Mark = new SourceMark(file, 1, 1), Entries = [] };
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+            throw new SpecException([new SpecError(new SourceMark(file, 1, 1), "",
+                "the spec is empty (a spec names its sweep and what it varies: name:, base:, sweep:)")]);
+        if (stream.Documents.Count > 1)
+            throw new SpecException([new SpecError(MarkOf(stream.Documents[1].RootNode, file), "",
+                "a second YAML document ('---'): a spec is one document")]);
         return FromYaml(stream.Documents[0].RootNode, file);
     }
 
     public abstract string Describe();
+
+    /// <summary>Line and column (1-based) of the first tab in a line's indentation, if any.</summary>
+    static (int, int)? FirstIndentTab(string text)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            int tab = lines[i].IndexOf('\t', 0, indent);
+            if (tab >= 0) return (i + 1, tab + 1);
+        }
+        return null;
+    }
 }
 
 public sealed class SpecScalar : SpecNode
