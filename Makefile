@@ -40,7 +40,7 @@ cancel: setup
 QUERY_SQL := $(value SQL)
 export QUERY_SQL
 query: setup
-	@if [ -n "$(NAME)" ]; then $(ORCH) query --name "$(NAME)" --format $(FORMAT); else $(ORCH) query --format $(FORMAT) "$$QUERY_SQL"; fi
+	@if [ -n "$(NAME)" ]; then $(ORCH) query --name "$(NAME)" --format $(FORMAT) $(ARGS); else $(ORCH) query --format $(FORMAT) $(ARGS) "$$QUERY_SQL"; fi
 
 report: setup
 	@$(ORCH) report $(if $(SWEEPS),--sweeps "$(SWEEPS)",--sweep $(SWEEP))

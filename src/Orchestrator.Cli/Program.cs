@@ -22,7 +22,7 @@ namespace Orchestrator.Cli
                      the runs with their status and the job graph a sweep would run; runs nothing
               status [--sweep NAME]                     a sweep's state from the database (SLURM job ids and states)
               cancel --sweep NAME                       scancel the sweep's SLURM jobs (`make sweep` again re-runs them)
-              query  SQL | --name NAME [--format table|csv|json]   read-only SQL over the results database
+              query  SQL | --name NAME [--format table|csv|json] [--timeout S]   read-only SQL (stopped after S s, 30)
               report --sweep NAME | --sweeps "A B"      results/<sweep>/report.html from the database
               worker JOB.json                           run one job (started by `sweep`)
               bench  [moe|store|all] [--rounds N]       benchmarks; figures to results/bench/*.json
@@ -293,7 +293,8 @@ namespace Orchestrator.Cli
 
         static int Query(string[] args)
         {
-            var o = Parse(args, "format", "name");
+            var o = Parse(args, "format", "name", "timeout");
+            var timeout = TimeSpan.FromSeconds(NumberFlag(o, "timeout", 0.1) ?? 30);
             var format = o.Flags.GetValueOrDefault("format") ?? "table";
             if (format is not ("table" or "csv" or "json")) throw new UsageException($"--format must be table, csv " +
                 $"or json, got '{format}'");
@@ -314,10 +315,13 @@ namespace Orchestrator.Cli
             if (string.IsNullOrWhiteSpace(sql)) throw new UsageException("give a SQL statement or --name NAME");
             return WithReadOnly(s =>
             {
-                try { TableWriter.Write(s.QueryReadOnly(sql), format, Console.Out); return 0; }
-                catch (ReadOnlyViolationException e) { Console.Error.WriteLine("error: " + e.Message); return 1; }
-                catch (Microsoft.Data.Sqlite.SqliteException e) { Console.Error.WriteLine("error: "
-                    + e.Message); return 1; }
+                try { TableWriter.Write(s.QueryReadOnly(sql, timeout), format, Console.Out); return 0; }
+                catch (Exception e) when (e is ReadOnlyViolationException or QueryTimeoutException
+                                              or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    Console.Error.WriteLine("error: " + e.Message);
+                    return 1;
+                }
             });
         }
 

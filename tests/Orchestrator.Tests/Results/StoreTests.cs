@@ -99,6 +99,18 @@ public class StoreTests
                                     "SELECT 1; DELETE FROM jobs", "ATTACH 'x.db' AS x", "CREATE TABLE t(a)", "DROP VIEW runs" })
             Assert.Throws<ReadOnlyViolationException>(() => ro.QueryReadOnly(sql));
         Assert.Contains("view", Assert.Throws<SqliteException>(() => ro.QueryReadOnly("UPDATE runs SET status = 'failed'")).Message);
+        // Comments cannot hide a statement from SQLite's own judgement (the authorizer and stmt_readonly).
+        foreach (var sql in new[] { "/**/ ATTACH 'x.db' AS x", "/* hi */ PRAGMA query_only = 0", "-- c\nPRAGMA journal_mode = DELETE",
+                                    "SELECT 1; /**/ DETACH main", "PRAGMA user_version = 7" })
+            Assert.Throws<ReadOnlyViolationException>(() => ro.QueryReadOnly(sql));
+        Assert.Equal(ResultStore.LatestVersion, Convert.ToInt32(ro.QueryReadOnly("PRAGMA user_version").Rows[0][0]));
+        Assert.Contains("run_id", ro.QueryReadOnly("SELECT name FROM pragma_table_info('run_records')").Rows.Select(r => r[0]));
+        // A query that never ends is stopped at its time limit.
+        var forever = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Contains("stopped after 0.5 s", Assert.Throws<QueryTimeoutException>(
+            () => ro.QueryReadOnly(forever, TimeSpan.FromSeconds(0.5))).Message);
+        Assert.True(sw.Elapsed.TotalSeconds < 20);
         // The connection itself refuses writes too, whatever path they take.
         Assert.Throws<SqliteException>(() => ro.Query("DELETE FROM jobs"));
         Assert.Equal(6L, ro.QueryReadOnly("SELECT count(*) FROM runs -- a comment").Rows[0][0]);
