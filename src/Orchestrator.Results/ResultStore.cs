@@ -67,7 +67,8 @@ public sealed partial class ResultStore : IDisposable
             Thread.Sleep(50);
         }
         var store = new ResultStore(db, path);
-        store.Migrate();
+        try { store.Migrate(); }
+        catch { store.Dispose(); throw; }
         return store;
     }
 
@@ -81,13 +82,26 @@ public sealed partial class ResultStore : IDisposable
             Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         db.Open();
         Exec(db, "PRAGMA busy_timeout = 30000; PRAGMA query_only = 1;");
-        return new ResultStore(db, path);
+        var store = new ResultStore(db, path);
+        try { store.RefuseNewer(); }
+        catch { store.Dispose(); throw; }
+        return store;
     }
 
     public int Version => Convert.ToInt32(Scalar("PRAGMA user_version"), CultureInfo.InvariantCulture);
 
+    /// <summary>A database written by a newer build has tables this one does not know: refused, not guessed
+    /// at.</summary>
+    void RefuseNewer()
+    {
+        if (Version > LatestVersion)
+            throw new InvalidDataException($"results database {Path} has schema version {Version}, newer than this " +
+                                           $"build's {LatestVersion}: update Orchestrator (git pull) to read it");
+    }
+
     void Migrate()
     {
+        RefuseNewer();
         if (Version >= LatestVersion) return;
         sql.InTransaction(() =>
         {

@@ -1,3 +1,5 @@
+using Orchestrator.Results;
+
 namespace Orchestrator.Tests;
 
 /// <summary>Commands that cannot do their work say why in one line with a documented exit code, never with a
@@ -36,5 +38,21 @@ public class CliErrorTests
         Assert.StartsWith("error: results database ", stderr);
         Assert.Contains("file is not a database", stderr);
         Assert.DoesNotContain("   at ", stderr);
+    }
+}
+
+public class NewerSchemaTests
+{
+    [Fact]
+    public void A_database_from_a_newer_build_is_refused_naming_both_versions()
+    {
+        var path = Orchestrator.Tests.Results.StoreTests.TempDb();
+        var latest = ResultStore.LatestVersion;
+        using (var s = ResultStore.Open(path)) s.Query($"PRAGMA user_version = {latest + 3}");
+        foreach (var open in new Func<string, ResultStore>[] { ResultStore.Open, ResultStore.OpenReadOnly })
+        {
+            var e = Assert.Throws<InvalidDataException>(() => open(path));
+            Assert.Contains($"schema version {latest + 3}, newer than this build's {latest}", e.Message);
+        }
     }
 }
