@@ -21,6 +21,9 @@ public sealed class JobNode(JobTicket ticket, JobNode? dependsOn, string label)
     public string? ExecutorId { get; internal set; }
     public WorkerMessage? Progress { get; internal set; }
     public DateTime StartedAt { get; internal set; }
+    /// <summary>Handed over early and dropped before its dependency ended (SLURM cancels a job whose dependency
+    /// is cancelled): it never ran, and waits for its dependency to finish before it is handed over again.</summary>
+    public bool DroppedWithDependency { get; internal set; }
 
     /// <summary>Ended without its result: its dependents cannot run.</summary>
     public bool Ended => State is NodeState.Failed or NodeState.Skipped or NodeState.Interrupted;
@@ -114,7 +117,7 @@ public sealed class JobGraph
     /// itself (SLURM), handed over too.</summary>
     public IEnumerable<JobNode> Ready(bool handOverEarly) => nodes.Where(n => n.State == NodeState.Waiting &&
         (n.DependsOn == null || n.DependsOn.State == NodeState.Done ||
-         (handOverEarly && n.DependsOn.State == NodeState.Running)));
+         (handOverEarly && n.DependsOn.State == NodeState.Running && !n.DroppedWithDependency)));
 
     /// <summary>Waiting or running nodes whose dependency ended without its result.</summary>
     public IEnumerable<JobNode> Blocked() => nodes.Where(n => n.State is NodeState.Waiting or NodeState.Running &&

@@ -241,6 +241,16 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         // Ended because its dependency did not finish (SLURM cancels such jobs itself): handled with the
         // dependents, on the next round.
         if (end.Kind != JobEndKind.Succeeded && node.DependsOn is { Ended: true }) return;
+        // Dropped while its dependency still runs (SLURM cancels a queued job with the job it waits on, and the
+        // two ends may be seen in either order): it never ran. It waits again — skipped if its dependency ends
+        // without a result, handed over again if it finishes.
+        if (end.Kind == JobEndKind.Interrupted && node.DependsOn is { State: NodeState.Running })
+        {
+            store.Jobs.Release(node.Key, owner, null);
+            node.State = NodeState.Waiting;
+            node.DroppedWithDependency = true;
+            return;
+        }
         var took = (DateTime.UtcNow - node.StartedAt).TotalSeconds;
         switch (end.Kind)
         {

@@ -190,4 +190,67 @@ public class JobGraphTests
         Assert.Equal([damaged], again.Launches.Select(l => l.Ticket.Key));
         Assert.Equal("completed", store.Query("SELECT status FROM runs WHERE run_id = $r", ("$r", damaged.Subject)).Rows[0][0]);
     }
+
+    /// <summary>Like SLURM after `make cancel`: jobs are handed over before their dependency ends, and a queued
+    /// evaluation and its running fine-tune are both cancelled — the evaluation's end seen first.</summary>
+    sealed class CancellingExecutor : IJobExecutor
+    {
+        readonly List<ExecutorEvent> events = [];
+        public List<Launch> Launches { get; } = [];
+        public string Description => "cancelling";
+        public bool WaitsOnDependencies => true;
+        public int Capacity => 100;
+
+        public IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
+        {
+            foreach (var l in jobs)
+            {
+                Launches.Add(l);
+                var t = l.Ticket;
+                t.Save();
+                if (t.Kind != JobKind.Pretrain) continue;
+                Directory.CreateDirectory(t.OutputDir!);
+                var checkpoint = Path.Combine(t.OutputDir!, "model.bin");
+                File.WriteAllText(checkpoint, t.Subject);
+                var result = new JobResult { Kind = t.Kind, Subject = t.Subject };
+                result.Artifacts.Add(new ArtifactRow(checkpoint, "checkpoint", Protocol.Sha256(checkpoint), t.Subject.Length));
+                result.Save(t.ResultPath);
+                events.Add(new JobEnded(t.Key, JobEndKind.Succeeded, 0));
+            }
+            var eval = Launches.FirstOrDefault(x => x.Ticket.Kind == JobKind.Evaluate);
+            var finetune = Launches.FirstOrDefault(x => x.Ticket.Kind == JobKind.Finetune);
+            if (eval != null && finetune != null && jobs.Contains(eval))
+            {
+                events.Add(new JobEnded(eval.Ticket.Key, JobEndKind.Interrupted, Reason: "SLURM job 2_0 ended CANCELLED"));
+                events.Add(new JobEnded(finetune.Ticket.Key, JobEndKind.Interrupted, Reason: "SLURM job 1_0 ended CANCELLED"));
+            }
+            return jobs.Select(l => new Launched(l.Ticket.Key, "fake:" + l.Ticket.Subject, "cpu")).ToList();
+        }
+
+        public IReadOnlyList<ExecutorEvent> Poll()
+        {
+            var list = events.ToList();
+            events.Clear();
+            return list;
+        }
+
+        public void Cancel(JobKey key) { }
+        public bool TryAdopt(JobTicket ticket, string executorId) => false;
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void A_queued_job_cancelled_with_its_dependency_is_skipped_whichever_end_is_seen_first()
+    {
+        Tests.Execution.SweepTests.FreshResults();
+        var spec = SpecLoader.LoadText("name: c\nsweep:\n  router:\n    top_k: {k: 2}\n", "c.yaml");
+        using var store = ResultStore.Open(Paths.Database);
+        var executor = new CancellingExecutor();
+        var summary = new SweepRunner(store, new StringWriter(), live: false).Run(spec, new SweepOptions(), () => executor);
+        Assert.Equal((0, 1, 1), (summary.Completed, summary.Interrupted, summary.Skipped));
+        Assert.Single(executor.Launches, l => l.Ticket.Kind == JobKind.Evaluate);        // not handed over again
+        Assert.Equal(new object?[] { "skipped", 0L }, store.Query("SELECT status, attempt FROM runs").Rows.Single());
+        Assert.Equal("pending", store.Query("SELECT status FROM finetunes").Rows.Single()[0]);
+    }
 }
+
