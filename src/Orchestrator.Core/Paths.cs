@@ -20,6 +20,22 @@ public static class Paths
     public static string Bench => Path.Combine(Results, "bench");
     public static string Sweep(string name) => Path.Combine(Results, name);
 
+    /// <summary>A path as the results store records it: relative to the results folder when it lies inside it,
+    /// so that a moved or copied results folder keeps working; absolute otherwise.</summary>
+    public static string ToStored(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var relative = Path.GetRelativePath(Results, full);
+        bool outside = relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar) ||
+                       Path.IsPathRooted(relative);
+        return outside ? full : relative;
+    }
+
+    /// <summary>A stored path back to a file on disk (stores written before relative paths hold absolute
+    /// ones).</summary>
+    public static string FromStored(string stored) =>
+        Path.IsPathRooted(stored) ? stored : Path.Combine(Results, stored);
+
     static string FindRepoRoot()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })

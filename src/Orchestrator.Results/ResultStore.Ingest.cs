@@ -26,7 +26,8 @@ public sealed partial class ResultStore
                 m => [key.Id, m.Phase, m.Key, m.Step, double.IsFinite(m.Value) ? m.Value : null, m.WallSeconds]);
             foreach (var e in b.Events) Jobs.AddEvent(key, e.Kind, e.Message, e.Step);
             sql.Batch("INSERT OR REPLACE INTO artifacts(job_id, path, kind, sha256, size) VALUES ($j, $p, $k, $h, $s)",
-                ["$j", "$p", "$k", "$h", "$s"], b.Artifacts, a => [key.Id, a.Path, a.Kind, a.Sha256, a.Size]);
+                ["$j", "$p", "$k", "$h", "$s"], b.Artifacts, a => [key.Id, Paths.ToStored(a.Path), a.Kind, a.Sha256,
+                    a.Size]);
             Jobs.Complete(key, JsonSerializer.Serialize(b.Provenance));
             if (key.Kind == JobKind.Evaluate) IngestEvaluation(b);
             else IngestModel(key, b.Artifacts.FirstOrDefault(a => a.Kind == "checkpoint"));
@@ -38,7 +39,8 @@ public sealed partial class ResultStore
         var (table, column) = key.Kind == JobKind.Pretrain ? ("base_records", "base_hash") : ("finetune_records",
             "finetune_hash");
         sql.Run($"UPDATE {table} SET checkpoint_path = $p, checkpoint_sha256 = $h WHERE {column} = $id",
-            ("$p", checkpoint?.Path), ("$h", checkpoint?.Sha256), ("$id", key.Subject));
+            ("$p", checkpoint == null ? null : Paths.ToStored(checkpoint.Path)), ("$h", checkpoint?.Sha256),
+            ("$id", key.Subject));
     }
 
     void IngestEvaluation(JobResult b)

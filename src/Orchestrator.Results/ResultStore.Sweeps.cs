@@ -105,7 +105,8 @@ public sealed partial class ResultStore
             """, ("$id", key.Subject), ("$j", key.Id));
         using var r = cmd.ExecuteReader();
         if (!r.Read()) return new StoredModel(null, null, null);
-        return new StoredModel(r.IsDBNull(0) ? null : r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1),
+        return new StoredModel(r.IsDBNull(0) ? null : Paths.FromStored(r.GetString(0)),
+            r.IsDBNull(1) ? null : r.GetString(1),
             r.IsDBNull(2) ? null : r.GetInt64(2));
     }
 

@@ -252,5 +252,26 @@ public class JobGraphTests
         Assert.Equal(new object?[] { "skipped", 0L }, store.Query("SELECT status, attempt FROM runs").Rows.Single());
         Assert.Equal("pending", store.Query("SELECT status FROM finetunes").Rows.Single()[0]);
     }
+
+    [Fact]
+    public void A_results_folder_moved_elsewhere_keeps_its_stored_models()
+    {
+        var first = Tests.Execution.SweepTests.FreshResults();
+        var spec = Spec();
+        using (var store = ResultStore.Open(Paths.Database))
+            new SweepRunner(store, new StringWriter(), live: false).Run(spec, new SweepOptions(), () => new FakeExecutor());
+        var moved = Path.Combine(Directory.CreateTempSubdirectory("orch-moved").FullName, "results");
+        Directory.Move(first, moved);                              // the original is gone
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", moved);
+        using var again = ResultStore.Open(Paths.Database);
+        Assert.Equal("finetunes", ((string)again.Query("SELECT checkpoint_path FROM finetunes LIMIT 1").Rows[0][0]!)
+            .Split(Path.DirectorySeparatorChar)[0]);
+        var lookup = new StoreLookup(again, spec.Runs);
+        Assert.All(spec.Runs, r => Assert.True(lookup.Intact(JobKey.Finetune(r.FinetuneHash))));
+        Assert.Empty(JobGraph.Build(spec, lookup, new GraphOptions()).Nodes);
+        var reevaluate = JobGraph.Build(spec, lookup, new GraphOptions(Reevaluate: true));
+        Assert.Equal((0, 0, 4), (reevaluate.Count(JobKind.Pretrain, NodeState.Waiting),
+            reevaluate.Count(JobKind.Finetune, NodeState.Waiting), reevaluate.Count(JobKind.Evaluate, NodeState.Waiting)));
+    }
 }
 

@@ -80,8 +80,9 @@ public class SweepTests
         {
             var ftHash = run.FinetuneHash;
             var row = store.Query("SELECT checkpoint_path, checkpoint_sha256 FROM finetunes WHERE finetune_hash = $f AND status = 'completed'", ("$f", ftHash)).Rows.Single();
-            Assert.Equal(Path.Combine(Paths.Finetunes, ftHash, "model.bin"), (string)row[0]!);
-            Assert.Equal(Protocol.Sha256((string)row[0]!), (string)row[1]!);
+            Assert.Equal(Path.Combine("finetunes", ftHash, "model.bin"), (string)row[0]!);    // relative to results/
+            Assert.Equal(Path.Combine(Paths.Finetunes, ftHash, "model.bin"), Paths.FromStored((string)row[0]!));
+            Assert.Equal(Protocol.Sha256(Paths.FromStored((string)row[0]!)), (string)row[1]!);
         }
         Assert.Equal(6L * 2, Count(store, "SELECT count(*) FROM run_metrics WHERE phase = 'finetune' AND key = 'train_loss'"));   // 6 steps × 2 runs
         // Each run names the fine-tune its evaluation used, in its row and its provenance.
