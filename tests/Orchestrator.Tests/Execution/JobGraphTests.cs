@@ -81,45 +81,27 @@ public class JobGraphTests
         Assert.Equal(10, JobGraph.Build(spec, new Lookup(statuses, intact), new GraphOptions(Force: true)).Nodes.Count);
     }
 
-    /// <summary>Runs every ticket at once: a model job writes a checkpoint and a result; the jobs named in
-    /// `fail` end with exit code 1 instead. Trains nothing.</summary>
-    sealed class FakeExecutor(params JobKey[] fail) : IJobExecutor
+    /// <summary>An executor that trains nothing: what a job "did" is written at once (a model job's checkpoint and
+    /// result), and events are reported on the next poll.</summary>
+    abstract class ScriptedExecutor : IJobExecutor
     {
-        /// <summary>Jobs whose result file is written damaged (a worker that died mid-write, a full disk).</summary>
-        public HashSet<JobKey> Corrupt { get; init; } = [];
-        readonly List<ExecutorEvent> events = [];
+        protected readonly List<ExecutorEvent> events = [];
         public List<Launch> Launches { get; } = [];
-        public string Description => "fake";
-        public bool WaitsOnDependencies => false;
-        public int Capacity => 2;
+        public abstract string Description { get; }
+        public abstract bool WaitsOnDependencies { get; }
+        public abstract int Capacity { get; }
+        public abstract IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs);
 
-        public IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
+        /// <summary>The result a job leaves: for a pretraining or fine-tuning job, a checkpoint and its artifact.</summary>
+        protected static JobResult Finish(JobTicket t)
         {
-            foreach (var l in jobs.Take(Capacity))
-            {
-                Launches.Add(l);
-                var t = l.Ticket;
-                t.Save();
-                if (fail.Contains(t.Key))
-                {
-                    events.Add(new JobEnded(t.Key, JobEndKind.Failed, 1, "exit code 1: out of memory", "tail"));
-                    continue;
-                }
-                var result = new JobResult { Kind = t.Kind, Subject = t.Subject, InputHash = t.Input?.Hash };
-                if (t.OutputDir != null)
-                {
-                    Directory.CreateDirectory(t.OutputDir);
-                    var checkpoint = Path.Combine(t.OutputDir, "model.bin");
-                    File.WriteAllText(checkpoint, t.Subject);
-                    result.Artifacts.Add(new ArtifactRow(checkpoint, "checkpoint", Protocol.Sha256(checkpoint), t.Subject.Length));
-                }
-                else result.Final["accuracy"] = 0.5;
-                result.Save(t.ResultPath);
-                if (Corrupt.Contains(t.Key)) File.WriteAllText(t.ResultPath, "{\"kind\": \"evalu");
-                events.Add(new JobProgressed(t.Key, WorkerMessage.Progress("x", 1, 1)));
-                events.Add(new JobEnded(t.Key, JobEndKind.Succeeded, 0));
-            }
-            return jobs.Take(Capacity).Select(l => new Launched(l.Ticket.Key, "fake:" + l.Ticket.Subject, "cpu")).ToList();
+            var result = new JobResult { Kind = t.Kind, Subject = t.Subject, InputHash = t.Input?.Hash };
+            if (t.OutputDir == null) return result;
+            Directory.CreateDirectory(t.OutputDir);
+            var checkpoint = Path.Combine(t.OutputDir, "model.bin");
+            File.WriteAllText(checkpoint, t.Subject);
+            result.Artifacts.Add(new ArtifactRow(checkpoint, "checkpoint", Protocol.Sha256(checkpoint), t.Subject.Length));
+            return result;
         }
 
         public IReadOnlyList<ExecutorEvent> Poll()
@@ -132,6 +114,40 @@ public class JobGraphTests
         public void Cancel(JobKey key) { }
         public bool TryAdopt(JobTicket ticket, string executorId) => false;
         public void Dispose() { }
+    }
+
+    /// <summary>Runs every ticket at once: a model job writes a checkpoint and a result; the jobs named in
+    /// `fail` end with exit code 1 instead. Trains nothing.</summary>
+    sealed class FakeExecutor(params JobKey[] fail) : ScriptedExecutor
+    {
+        /// <summary>Jobs whose result file is written damaged (a worker that died mid-write, a full disk).</summary>
+        public HashSet<JobKey> Corrupt { get; init; } = [];
+        public override string Description => "fake";
+        public override bool WaitsOnDependencies => false;
+        public override int Capacity => 2;
+
+        public override IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
+        {
+            foreach (var l in jobs.Take(Capacity))
+            {
+                Launches.Add(l);
+                var t = l.Ticket;
+                t.Save();
+                if (fail.Contains(t.Key))
+                {
+                    events.Add(new JobEnded(t.Key, JobEndKind.Failed, 1, "exit code 1: out of memory", "tail"));
+                    continue;
+                }
+                var result = Finish(t);
+                if (t.OutputDir == null) result.Final["accuracy"] = 0.5;
+                result.Save(t.ResultPath);
+                if (Corrupt.Contains(t.Key)) File.WriteAllText(t.ResultPath, "{\"kind\": \"evalu");
+                events.Add(new JobProgressed(t.Key, WorkerMessage.Progress("x", 1, 1)));
+                events.Add(new JobEnded(t.Key, JobEndKind.Succeeded, 0));
+            }
+            return jobs.Take(Capacity).Select(l => new Launched(l.Ticket.Key, "fake:" + l.Ticket.Subject, "cpu")).ToList();
+        }
+
     }
 
     [Fact]
@@ -193,15 +209,13 @@ public class JobGraphTests
 
     /// <summary>Like SLURM after `make cancel`: jobs are handed over before their dependency ends, and a queued
     /// evaluation and its running fine-tune are both cancelled — the evaluation's end seen first.</summary>
-    sealed class CancellingExecutor : IJobExecutor
+    sealed class CancellingExecutor : ScriptedExecutor
     {
-        readonly List<ExecutorEvent> events = [];
-        public List<Launch> Launches { get; } = [];
-        public string Description => "cancelling";
-        public bool WaitsOnDependencies => true;
-        public int Capacity => 100;
+        public override string Description => "cancelling";
+        public override bool WaitsOnDependencies => true;
+        public override int Capacity => 100;
 
-        public IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
+        public override IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
         {
             foreach (var l in jobs)
             {
@@ -209,12 +223,7 @@ public class JobGraphTests
                 var t = l.Ticket;
                 t.Save();
                 if (t.Kind != JobKind.Pretrain) continue;
-                Directory.CreateDirectory(t.OutputDir!);
-                var checkpoint = Path.Combine(t.OutputDir!, "model.bin");
-                File.WriteAllText(checkpoint, t.Subject);
-                var result = new JobResult { Kind = t.Kind, Subject = t.Subject };
-                result.Artifacts.Add(new ArtifactRow(checkpoint, "checkpoint", Protocol.Sha256(checkpoint), t.Subject.Length));
-                result.Save(t.ResultPath);
+                Finish(t).Save(t.ResultPath);
                 events.Add(new JobEnded(t.Key, JobEndKind.Succeeded, 0));
             }
             var eval = Launches.FirstOrDefault(x => x.Ticket.Kind == JobKind.Evaluate);
@@ -227,16 +236,6 @@ public class JobGraphTests
             return jobs.Select(l => new Launched(l.Ticket.Key, "fake:" + l.Ticket.Subject, "cpu")).ToList();
         }
 
-        public IReadOnlyList<ExecutorEvent> Poll()
-        {
-            var list = events.ToList();
-            events.Clear();
-            return list;
-        }
-
-        public void Cancel(JobKey key) { }
-        public bool TryAdopt(JobTicket ticket, string executorId) => false;
-        public void Dispose() { }
     }
 
     [Fact]
