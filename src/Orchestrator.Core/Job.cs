@@ -9,7 +9,8 @@ public enum JobKind { Pretrain, Finetune, Evaluate }
 public enum JobState { Pending, Running, Completed, Failed, Skipped }
 
 /// <summary>A job's identity: its kind and the hash (base, fine-tune) or run id it produces. <see cref="Id"/>
-/// is its name in `jobs.job_id`, `metrics.job_id` and `events.job_id`: 'base:…', 'finetune:…' or the run id.</summary>
+/// is its name in `jobs.job_id`, `metrics.job_id` and `events.job_id`: 'base:…', 'finetune:…' or the
+/// run id.</summary>
 public readonly record struct JobKey(JobKind Kind, string Subject)
 {
     public string Id => Kind switch

@@ -38,7 +38,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 $"lease time must be at least 1 s, got {opt.LeaseSeconds}");
         var newRuns = store.RegisterSweep(spec);
         var graph = JobGraph.Build(spec, new StoreLookup(store, spec.Runs), opt.Graph);
-        view.Say($"sweep {spec.Name}: {spec.Runs.Count} runs — {newRuns.Count} new, {graph.AlreadyDone} already done" +
+        view.Say($"sweep {spec.Name}: {spec.Runs.Count} runs — {newRuns.Count} new, " +
+                 $"{graph.AlreadyDone} already done" +
                  (spec.Duplicates > 0 ? $", {spec.Duplicates} duplicate configurations computed once" : ""));
         if (graph.Nodes.Count == 0)
         {

@@ -44,7 +44,8 @@ public sealed partial class ReportBuilder(ResultStore store)
 
     const double CurveSmoothing = 0.9;
 
-    /// <summary>Exponential moving average, started at the first value: s_t = α·s_{t−1} + (1 − α)·x_t.</summary>
+    /// <summary>Exponential moving average, started at the first value:
+    /// s_t = α·s_{t−1} + (1 − α)·x_t.</summary>
     public static double[] Ema(IEnumerable<double> xs, double alpha)
     {
         var result = new List<double>();

@@ -21,7 +21,8 @@ public sealed record AdaKStep(int Step, string Phase, double Loss, double Reward
 /// k whose sorted cumulative router probability reaches p).</summary>
 public static class AdaKTrainer
 {
-    /// <summary>PPO-clip: −mean(min(r·A, clip(r, 1−ε, 1+ε)·A)), r = exp(log π_θ(k) − log π_old(k)). All (T).</summary>
+    /// <summary>PPO-clip: −mean(min(r·A, clip(r, 1−ε, 1+ε)·A)), r = exp(log π_θ(k) − log π_old(k)).
+    /// All (T).</summary>
     public static Tensor PpoLoss(Tensor logpNew, Tensor logpOld, Tensor advantage, double epsilon)
     {
         var ratio = (logpNew - logpOld).exp();

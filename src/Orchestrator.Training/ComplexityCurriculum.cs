@@ -30,7 +30,8 @@ public sealed class ComplexityCurriculum(IReadOnlyList<TaskSample> pool, BpeToke
     }
 
     /// <summary>Sample indices, most similar to the anchor first. With an all-zero anchor (a sample
-    /// with no two-expert token at all) cosine is undefined: samples are ordered by ‖C_d‖, smallest first.</summary>
+    /// with no two-expert token at all) cosine is undefined: samples are ordered by ‖C_d‖, smallest
+    /// first.</summary>
     public static List<int> Order(IReadOnlyList<double[]> c)
     {
         int anchor = Enumerable.Range(0, c.Count).OrderBy(i => c[i].Sum()).ThenBy(i => i).First();

@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 namespace Orchestrator.Moe.Module;
 
 /// <summary>What one MoE layer returns: its output (B, S, d), the routing decision, its auxiliary losses (α·L_b
-/// + β·L_d + z-loss), the router's input h (T, d) — which Ada-K's trainer re-scores — and telemetry if asked.</summary>
+/// + β·L_d + z-loss), the router's input h (T, d) — which Ada-K's trainer re-scores — and telemetry if
+/// asked.</summary>
 public sealed record MoeLayerOutput(Tensor Hidden, RouterOutput Routing, Tensor AuxLoss, Tensor RouterInput,
     LayerTelemetry? Telemetry);
 
@@ -81,7 +82,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Forward(x).Hidden;
 
     /// <summary>x: (B, S, d) → the layer's output and its routing decision (as Mixtral's block returns its router
-    /// logits). sampleAllocator: an allocator samples k from π (Ada-K training) instead of taking its argmax.</summary>
+    /// logits). sampleAllocator: an allocator samples k from π (Ada-K training) instead of taking its
+    /// argmax.</summary>
     public MoeLayerOutput Forward(Tensor x, TelemetryLevel telemetry = TelemetryLevel.None,
         bool sampleAllocator = false)
     {
