@@ -22,10 +22,12 @@ sealed class ReportData
     public required List<RunInfo> Runs { get; init; }
     /// <summary>The SQL behind the run tables, printed in the report so that its numbers can be reproduced.</summary>
     public required string RunsSql { get; init; }
-    public List<RunInfo> Done => Runs.Where(r => r.Status == "completed").ToList();
+    List<RunInfo>? done;
+    List<IGrouping<string, RunInfo>>? groups;
+    public List<RunInfo> Done => done ??= Runs.Where(r => r.Status == "completed").ToList();
     /// <summary>Completed runs by configuration (same sweep and configuration but the seed).</summary>
     public List<IGrouping<string, RunInfo>> Groups =>
-        Done.GroupBy(r => r.Sweep + "/" + r.GroupHash).OrderBy(g => g.First().Config).ToList();
+        groups ??= Done.GroupBy(r => r.Sweep + "/" + r.GroupHash).OrderBy(g => g.First().Config).ToList();
 
     public required ILookup<string, (int Layer, double Experts)> Layers { get; init; }
     public required ILookup<string, (int Difficulty, double Experts)> Difficulties { get; init; }

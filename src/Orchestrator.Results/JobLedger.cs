@@ -14,8 +14,21 @@ public sealed class JobLedger
         sql.Run("INSERT OR IGNORE INTO jobs(job_id, kind, subject, created_at) VALUES ($id, $k, $s, $now)",
             ("$id", key.Id), ("$k", key.Kind.Word()), ("$s", key.Subject), ("$now", Sql.Now()));
 
-    /// <summary>The job's status; Pending for a job never recorded.</summary>
-    public JobStatus Status(JobKey key) => Statuses([key]).GetValueOrDefault(key, JobStatus.Pending);
+    /// <summary>The job's status; Pending for a job never recorded. One row by primary key: the runner asks this
+    /// for every job it claims or follows, many times a second.</summary>
+    public JobStatus Status(JobKey key)
+    {
+        using var cmd = sql.Command("SELECT state, lease_expires, lease_owner FROM jobs WHERE job_id = $id",
+            ("$id", key.Id));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? StatusOf(r, 0) : JobStatus.Pending;
+    }
+
+    /// <summary>State, lease expiry and lease owner from columns `at`, `at + 1`, `at + 2`. A lease runs out when it
+    /// expires, or at once when its owner is known to have died on this host.</summary>
+    static JobStatus StatusOf(Microsoft.Data.Sqlite.SqliteDataReader r, int at) =>
+        new(JobWords.ParseState(r.GetString(at)), r.IsDBNull(at + 1) || r.GetDouble(at + 1) < Sql.Epoch() ||
+                                                  LeaseOwner.IsDead(r.IsDBNull(at + 2) ? null : r.GetString(at + 2)));
 
     public bool Exists(JobKey key) => sql.Scalar("SELECT 1 FROM jobs WHERE job_id = $id", ("$id", key.Id)) != null;
 
@@ -30,15 +43,11 @@ public sealed class JobLedger
             $"SELECT kind, subject, state, lease_expires, lease_owner FROM jobs WHERE kind IN ({inKinds})",
             kinds.Select((k, i) => ("$k" + i, (object?)k)).ToArray());
         using var r = cmd.ExecuteReader();
-        double now = Sql.Epoch();
         while (r.Read())
         {
             var key = new JobKey(JobWords.ParseKind(r.GetString(0)), r.GetString(1));
             if (!wanted.Contains(key)) continue;
-            // A lease runs out when it expires, or at once when its owner is known to have died on this host.
-            bool expired = r.IsDBNull(3) || r.GetDouble(3) < now
-                || LeaseOwner.IsDead(r.IsDBNull(4) ? null : r.GetString(4));
-            result[key] = new JobStatus(JobWords.ParseState(r.GetString(2)), expired);
+            result[key] = StatusOf(r, 2);
         }
         return result;
     }
