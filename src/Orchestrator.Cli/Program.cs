@@ -9,7 +9,7 @@ return Cli.Run(args);
 
 namespace Orchestrator.Cli
 {
-    public static class Cli
+    public static partial class Cli
     {
         const string Usage = """
             usage: orchestrator <command> [options]
@@ -61,42 +61,6 @@ namespace Orchestrator.Cli
             catch (Exception e) { return Failure(e); }
         }
 
-        /// <summary>Exit codes: 0 ok; 1 a failure (a run failed, I/O, the database); 2 a usage or spec error.</summary>
-        const int ExitFailure = 1;
-
-        /// <summary>A failure the command could not recover from, as one line. Expected ones (a missing or damaged
-        /// file, the database, the disk) say what and where; anything else keeps its trace in a crash log.</summary>
-        static int Failure(Exception e)
-        {
-            var message = e switch
-            {
-                FileNotFoundException or DirectoryNotFoundException or InvalidDataException => e.Message,
-                Microsoft.Data.Sqlite.SqliteException q => $"results database {Paths.Database}: {q.Message}",
-                UnauthorizedAccessException or IOException => e.Message,
-                _ => null,
-            };
-            if (message == null)
-            {
-                var log = CrashLog(e);
-                message = $"{e.GetType().Name}: {e.Message}" + (log != null ? $" (trace in {log})" : "");
-            }
-            Console.Error.WriteLine("error: " + message.Replace('\n', ' '));
-            return ExitFailure;
-        }
-
-        static string? CrashLog(Exception e)
-        {
-            try
-            {
-                var dir = Path.Combine(Paths.Results, "logs");
-                Directory.CreateDirectory(dir);
-                var path = Path.Combine(dir, $"crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.log");
-                File.WriteAllText(path, e.ToString());
-                return path;
-            }
-            catch (Exception) { return null; }        // the results folder itself is the problem: the message says so
-        }
-
         sealed class UsageException(string m) : Exception(m);
 
         static int Fail(string message)
@@ -107,7 +71,12 @@ namespace Orchestrator.Cli
 
         sealed record Options(Dictionary<string, string?> Flags, List<string> Positional);
 
-        static Options Parse(string[] args, params string[] flagsWithValue)
+        /// <summary>Switches (flags without a value) each command takes; any other flag is a usage error.</summary>
+        static readonly string[] SweepSwitches = ["retry-failed", "force", "reevaluate", "no-report"];
+
+        static Options Parse(string[] args, params string[] flagsWithValue) => Parse(args, [], flagsWithValue);
+
+        static Options Parse(string[] args, string[] switches, params string[] flagsWithValue)
         {
             var flags = new Dictionary<string, string?>();
             var pos = new List<string>();
@@ -117,6 +86,16 @@ namespace Orchestrator.Cli
                 {
                     var name = args[i][2..];
                     int eq = name.IndexOf('=');
+                    var bare = eq >= 0 ? name[..eq] : name;
+                    if (!flagsWithValue.Contains(bare) && !switches.Contains(bare))
+                    {
+                        var known = flagsWithValue.Concat(switches).ToList();
+                        var hint = ConfigSchema.Suggest(bare, known);
+                        var didYouMean = hint != null ? $" — did you mean --{hint}?" : "";
+                        var list = string.Join(", ", known.Select(k => "--" + k));
+                        throw new UsageException($"unknown flag --{bare}{didYouMean}" +
+                                                 (known.Count > 0 ? $" (known: {list})" : ""));
+                    }
                     if (eq >= 0) flags[name[..eq]] = name[(eq + 1)..];
                     else if (flagsWithValue.Contains(name))
                     {
@@ -154,7 +133,8 @@ namespace Orchestrator.Cli
 
         static int Sweep(string[] args)
         {
-            var o = Parse(args, "spec", "devices", "jobs-per-device", "max-jobs", "worker", "lease-seconds",
+            var o = Parse(args, SweepSwitches, "spec", "devices", "jobs-per-device", "max-jobs", "worker",
+                "lease-seconds",
                 "executor");
             if (o.Flags.GetValueOrDefault("executor") is { } ex && ex is not ("local" or "slurm"))
                 throw new UsageException($"--executor must be local or slurm, got '{ex}'");
@@ -195,7 +175,7 @@ namespace Orchestrator.Cli
 
         static int Plan(string[] args)
         {
-            var o = Parse(args, "spec");
+            var o = Parse(args, ["retry-failed", "force", "reevaluate"], "spec");
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
             var opt = new GraphOptions(RetryFailed: o.Flags.ContainsKey("retry-failed"),
                 Force: o.Flags.ContainsKey("force"),

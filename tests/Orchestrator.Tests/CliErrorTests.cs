@@ -29,6 +29,20 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void A_misspelt_flag_is_a_usage_error_that_starts_nothing()
+    {
+        var results = Tests.Execution.SweepTests.FreshResults();
+        var (rc, stderr) = Run("plan", "--reevaluat");
+        Assert.Equal(2, rc);
+        Assert.Contains("error: unknown flag --reevaluat — did you mean --reevaluate?", stderr);
+        (rc, stderr) = Run("sweep", "--sweeep", "x");
+        Assert.Equal(2, rc);
+        Assert.StartsWith("error: unknown flag --sweeep", stderr);
+        Assert.Contains("--retry-failed", stderr);
+        Assert.False(File.Exists(Path.Combine(results, "orchestrator.db")));
+    }
+
+    [Fact]
     public void A_results_database_that_is_not_one_is_a_plain_error()
     {
         var results = Tests.Execution.SweepTests.FreshResults();
