@@ -1,4 +1,5 @@
 using Orchestrator.Cli;
+using Orchestrator.Analysis;
 using Orchestrator.Execution;
 using Orchestrator.Reports;
 using Orchestrator.Results;
@@ -149,6 +150,8 @@ namespace Orchestrator.Cli
                 Reevaluate: o.Flags.ContainsKey("reevaluate"), Executor: o.Flags.GetValueOrDefault("executor"),
                 Devices: o.Flags.GetValueOrDefault("devices"), JobsPerDevice: jobsPerDevice, MaxJobs: maxJobs,
                 WorkerCommand: o.Flags.GetValueOrDefault("worker"), LeaseSeconds: lease));
+            // The findings are the sweep's answer: recomputed from the store whatever became of its jobs.
+            Findings.Refresh(store, spec.Name);
             if (!o.Flags.ContainsKey("no-report"))
             {
                 var report = new ReportBuilder(store).Build([spec.Name], Paths.Sweep(spec.Name));
@@ -317,6 +320,8 @@ namespace Orchestrator.Cli
                 var missing = sweeps.Where(x => !known.Contains(x)).ToList();
                 if (missing.Count > 0) throw new UsageException($"unknown sweep(s): {string.Join(", ", missing)} " +
                     $"(known: {string.Join(", ", known.Order())})");
+                using (var writable = ResultStore.Open(Paths.Database))
+                    foreach (var sweep in sweeps) Findings.Refresh(writable, sweep);
                 var dir = o.Flags.GetValueOrDefault("out")
                     ?? Paths.Sweep(sweeps.Count == 1 ? sweeps[0] : string.Join("+", sweeps));
                 var r = new ReportBuilder(s).Build(sweeps, dir);

@@ -11,6 +11,10 @@ public sealed record ParamDef(
     double? Min = null, double? Max = null, bool MinExclusive = false,
     string[]? Allowed = null, string? Router = null, string? Pattern = null, string? PatternDoc = null)
 {
+    /// <summary>A key added after runs were stored: left out of a run's identity while it has its default, so
+    /// that adding it changed no stored run's hash.</summary>
+    public bool OmittedAtDefault { get; init; }
+
     public string Expected => PatternDoc ?? Type switch
     {
         ParamType.Int => "an integer" + RangeText(),
@@ -112,6 +116,11 @@ public static class ConfigSchema
         F("pretrain.weight_decay", 0.1, "AdamW weight decay", 0),
         F("pretrain.grad_clip", 1.0, "gradient-norm clip (0: off)", 0),
         I("pretrain.k", 2, "top-k of the base model's router", 1, 256),
+        I("pretrain.seed", -1, "seed of the base's pretraining (-1: the run's seed; a fixed value shares one base " +
+            "across the sweep's seeds, which then replicate fine-tuning and evaluation)", -1, int.MaxValue) with
+        {
+            OmittedAtDefault = true,
+        },
         I("pretrain.eval_every", 100, "evaluate validation loss every N steps (0: only at the end)", 0),
 
         // --- fine-tuning: task data with the run's router

@@ -7,8 +7,12 @@ namespace Orchestrator.Core;
 public sealed record RunIdentity(string ConfigHash, string GroupHash, string BaseHash, string FinetuneHash,
     string CanonicalJson, string BaseJson, string FinetuneJson)
 {
-    public static RunIdentity Of(IReadOnlyDictionary<string, object> config)
+    public static RunIdentity Of(IReadOnlyDictionary<string, object> full)
     {
+        var config = full.Where(kv => ConfigSchema.Find(kv.Key, (string)full.GetValueOrDefault("router.type",
+                RouterCatalog.Baseline)) is not { OmittedAtDefault: true } def
+            || ConfigValues.Format(def.Default) != ConfigValues.Format(kv.Value))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
         var json = ConfigValues.CanonicalJson(config);
         var noSeed = config.Where(kv => kv.Key != "seed").ToDictionary(kv => kv.Key, kv => kv.Value);
         var baseJson = ConfigValues.CanonicalJson(RunConfig.BasePart(config));

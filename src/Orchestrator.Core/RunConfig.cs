@@ -72,7 +72,7 @@ public sealed record EvalConfig(int TextBatches, int TaskSamples, int MaxAnswerT
 /// <summary>The typed view of a canonical run configuration.</summary>
 public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfig Data, TrainConfig Pretrain,
     int PretrainK,
-    FinetuneConfig Finetune, EvalConfig Eval, string Device, int Threads, long Seed)
+    FinetuneConfig Finetune, EvalConfig Eval, string Device, int Threads, long Seed, long PretrainSeed)
 {
     public static RunConfig From(IReadOnlyDictionary<string, object> f)
     {
@@ -99,8 +99,8 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
         var eval = new EvalConfig(I("eval.text_batches"), I("eval.task_samples"), I("eval.max_answer_tokens"),
             D("eval.target_loss"), D("eval.collapse_share"));
         return new RunConfig(model, router, data, Train("pretrain"), I("pretrain.k"), ft, eval, S("device"),
-            I("threads"),
-            Convert.ToInt64(Get("seed")));
+            I("threads"), Convert.ToInt64(Get("seed")),
+            Convert.ToInt64(Get("pretrain.seed")) is >= 0 and var fixedSeed ? fixedSeed : Convert.ToInt64(Get("seed")));
     }
 
     /// <summary>The keys a pretrained base model depends on (but the evaluation-only ones): the base is
@@ -113,11 +113,15 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
         "eval.collapse_share",
         "data.multiple_choice"];
 
-    /// <summary>The base's part of a configuration, as stored in `bases.config_json`.</summary>
-    public static SortedDictionary<string, object> BasePart(IReadOnlyDictionary<string, object> flat) =>
-        new(flat.Where(kv => BasePrefixes.Any(p => kv.Key.StartsWith(p,
-            StringComparison.Ordinal)) && !EvalOnlyKeys.Contains(kv.Key))
+    /// <summary>The base's part of a configuration, as stored in `bases.config_json`. With a fixed
+    /// `pretrain.seed` the run's seed is not part of it: every seed of the sweep shares one base.</summary>
+    public static SortedDictionary<string, object> BasePart(IReadOnlyDictionary<string, object> flat)
+    {
+        bool fixedSeed = flat.TryGetValue("pretrain.seed", out var ps) && Convert.ToInt64(ps) >= 0;
+        return new(flat.Where(kv => BasePrefixes.Any(p => kv.Key.StartsWith(p,
+                StringComparison.Ordinal)) && !EvalOnlyKeys.Contains(kv.Key) && !(fixedSeed && kv.Key == "seed"))
             .ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+    }
 
     /// <summary>Every key but the evaluation-only ones: what a fine-tuned model depends on.</summary>
     public static string FinetuneJson(IReadOnlyDictionary<string, object> flat) =>

@@ -49,6 +49,8 @@ public sealed class JobResult
     public List<MetricPoint> Steps { get; init; } = [];
     public Dictionary<string, double> Final { get; init; } = [];
     public List<TaskEval> Tasks { get; init; } = [];
+    public List<ItemResult> Items { get; init; } = [];
+    public List<TaskClassUsage> TaskClasses { get; init; } = [];
     public List<LayerStats> Layers { get; init; } = [];
     public List<ExpertLoad> Experts { get; init; } = [];
     public List<ClassUsage> Classes { get; init; } = [];
@@ -65,7 +67,16 @@ public sealed class JobResult
 }
 
 public sealed record MetricPoint(string Key, int Step, double Value, double WallSeconds, string Phase);
+/// <summary>A task and difficulty's totals. Experts per token: over the whole sequence (prompt and answer) and
+/// over the answer's positions (those whose predictions are the answer tokens).</summary>
 public sealed record TaskEval(string Task, int Difficulty, int Samples, int Correct, double AnswerLoss,
+    double MeanExpertsPerToken, double? AnswerExpertsPerToken = null);
+/// <summary>One evaluated item, for paired statistics: items are drawn from the run's seed, so every run on a
+/// base and seed scores the same ones. Held-out text windows are items of task "text" (Correct null).</summary>
+public sealed record ItemResult(string Task, int Difficulty, int Item, bool? Correct, double AnswerLogProb,
+    int AnswerTokens, double AnswerExperts, double SequenceExperts);
+/// <summary>Experts per token of one token class within a task and difficulty (whole sequences).</summary>
+public sealed record TaskClassUsage(string Task, int Difficulty, string TokenClass, long Tokens,
     double MeanExpertsPerToken);
 public sealed record LayerStats(int Layer, long Tokens, double MeanExpertsPerToken, long[] Histogram, double NullRate,
     double AllNullRate, double Entropy, double Margin, double BalanceLoss, double ZLoss, double EntropyLoss);

@@ -23,13 +23,15 @@ public static class Worker
             var cfg = RunConfig.From(ConfigValues.FromJson(ticket.ConfigJson));
             if (ticket.Threads > 0) set_num_threads(ticket.Threads);
             var device = ResolveDevice(ticket.Device);
-            Trainer.Seed(cfg.Seed);
+            // A base pretrains with its own seed (pretrain.seed, when fixed, is shared by every seed of the sweep).
+            long seed = ticket.Kind == JobKind.Pretrain ? cfg.PretrainSeed : cfg.Seed;
+            Trainer.Seed(seed);
             var result = new JobResult
             {
                 Kind = ticket.Kind, Subject = ticket.Subject, InputHash = ticket.Input?.Hash,
                 Provenance = Provenance.Collect(ticket, DeviceName(device)),
             };
-            result.Provenance["seed"] = cfg.Seed.ToString();
+            result.Provenance["seed"] = seed.ToString();
             // The model the job started from, by its hash: a run's provenance names the fine-tune it evaluated.
             if (ticket.Input is { } input)
                 result.Provenance[ticket.Kind == JobKind.Evaluate ? "finetune_hash" : "base_hash"] = input.Hash;

@@ -12,11 +12,12 @@ namespace Orchestrator.Reports;
 /// the self-contained HTML made from it.</summary>
 public sealed partial class ReportBuilder
 {
-    sealed record Row(string Config, int N, MeanCi Acc, MeanCi Loss, MeanCi Experts, MeanCi Flops, MeanCi Speedup);
+    sealed record Row(string Config, int N, Analysis.Interval Acc, MeanCi Loss, MeanCi Experts, MeanCi Flops,
+        MeanCi Speedup);
 
-    static List<Row> Table(IEnumerable<IGrouping<string, RunInfo>> groups) => groups.Select(g
+    static List<Row> Table(ReportData data) => data.Groups.Select(g
         => new Row(g.First().Config, g.Count(),
-        MeanCi.Of(g.Select(r => r.Acc ?? double.NaN)), MeanCi.Of(g.Select(r => r.Loss ?? double.NaN)),
+        PooledAccuracy(data, g), MeanCi.Of(g.Select(r => r.Loss ?? double.NaN)),
         MeanCi.Of(g.Select(r => r.Experts ?? double.NaN)), MeanCi.Of(g.Select(r => r.Flops ?? double.NaN)),
         MeanCi.Of(g.Select(r => r.Speedup ?? double.NaN)))).ToList();
 
@@ -30,6 +31,7 @@ public sealed partial class ReportBuilder
             $"{distinct.Count(r => r.Status == "failed")} failed, " +
                       $"{distinct.Count(r => r.Status == "skipped")} skipped, " +
                       $"{distinct.Count(r => r.Status is "pending" or "running")} pending or running.").AppendLine();
+        Findings(sb, sweeps);
         if (sweeps.Count > 1)
         {
             // History: the sweeps side by side (a run planned by both counts in each).
@@ -47,24 +49,33 @@ public sealed partial class ReportBuilder
             }
             sb.AppendLine();
         }
-        sb.AppendLine("## By router configuration (mean ± 95% CI over seeds)").AppendLine();
-        sb.AppendLine("| configuration | n | accuracy | eval loss | experts/token | FLOPs/token | speed-up vs top-k " +
-            "(FLOPs) |");
+        sb.AppendLine("## By router configuration").AppendLine();
+        sb.AppendLine("Task accuracy pooled over seeds with its Wilson 95% interval and item count; the other " +
+                      "columns: mean ± 95% Student-t interval over seeds.").AppendLine();
+        sb.AppendLine("| configuration | seeds | task accuracy [95% CI] (items) | eval loss | experts/token | " +
+                      "FLOPs/token | speed-up vs top-k (FLOPs) |");
         sb.AppendLine("|---|---|---|---|---|---|---|");
-        foreach (var r in Table(groups))
-            sb.AppendLine($"| {r.Config} | {r.N} | {r.Acc} | {r.Loss} | {r.Experts} | {r.Flops} | {r.Speedup} |");
-        // Token-wise: the words (seen ≥ 5 times) with the most and the fewest experts per token, per configuration.
+        foreach (var r in Table(data))
+            sb.AppendLine($"| {r.Config} | {r.N} | {WithInterval(r.Acc)} | {r.Loss} | {r.Experts} | {r.Flops} | " +
+                          $"{r.Speedup} |");
+        // Token-wise: the words with the most and the fewest experts per token, per configuration. Rare words'
+        // averages are noise: only words seen MinWordTokens times or more (over the configuration's seeds).
+        const int MinWordTokens = 20;
         const string WordsSql = """
             SELECT word, token_class, sum(tokens) AS n, sum(tokens * mean_experts_per_token) / sum(tokens) AS experts
-            FROM word_usage WHERE run_id IN (%IDS%) GROUP BY word, token_class HAVING n >= 5 ORDER BY experts DESC, word
+            FROM word_usage WHERE run_id IN (%IDS%) AND token_class IN ('content_word', 'function_word', 'number')
+            GROUP BY word, token_class HAVING n >= %MIN% ORDER BY experts DESC, word
             """;
         sb.AppendLine().AppendLine("## Words with the most and fewest experts per token").AppendLine();
+        sb.AppendLine($"Words (not punctuation) seen at least {MinWordTokens} times in the held-out text, over " +
+                      "the configuration's seeds; experts per token averaged over layers.").AppendLine();
         sb.AppendLine("| configuration | most experts | fewest experts |");
         sb.AppendLine("|---|---|---|");
         foreach (var g in groups)
         {
             var ids = g.Select((r, i) => ("$w" + i, (object?)r.RunId)).ToArray();
-            var rows = store.Query(WordsSql.Replace("%IDS%", string.Join(",", ids.Select(x => x.Item1))), ids).Rows;
+            var rows = store.Query(WordsSql.Replace("%IDS%", string.Join(",", ids.Select(x => x.Item1)))
+                .Replace("%MIN%", MinWordTokens.ToString(CultureInfo.InvariantCulture)), ids).Rows;
             if (rows.Count == 0) continue;
             string W(object?[] r) => $"{r[0]} ({Convert.ToDouble(r[3], CultureInfo.InvariantCulture)
                 .ToString("0.##", CultureInfo.InvariantCulture)})";
@@ -72,12 +83,13 @@ public sealed partial class ReportBuilder
                 $"{string.Join(", ", rows.TakeLast(8).Reverse().Select(W))} |");
         }
         sb.AppendLine().AppendLine("## Runs").AppendLine();
-        sb.AppendLine("| run | sweep | router | knobs | curriculum | seed | status | accuracy | eval loss | " +
+        sb.AppendLine("| run | sweep | configuration | seed | status | accuracy [95% CI] (items) | eval loss | " +
             "perplexity | experts/token | FLOPs/token |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in runs)
-            sb.AppendLine($"| {r.RunId} | {r.Sweep} | {r.Router} | {r.Knobs} | {r.Curriculum} | {r.Seed} | " +
-                $"{r.Status} | {F(r.Acc)} | {F(r.Loss)} | {F(r.Ppl)} | {F(r.Experts)} | {F(r.Flops)} |");
+            sb.AppendLine($"| {r.RunId} | {r.Sweep} | {r.Config} | {r.Seed} | {r.Status} | " +
+                $"{WithInterval(PooledAccuracy(data, [r]))} | {F(r.Loss)} | {F(r.Ppl)} | {F(r.Experts)} | " +
+                $"{F(r.Flops)} |");
         var failed = runs.Where(r => r.Status is "failed" or "skipped").DistinctBy(r => r.RunId).ToList();
         sb.AppendLine().AppendLine("## Failures").AppendLine();
         if (failed.Count == 0) sb.AppendLine("None.");

@@ -1,3 +1,5 @@
+using Orchestrator.Analysis;
+
 namespace Orchestrator.Reports;
 
 /// <summary>Mean and 95% confidence interval over seeds (Student's t).</summary>
@@ -18,10 +20,6 @@ public readonly record struct MeanCi(double Mean, double HalfWidth, int N)
         return new MeanCi(mean, TCritical(v.Length - 1) * sd / Math.Sqrt(v.Length), v.Length);
     }
 
-    /// <summary>Two-sided 97.5% quantile of Student's t.</summary>
-    public static double TCritical(int df) => df switch
-    {
-        1 => 12.706, 2 => 4.303, 3 => 3.182, 4 => 2.776, 5 => 2.571, 6 => 2.447, 7 => 2.365, 8 => 2.306, 9 => 2.262,
-        10 => 2.228, <= 15 => 2.131, <= 20 => 2.086, <= 30 => 2.042, <= 60 => 2.000, _ => 1.960,
-    };
+    /// <summary>Two-sided 95% quantile of Student's t (0.975 one-sided), exact (MathNet.Numerics).</summary>
+    public static double TCritical(int df) => Statistics.T(0.95, df);
 }

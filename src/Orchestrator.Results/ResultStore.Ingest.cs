@@ -6,7 +6,8 @@ namespace Orchestrator.Results;
 public sealed partial class ResultStore
 {
     static readonly string[] RunTables =
-        ["final_metrics", "task_results", "expert_usage", "routing_stats", "token_class_usage", "word_usage"];
+        ["final_metrics", "task_results", "item_results", "task_class_usage", "expert_usage", "routing_stats",
+         "token_class_usage", "word_usage"];
 
     /// <summary>Kinds of event that are the job's history rather than its result, kept across attempts.</summary>
     const string HistoryEvents = "'failure', 'retry', 'skipped', 'interrupted', 'adopted'";
@@ -51,10 +52,23 @@ public sealed partial class ResultStore
             kv => [run, kv.Key, double.IsFinite(kv.Value) ? kv.Value : null]);
         sql.Batch("""
             INSERT INTO task_results(run_id, task, difficulty, samples, correct, accuracy, answer_loss,
-                                     mean_experts_per_token)
-            VALUES ($r, $t, $d, $n, $c, $a, $l, $m)
-            """, ["$r", "$t", "$d", "$n", "$c", "$a", "$l", "$m"], b.Tasks, t => [run, t.Task, t.Difficulty, t.Samples,
-            t.Correct, t.Samples == 0 ? 0.0 : t.Correct / (double)t.Samples, t.AnswerLoss, t.MeanExpertsPerToken]);
+                                     mean_experts_per_token, answer_experts_per_token)
+            VALUES ($r, $t, $d, $n, $c, $a, $l, $m, $ae)
+            """, ["$r", "$t", "$d", "$n", "$c", "$a", "$l", "$m", "$ae"], b.Tasks, t => [run, t.Task, t.Difficulty,
+            t.Samples, t.Correct, t.Samples == 0 ? 0.0 : t.Correct / (double)t.Samples, t.AnswerLoss,
+            t.MeanExpertsPerToken, t.AnswerExpertsPerToken]);
+        sql.Batch("""
+            INSERT INTO item_results(run_id, task, difficulty, item, correct, answer_logprob, answer_tokens,
+                                     answer_experts, sequence_experts)
+            VALUES ($r, $t, $d, $i, $c, $l, $n, $ae, $se)
+            """, ["$r", "$t", "$d", "$i", "$c", "$l", "$n", "$ae", "$se"], b.Items, i => [run, i.Task, i.Difficulty,
+            i.Item, i.Correct is { } c ? (c ? 1 : 0) : null, i.AnswerLogProb, i.AnswerTokens, i.AnswerExperts,
+            i.SequenceExperts]);
+        sql.Batch("""
+            INSERT INTO task_class_usage(run_id, task, difficulty, token_class, tokens, mean_experts_per_token)
+            VALUES ($r, $t, $d, $c, $n, $m)
+            """, ["$r", "$t", "$d", "$c", "$n", "$m"], b.TaskClasses, c => [run, c.Task, c.Difficulty, c.TokenClass,
+            c.Tokens, c.MeanExpertsPerToken]);
         sql.Batch("""
             INSERT INTO expert_usage(run_id, layer, expert, tokens, share, mean_gate_probability)
             VALUES ($r, $l, $e, $t, $s, $g)

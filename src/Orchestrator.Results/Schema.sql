@@ -294,6 +294,62 @@ ALTER TABLE finetune_records DROP COLUMN finished_at;
 ALTER TABLE finetune_records DROP COLUMN provenance_json;
 ALTER TABLE finetune_records DROP COLUMN executor_job_id;
 
+-- migration: 6
+-- Evidence. Per-item evaluation results, for paired statistics: task items are drawn from the run's seed,
+-- so every run on a base and seed scores the same (task, difficulty, item); held-out text windows are
+-- items of task 'text' (difficulty 0, correct NULL). Experts per token on the answer's positions (those
+-- whose predictions are the answer tokens) beside the whole sequence's; per token class within each task
+-- and difficulty; and the findings: each published claim checked with an interval and a verdict.
+CREATE TABLE item_results (
+  run_id           TEXT NOT NULL REFERENCES run_records(run_id),
+  task             TEXT NOT NULL,
+  difficulty       INTEGER NOT NULL,
+  item             INTEGER NOT NULL,       -- index within (task, difficulty), in generation or file order
+  correct          INTEGER,                -- 1/0: exact match (tasks), the likeliest choice (multiple choice)
+  answer_logprob   REAL,                   -- Σ log p(answer tokens | prompt); text: Σ over the window
+  answer_tokens    INTEGER NOT NULL,
+  answer_experts   REAL,                   -- real experts per answer position, averaged over MoE layers
+  sequence_experts REAL,                   -- the same over every position of the sequence
+  PRIMARY KEY (run_id, task, difficulty, item)
+);
+
+ALTER TABLE task_results ADD COLUMN answer_experts_per_token REAL;
+
+CREATE TABLE task_class_usage (
+  run_id                 TEXT NOT NULL REFERENCES run_records(run_id),
+  task                   TEXT NOT NULL,
+  difficulty             INTEGER NOT NULL,
+  token_class            TEXT NOT NULL,
+  tokens                 INTEGER NOT NULL,
+  mean_experts_per_token REAL,
+  PRIMARY KEY (run_id, task, difficulty, token_class)
+);
+
+-- One row per claim and configuration of a sweep, recomputed from the rows above after every sweep and
+-- report. The verdict follows from the 95% interval alone: 'supported' when it excludes the null value on
+-- the claimed side, 'contradicted' when it excludes it on the other side, 'inconclusive' when it spans it.
+CREATE TABLE finding_records (
+  sweep       TEXT NOT NULL,
+  claim       TEXT NOT NULL,      -- e.g. accuracy_vs_top_k
+  subject     TEXT NOT NULL,      -- the configuration, e.g. 'top_p {"p":0.4}', or '' for a sweep-wide claim
+  statement   TEXT NOT NULL,      -- the claim in words, as its paper makes it
+  source      TEXT NOT NULL,      -- the paper(s)
+  metric      TEXT NOT NULL,      -- what `effect` measures, and its unit
+  effect      REAL,
+  ci_low      REAL,
+  ci_high     REAL,
+  null_value  REAL NOT NULL,      -- the effect under no difference (0, or 1 for ratios)
+  n           INTEGER NOT NULL,   -- observations behind the interval (item pairs, seeds, runs)
+  seeds       INTEGER NOT NULL,
+  method      TEXT NOT NULL,      -- paired bootstrap, t, OLS slope, …
+  verdict     TEXT NOT NULL CHECK (verdict IN ('supported', 'contradicted', 'inconclusive')),
+  comparisons INTEGER NOT NULL,   -- intervals computed for this sweep, each at 95%
+  context     TEXT,               -- what the effect should be read beside (e.g. the FLOPs ratio)
+  run_ids     TEXT NOT NULL,      -- JSON list of the runs it was computed from
+  computed_at TEXT NOT NULL,
+  PRIMARY KEY (sweep, claim, subject)
+);
+
 -- views
 -- A run as users have always read it: its own data and its evaluation job's lifecycle.
 CREATE VIEW runs AS
@@ -355,8 +411,15 @@ SELECT run_id, layer, mean_experts_per_token, null_rate, entropy, margin, tokens
 FROM routing_stats;
 
 CREATE VIEW usage_by_difficulty AS
-SELECT run_id, task, difficulty, accuracy, mean_experts_per_token, samples, answer_loss
+SELECT run_id, task, difficulty, accuracy, mean_experts_per_token, samples, answer_loss, answer_experts_per_token
 FROM task_results;
+
+-- The findings, in the order the report shows them.
+CREATE VIEW findings AS
+SELECT sweep, claim, subject, statement, effect, ci_low, ci_high, n, seeds, verdict, metric, method, null_value,
+       comparisons, context, source, run_ids, computed_at
+FROM finding_records
+ORDER BY sweep, CASE verdict WHEN 'supported' THEN 0 WHEN 'contradicted' THEN 1 ELSE 2 END, claim, subject;
 
 CREATE VIEW usage_by_token_class AS
 SELECT run_id, layer, token_class, tokens, mean_experts_per_token

@@ -19,6 +19,8 @@ public sealed class EvalReport
     public List<TaskEval> Tasks { get; } = [];
     public List<ClassUsage> Classes { get; } = [];
     public List<WordUsage> Words { get; } = [];
+    public List<ItemResult> Items { get; } = [];
+    public List<TaskClassUsage> TaskClasses { get; } = [];
     public double MeanExpertsPerToken => Usage.MeanExpertsPerToken;
 }
 
@@ -58,100 +60,118 @@ public static class Evaluator
         model.eval();
         using var _ = no_grad();
         var report = new EvalReport();
-        int context = cfg.Model.Context, layers = cfg.Model.Layers;
-
-        // 1. Held-out text, with token-level routing.
-        var usage = new TokenUsage();
-        double lossSum = 0; long rowsSeen = 0, tokensSeen = 0;
-        var clock = new Stopwatch();
-        foreach (var rows in Windows(data.Test.Ids, context, cfg.Eval.TextBatches))
-        {
-            using var scope = NewDisposeScope();
-            var batch = Trainer.ToBatch(rows.Select(r => r.tokens).ToList(), model.Device);
-            clock.Start();
-            var (loss, output) = Trainer.LmLoss(model, batch, TelemetryLevel.Tokens);
-            double l = loss.item<float>();
-            clock.Stop();
-            lossSum += l * rows.Count; rowsSeen += rows.Count; tokensSeen += rows.Count * context;
-            report.Usage.Add(output.Telemetry);
-            for (int r = 0; r < rows.Count; r++)
-                for (int p = 0; p < context; p++)
-                {
-                    int pos = rows[r].start + p;
-                    usage.Add(data.Test.Words[data.Test.WordIndex[pos]],
-                        output.Telemetry.Select(t => (t.Layer, t.ExpertsPerToken![r * context + p])).ToList());
-                }
-        }
-        report.Loss = lossSum / Math.Max(1, rowsSeen);
-        report.TokensPerSecond = tokensSeen / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-        report.Classes.AddRange(usage.Classes());
-        report.Words.AddRange(usage.Words());
-
-        // 2. Tasks: answer loss and routing under teacher forcing, then exact match of the greedy answer.
-        var samples = TaskSuite.Samples(cfg.Data.Tasks, cfg.Data.MaxDifficulty, cfg.Eval.TaskSamples, (int)cfg.Seed,
-            stream: 1);
-        int correctAll = 0;
-        foreach (var group in samples.GroupBy(s => (s.Task, s.Difficulty)))
-        {
-            int correct = 0, n = 0;
-            double answerLoss = 0, experts = 0;
-            foreach (var s in group)
-            {
-                using var scope = NewDisposeScope();
-                var prompt = new[] { BpeTokenizer.EndOfText }.Concat(data.Tokenizer.Encode(s.Prompt)).ToArray();
-                var answer = data.Tokenizer.Encode(s.Answer + "\n");
-                var seq = prompt.Concat(answer).TakeLast(context + 1).ToArray();
-                var batch = Trainer.ToBatch([seq], model.Device);
-                var output = model.Forward(batch.narrow(1, 0, seq.Length - 1), TelemetryLevel.Summary);
-                int a = Math.Min(answer.Length, seq.Length - 1);
-                // predictions of the answer tokens
-                var logits = output.Logits[0].narrow(0, seq.Length - 1 - a, a);
-                var target = batch[0].narrow(0, seq.Length - a, a);
-                answerLoss += nn.functional.cross_entropy(logits, target).item<float>();
-                experts += output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t => t.MeanExpertsPerToken);
-                if (Greedy(model, data.Tokenizer, prompt, cfg.Eval.MaxAnswerTokens, context) == s.Answer) correct++;
-                n++;
-            }
-            correctAll += correct;
-            report.Tasks.Add(new TaskEval(group.Key.Task, group.Key.Difficulty, n, correct, answerLoss / n,
-                experts / n));
-        }
-        report.Accuracy = samples.Count == 0 ? 0 : correctAll / (double)samples.Count;
+        HeldOutText(model, data, cfg, report);
+        Tasks(model, data, cfg, report);
 
         // Multiple-choice benchmarks the user brings (data.multiple_choice), scored by log-likelihood.
         if (cfg.Data.MultipleChoice.Length > 0)
         {
             var path = Path.IsPathRooted(cfg.Data.MultipleChoice) ? cfg.Data.MultipleChoice
                 : Path.Combine(Paths.RepoRoot, cfg.Data.MultipleChoice);
-            report.Tasks.AddRange(MultipleChoice.Evaluate(model, data.Tokenizer, MultipleChoice.Load(path),
-                "mc:" + Path.GetFileNameWithoutExtension(path), context));
+            var (tasks, items) = MultipleChoice.Evaluate(model, data.Tokenizer, MultipleChoice.Load(path),
+                "mc:" + Path.GetFileNameWithoutExtension(path), cfg.Model.Context);
+            report.Tasks.AddRange(tasks);
+            report.Items.AddRange(items);
         }
 
-        // 3. FLOPs per token from the measured per-layer activations on held-out text.
+        // FLOPs per token from the measured per-layer activations on held-out text.
         var flops = FlopsCounter.PerToken(cfg.Model, model.NullExperts, model.AllocatorLayers,
-            report.Usage.PerLayerMean, FlopsCounter.MeanContext(context));
+            report.Usage.PerLayerMean, FlopsCounter.MeanContext(cfg.Model.Context));
         report.FlopsPerToken = flops.FlopsPerToken;
         report.ActivatedParameters = flops.ActivatedParameters;
         return report;
     }
 
-    /// <summary>Greedy decoding until a newline or the token limit; returns the text before the newline.</summary>
-    public static string Greedy(MoeTransformer model, BpeTokenizer tok, int[] prompt, int maxTokens, int context)
+    /// <summary>Held-out text: loss per window (each window an item of task "text"), token-level routing per
+    /// layer, token class and word, and inference throughput (forward passes only).</summary>
+    static void HeldOutText(MoeTransformer model, Dataset data, RunConfig cfg, EvalReport report)
     {
-        var seq = prompt.ToList();
-        var produced = new List<int>();
-        for (int i = 0; i < maxTokens; i++)
+        int context = cfg.Model.Context;
+        var usage = new TokenUsage();
+        var clock = new Stopwatch();
+        long tokensSeen = 0;
+        foreach (var rows in Windows(data.Test.Ids, context, cfg.Eval.TextBatches))
         {
             using var scope = NewDisposeScope();
-            var window = seq.TakeLast(context).ToArray();
-            var logits = model.Forward(Trainer.ToBatch([window], model.Device)).Logits;
-            int next = (int)logits[0, window.Length - 1].argmax().item<long>();
-            if (next == BpeTokenizer.EndOfText) break;
-            seq.Add(next); produced.Add(next);
-            var text = tok.Decode(produced);
-            int nl = text.IndexOf('\n');
-            if (nl >= 0) return text[..nl];
+            var batch = Trainer.ToBatch(rows.Select(r => r.tokens).ToList(), model.Device);
+            clock.Start();
+            var output = model.Forward(batch.narrow(1, 0, context), TelemetryLevel.Tokens);
+            // (B, S, V) → per-token negative log-likelihood, (B, S) → per-window sums, (B)
+            var nll = nn.functional.cross_entropy(output.Logits.reshape(-1, output.Logits.shape[2]),
+                batch.narrow(1, 1, context).reshape(-1), reduction: nn.Reduction.None).reshape(rows.Count, context)
+                .sum(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
+            clock.Stop();
+            tokensSeen += rows.Count * context;
+            report.Usage.Add(output.Telemetry);
+            for (int r = 0; r < rows.Count; r++)
+            {
+                double experts = 0;
+                for (int p = 0; p < context; p++)
+                {
+                    int pos = rows[r].start + p;
+                    var perLayer = output.Telemetry.Select(t => (t.Layer, t.ExpertsPerToken![r * context + p]))
+                        .ToList();
+                    usage.Add(data.Test.Words[data.Test.WordIndex[pos]], perLayer);
+                    experts += perLayer.Count == 0 ? 0 : perLayer.Average(l => l.Item2);
+                }
+                report.Items.Add(new ItemResult("text", 0, report.Items.Count, null, -nll[r], context,
+                    experts / context, experts / context));
+            }
         }
-        return tok.Decode(produced);
+        var windows = report.Items.Where(i => i.Task == "text").ToList();
+        report.Loss = windows.Count == 0 ? 0 : windows.Average(w => -w.AnswerLogProb / w.AnswerTokens);
+        report.TokensPerSecond = tokensSeen / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+        report.Classes.AddRange(usage.Classes());
+        report.Words.AddRange(usage.Words());
+    }
+
+    /// <summary>Generated task items (the run's seed, stream 1: the same items for every run on a seed): the
+    /// answer's log-likelihood and routing under teacher forcing, exact match of the greedy answer, and
+    /// experts per token by token class within each task and difficulty.</summary>
+    static void Tasks(MoeTransformer model, Dataset data, RunConfig cfg, EvalReport report)
+    {
+        int context = cfg.Model.Context;
+        var samples = TaskSuite.Samples(cfg.Data.Tasks, cfg.Data.MaxDifficulty, cfg.Eval.TaskSamples, (int)cfg.Seed,
+            stream: 1);
+        var prompts = new List<int[]>();
+        var sequences = new List<ScoredSequence>();
+        var classes = new List<TokenClass?[]>();
+        foreach (var s in samples)
+        {
+            var p = data.Tokenizer.EncodeWithWords(s.Prompt);
+            var a = data.Tokenizer.EncodeWithWords(s.Answer + "\n");
+            var prompt = p.Ids.Prepend(BpeTokenizer.EndOfText).ToArray();
+            var seq = prompt.Concat(a.Ids).TakeLast(context + 1).ToArray();
+            prompts.Add(prompt);
+            sequences.Add(new ScoredSequence(seq, Math.Min(a.Ids.Length, seq.Length - 1)));
+            // the class of each input token (none for end-of-text), truncated like the sequence
+            var cls = p.WordIndex.Select(w => (TokenClass?)BpeTokenizer.Classify(p.Words[w])).Prepend(null)
+                .Concat(a.WordIndex.Select(w => (TokenClass?)BpeTokenizer.Classify(a.Words[w])))
+                .TakeLast(context + 1).ToArray();
+            classes.Add(cls[..^1]);
+        }
+        var scores = BatchScorer.Score(model, sequences);
+        var answers = BatchScorer.Greedy(model, data.Tokenizer, prompts, cfg.Eval.MaxAnswerTokens, context);
+        var byClass = new Dictionary<(string, int, TokenClass), (long n, double sum)>();
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var (s, sc) = (samples[i], scores[i]);
+            int index = report.Items.Count(r => r.Task == s.Task && r.Difficulty == s.Difficulty);
+            report.Items.Add(new ItemResult(s.Task, s.Difficulty, index, answers[i] == s.Answer, sc.LogProb,
+                sc.AnswerTokens, sc.AnswerExperts, sc.SequenceExperts));
+            for (int p = 0; p < sc.PositionExperts.Length; p++)
+            {
+                if (classes[i][p] is not { } c) continue;
+                var key = (s.Task, s.Difficulty, c);
+                var acc = byClass.GetValueOrDefault(key);
+                byClass[key] = (acc.n + 1, acc.sum + sc.PositionExperts[p]);
+            }
+        }
+        var taskItems = report.Items.Where(r => r.Task != "text").ToList();
+        report.Tasks.AddRange(MultipleChoice.Summarise(taskItems));
+        report.Accuracy = taskItems.Count == 0 ? 0 : taskItems.Count(r => r.Correct == true) / (double)taskItems.Count;
+        report.TaskClasses.AddRange(byClass.OrderBy(k => k.Key.Item1, StringComparer.Ordinal).ThenBy(k => k.Key.Item2)
+            .ThenBy(k => k.Key.Item3).Select(k => new TaskClassUsage(k.Key.Item1, k.Key.Item2,
+                BpeTokenizer.ClassName(k.Key.Item3), k.Value.n, k.Value.sum / k.Value.n)));
     }
 }

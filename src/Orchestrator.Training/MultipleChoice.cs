@@ -43,44 +43,46 @@ public static class MultipleChoice
         return items;
     }
 
-    public static List<TaskEval> Evaluate(MoeTransformer model, BpeTokenizer tok, IReadOnlyList<ChoiceItem> items,
-        string taskName, int context)
+    /// <summary>Every (item, choice) sequence scored in one batched pass; the item is answered correctly when
+    /// its answer's choice has the highest total log-likelihood. Per difficulty: accuracy, the answer's mean
+    /// per-token loss and experts per token; per item: correctness, the answer's log-likelihood.</summary>
+    public static (List<TaskEval> Tasks, List<ItemResult> Items) Evaluate(MoeTransformer model, BpeTokenizer tok,
+        IReadOnlyList<ChoiceItem> items, string taskName, int context)
     {
         model.eval();
         using var _ = no_grad();
-        var results = new List<TaskEval>();
-        foreach (var group in items.GroupBy(i => i.Difficulty).OrderBy(g => g.Key))
+        var sequences = new List<ScoredSequence>();
+        foreach (var item in items)
         {
-            int correct = 0, n = 0;
-            double loss = 0, experts = 0;
-            foreach (var item in group)
+            var prompt = new[] { BpeTokenizer.EndOfText }.Concat(tok.Encode(item.Question + "\nAnswer:")).ToArray();
+            foreach (var choice in item.Choices)
             {
-                var prompt = new[] { BpeTokenizer.EndOfText }.Concat(tok.Encode(item.Question + "\nAnswer:")).ToArray();
-                var scores = new List<double>();
-                for (int c = 0; c < item.Choices.Count; c++)
-                {
-                    using var scope = NewDisposeScope();
-                    var answer = tok.Encode(" " + item.Choices[c]);
-                    var seq = prompt.Concat(answer).TakeLast(context + 1).ToArray();
-                    int a = Math.Min(answer.Length, seq.Length - 1);
-                    var batch = Trainer.ToBatch([seq], model.Device);
-                    var output = model.Forward(batch.narrow(1, 0, seq.Length - 1), TelemetryLevel.Summary);
-                    var logp = output.Logits[0].narrow(0, seq.Length - 1 - a, a).log_softmax(-1)
-                        .gather(1, batch[0].narrow(0, seq.Length - a, a).unsqueeze(1));
-                    double score = logp.sum().item<float>();
-                    scores.Add(score);
-                    if (c == item.Answer)
-                    {
-                        loss += -score / a;
-                        experts += output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t
-                            => t.MeanExpertsPerToken);
-                    }
-                }
-                if (scores.IndexOf(scores.Max()) == item.Answer) correct++;
-                n++;
+                var answer = tok.Encode(" " + choice);
+                var seq = prompt.Concat(answer).TakeLast(context + 1).ToArray();
+                sequences.Add(new ScoredSequence(seq, Math.Min(answer.Length, seq.Length - 1)));
             }
-            results.Add(new TaskEval(taskName, group.Key, n, correct, loss / n, experts / n));
         }
-        return results;
+        var scores = BatchScorer.Score(model, sequences);
+        var results = new List<ItemResult>();
+        int at = 0;
+        foreach (var item in items)
+        {
+            var mine = scores.Skip(at).Take(item.Choices.Count).ToList();
+            at += item.Choices.Count;
+            int best = mine.IndexOf(mine.MaxBy(s => s.LogProb)!);
+            var truth = mine[item.Answer];
+            int index = results.Count(r => r.Difficulty == item.Difficulty);
+            results.Add(new ItemResult(taskName, item.Difficulty, index, best == item.Answer, truth.LogProb,
+                truth.AnswerTokens, truth.AnswerExperts, truth.SequenceExperts));
+        }
+        return (Summarise(results), results);
     }
+
+    /// <summary>Per task and difficulty: items, correct ones, mean per-token answer loss, experts per token.</summary>
+    public static List<TaskEval> Summarise(IEnumerable<ItemResult> items) => items
+        .GroupBy(i => (i.Task, i.Difficulty))
+        .OrderBy(g => g.Key.Task, StringComparer.Ordinal).ThenBy(g => g.Key.Difficulty)
+        .Select(g => new TaskEval(g.Key.Task, g.Key.Difficulty, g.Count(), g.Count(i => i.Correct == true),
+            g.Average(i => -i.AnswerLogProb / Math.Max(1, i.AnswerTokens)), g.Average(i => i.SequenceExperts),
+            g.Average(i => i.AnswerExperts))).ToList();
 }

@@ -38,6 +38,8 @@ public static class EvaluateRecipe
         // A run's wall time: its fine-tuning job's and its evaluation's.
         f["job_seconds"] = job.Clock.Elapsed.TotalSeconds + (training?.JobSeconds ?? 0);
         job.Result.Tasks.AddRange(report.Tasks);
+        job.Result.Items.AddRange(report.Items);
+        job.Result.TaskClasses.AddRange(report.TaskClasses);
         job.Result.Classes.AddRange(report.Classes);
         job.Result.Words.AddRange(report.Words);
         foreach (var l in report.Usage.Layers.Values)

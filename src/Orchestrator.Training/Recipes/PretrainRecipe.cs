@@ -10,7 +10,7 @@ public static class PretrainRecipe
     {
         var cfg = job.Config;
         var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), job.Device);
-        var rng = new Random(unchecked((int)cfg.Seed * 7919 + 1));
+        var rng = new Random(unchecked((int)cfg.PretrainSeed * 7919 + 1));
         int s = cfg.Model.Context + 1;
         double lastWall = 0;
         double Valid() => Evaluator.TextLoss(model, job.Data.Valid, cfg.Model.Context, 4);

@@ -73,18 +73,21 @@ public class ReportTests
         var (store, dir, ids) = Fixture();
         using var _ = store;
         var md = File.ReadAllText(new ReportBuilder(store).Build(["s"], dir).Markdown);
-        // Per configuration: mean over seeds of accuracy, from SQL.
+        // Per configuration: task accuracy pooled over seeds (correct / items) with its Wilson interval, from SQL.
         foreach (var row in store.Query("""
-                     SELECT router, knobs, avg(accuracy), count(*) FROM run_summary WHERE status = 'completed' GROUP BY router, knobs
+                     SELECT r.router, r.knobs, sum(t.correct), sum(t.samples), count(DISTINCT r.run_id)
+                     FROM run_summary r JOIN task_results t ON t.run_id = r.run_id
+                     WHERE r.status = 'completed' AND t.task NOT LIKE 'mc:%' GROUP BY r.router, r.knobs
                      """).Rows)
         {
             var label = ReportBuilder.ConfigLabel((string)row[0]!, (string)row[1]!);
-            var byConfig = md[..md.IndexOf("## Words", StringComparison.Ordinal)];
+            var byConfig = md[md.IndexOf("## By router", StringComparison.Ordinal)..md.IndexOf("## Words",
+                StringComparison.Ordinal)];
             var line = byConfig.Split('\n').Single(l => l.StartsWith($"| {label} |"));
             var cells = line.Split('|').Select(c => c.Trim()).ToArray();
-            Assert.Equal(Convert.ToInt64(row[3]).ToString(CultureInfo.InvariantCulture), cells[2]);
-            var mean = double.Parse(cells[3].Split('±')[0].Trim(), CultureInfo.InvariantCulture);
-            Assert.Equal((double)row[2]!, mean, 3);
+            Assert.Equal(Convert.ToInt64(row[4]).ToString(CultureInfo.InvariantCulture), cells[2]);
+            var wilson = Orchestrator.Analysis.Statistics.Wilson(Convert.ToInt64(row[2]), Convert.ToInt64(row[3]));
+            Assert.Equal($"{wilson.Estimate:0.000} [{wilson.Low:0.000}, {wilson.High:0.000}] (n={row[3]})", cells[3]);
         }
         Assert.Contains("exit code 1: out of memory", md);
         // Token-wise table: the fixture's only word "the" (12 tokens, 1.1 experts) under every configuration.
@@ -199,7 +202,8 @@ public class ReportTests
     {
         var ci = MeanCi.Of([1.0, 2.0, 3.0]);
         Assert.Equal(2.0, ci.Mean, 9);
-        Assert.Equal(4.303 * 1.0 / Math.Sqrt(3), ci.HalfWidth, 6);
+        // t(0.975, df 2) = 4.302652729749464 (exact, not a rounded table value)
+        Assert.Equal(4.302652729749464 / Math.Sqrt(3), ci.HalfWidth, 9);
         Assert.Equal(3, ci.N);
     }
 }

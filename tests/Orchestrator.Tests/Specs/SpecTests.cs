@@ -234,4 +234,23 @@ public class SpecTests
         Assert.Contains(files, f => f.EndsWith("default.yaml"));
         foreach (var f in files) Assert.NotEmpty(SpecLoader.Load(f).Runs);
     }
+
+    [Fact]
+    public void A_fixed_pretrain_seed_shares_one_base_across_seeds_and_the_default_changes_no_hash()
+    {
+        const string Sweep = "name: a\nsweep:\n  seeds: [0, 1, 2]\n";
+        var own = Load(Sweep).Runs;
+        Assert.Equal(3, own.Select(r => r.BaseHash).Distinct().Count());
+        var shared = Load(Sweep + "base:\n  pretrain: {seed: 7}\n").Runs;
+        Assert.Single(shared.Select(r => r.BaseHash).Distinct());
+        Assert.Equal(3, shared.Select(r => r.FinetuneHash).Distinct().Count());
+        Assert.Equal(7, RunConfig.From(shared[2].Config).PretrainSeed);
+        Assert.Equal(2, RunConfig.From(shared[2].Config).Seed);
+        Assert.Equal(2, RunConfig.From(own[2].Config).PretrainSeed);
+        // A key added after runs were stored: absent from the identity at its default (stored hashes hold) …
+        Assert.DoesNotContain("\"seed\":-1", own[0].CanonicalJson);
+        Assert.Equal(Load(Sweep + "base:\n  pretrain: {seed: -1}\n").Runs[0].ConfigHash, own[0].ConfigHash);
+        // … and part of it when set.
+        Assert.Contains("\"seed\":7", shared[0].CanonicalJson);
+    }
 }

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+using Orchestrator.Analysis;
+
+namespace Orchestrator.Reports;
+
+/// <summary>The report's first section: each published claim checked on the sweep (the `findings` view), and
+/// each configuration's task accuracy with its Wilson interval and item count.</summary>
+public sealed partial class ReportBuilder
+{
+    const string FindingsSql = """
+        SELECT sweep, claim, subject, statement, effect, ci_low, ci_high, n, seeds, verdict, metric, method,
+               comparisons, context
+        FROM findings WHERE sweep IN (%IN%)
+        """;
+
+    void Findings(StringBuilder sb, IReadOnlyList<string> sweeps)
+    {
+        var args = sweeps.Select((s, i) => ("$f" + i, (object?)s)).ToArray();
+        var rows = store.Query(FindingsSql.Replace("%IN%", string.Join(",", args.Select(a => a.Item1))), args).Rows;
+        sb.AppendLine("## Findings").AppendLine();
+        if (rows.Count == 0)
+        {
+            sb.AppendLine("No findings: they need completed runs (and, for the comparisons with top-k, a top-k run " +
+                          "with the base's k on the same base and seed).").AppendLine();
+            return;
+        }
+        foreach (var sweep in rows.GroupBy(r => (string)r[0]!))
+        {
+            int comparisons = Convert.ToInt32(sweep.First()[12], CultureInfo.InvariantCulture);
+            var verdicts = sweep.GroupBy(r => (string)r[9]!).ToDictionary(g => g.Key, g => g.Count());
+            if (sweeps.Count > 1) sb.AppendLine($"### {sweep.Key}").AppendLine();
+            sb.AppendLine($"{sweep.Count()} claims checked: {verdicts.GetValueOrDefault("supported")} supported, " +
+                $"{verdicts.GetValueOrDefault("contradicted")} contradicted, " +
+                $"{verdicts.GetValueOrDefault("inconclusive")} inconclusive. Each verdict follows from a 95% " +
+                $"interval; with {comparisons} intervals computed, about {comparisons * 0.05:0.#} of them would " +
+                "exclude the null value by chance alone, so read a lone verdict among many with care.")
+                .AppendLine();
+            sb.AppendLine("| verdict | claim | configuration | effect [95% CI] | n | seeds | measure | method | " +
+                          "beside |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            foreach (var r in sweep)
+            {
+                string effect = r[4] == null ? "–" : $"{Num(r[4])} [{Num(r[5])}, {Num(r[6])}]";
+                sb.AppendLine($"| **{r[9]}** | {r[3]} | {Label((string)r[2]!)} | {effect} | {r[7]} | {r[8]} | " +
+                              $"{r[10]} | {r[11]} | {r[13]} |");
+            }
+            sb.AppendLine();
+        }
+        sb.AppendLine("Verdicts: *supported* — the interval excludes the null value on the side the paper claims; " +
+                      "*contradicted* — it excludes it on the other side (or, for \"differ\", lies within a " +
+                      "negligible margin of it); *inconclusive* — it spans the null value, or there are too few " +
+                      "seeds for an interval. `SELECT * FROM findings` gives the same rows.").AppendLine();
+    }
+
+    /// <summary>A stored subject ("top_p {"p":0.4} [easy_to_hard]") as the report labels configurations.</summary>
+    static string Label(string subject)
+    {
+        int brace = subject.IndexOf(' ');
+        if (brace < 0 || !subject[(brace + 1)..].StartsWith('{')) return subject;
+        int close = subject.LastIndexOf('}');
+        return ConfigLabel(subject[..brace], subject[(brace + 1)..(close + 1)]) + subject[(close + 1)..];
+    }
+
+    static string Num(object? v) => v == null ? "–" : Convert.ToDouble(v, CultureInfo.InvariantCulture) switch
+    {
+        var d when Math.Abs(d) >= 100 => d.ToString("0.#", CultureInfo.InvariantCulture),
+        var d => d.ToString("0.####", CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Task accuracy of a configuration pooled over its seeds: correct / items, Wilson 95% interval.
+    /// </summary>
+    static Interval PooledAccuracy(ReportData data, IEnumerable<RunInfo> runs)
+    {
+        var counts = runs.SelectMany(r => data.TaskCounts[r.RunId]).ToList();
+        return Statistics.Wilson(counts.Sum(c => c.Correct), counts.Sum(c => c.Samples));
+    }
+
+    static string WithInterval(Interval i) => i.N == 0 ? "–"
+        : $"{i.Estimate:0.000} [{i.Low:0.000}, {i.High:0.000}] (n={i.N})";
+}
