@@ -140,7 +140,8 @@ namespace Orchestrator.Cli
             if (o.Flags.GetValueOrDefault("executor") is { } ex && ex is not ("local" or "slurm"))
                 throw new UsageException($"--executor must be local or slurm, got '{ex}'");
             // Flag values are checked before anything is read or written.
-            int? jobsPerDevice = IntFlag(o, "jobs-per-device", 1), maxJobs = IntFlag(o, "max-jobs", 0);
+            int? jobsPerDevice = o.Flags.GetValueOrDefault("jobs-per-device") == "auto" ? ExecutionSettings.AutoJobs
+                : IntFlag(o, "jobs-per-device", 1, "or auto"), maxJobs = IntFlag(o, "max-jobs", 0);
             double lease = NumberFlag(o, "lease-seconds", 1) ?? 60;
             var spec = SpecLoader.Load(SpecPath(o), Overrides(o.Positional));
             using var store = ResultStore.Open(Paths.Database);
@@ -161,11 +162,12 @@ namespace Orchestrator.Cli
             return summary.ExitCode;
         }
 
-        static int? IntFlag(Options o, string name, int min)
+        static int? IntFlag(Options o, string name, int min, string? alternative = null)
         {
             if (!o.Flags.TryGetValue(name, out var v)) return null;
             if (int.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min) return n;
-            throw new UsageException($"--{name} must be an integer ≥ {min}, got '{v}'");
+            throw new UsageException($"--{name} must be an integer ≥ {min}" +
+                                     (alternative == null ? "" : " " + alternative) + $", got '{v}'");
         }
 
         static double? NumberFlag(Options o, string name, double min)

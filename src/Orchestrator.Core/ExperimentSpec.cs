@@ -53,7 +53,10 @@ public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string
         Param.String("devices", "cpu", "cpu, cuda, cuda:N or a comma-separated list (cuda:0,cuda:1)",
             @"^\s*(cpu|cuda(:\d+)?)(\s*,\s*(cpu|cuda(:\d+)?))*\s*$",
                 "cpu, cuda, cuda:N or a list such as cuda:0,cuda:1"),
-        Param.Int("jobs_per_device", 1, "concurrent jobs per device", 1),
+        Param.String("jobs_per_device", "auto", "concurrent jobs per device: a number, or auto (on the CPU: as " +
+            "many jobs as cores for models below d_model 384, each job given cores / jobs running; one job with " +
+            "every core for larger models; one job per GPU)", @"^\s*(auto|[1-9][0-9]*)\s*$",
+            "auto or a positive integer"),
         Param.Enum("executor", "local", ["local", "slurm"], "local device pool or SLURM"),
         Param.Bool("cpu_fallback", true, "run on the CPU when CUDA is asked for but absent"),
         Param.Float("stagger_seconds", 0.5, "pause between local worker starts", 0),
@@ -67,12 +70,19 @@ public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string
     public static ExecutionSettings From(IReadOnlyDictionary<string, object> v, SlurmSettings? slurm = null)
     {
         object Get(string k) => v.TryGetValue(k, out var x) ? x : Keys.Single(d => d.Key == k).Default;
-        return new((string)Get("devices"), (int)Convert.ToInt64(Get("jobs_per_device")), (string)Get("executor"),
+        return new((string)Get("devices"), ParseJobsPerDevice(Get("jobs_per_device")), (string)Get("executor"),
             (bool)Get("cpu_fallback"), Convert.ToDouble(Get("stagger_seconds")), (int)Convert.ToInt64(Get("max_jobs")),
                 slurm);
     }
 
     public SlurmSettings SlurmOrDefault => Slurm ?? SlurmSettings.Default;
+
+    /// <summary>jobs_per_device as a number: "auto" is <see cref="AutoJobs"/>.</summary>
+    public static int ParseJobsPerDevice(object value) =>
+        Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!.Trim() is var s && s == "auto"
+            ? AutoJobs : int.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+
+    public const int AutoJobs = 0;
 }
 
 /// <summary>Resources of each SLURM job (`execution.slurm` in a spec): each maps to one sbatch option;

@@ -23,20 +23,25 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
     DateTime lastStart = DateTime.MinValue;
 
     public string Description =>
-        "local pool: " + string.Join(", ", pool.Slots.GroupBy(s => s.Device).Select(g => $"{g.Key} ×{g.Count()}"));
+        "local pool: " + string.Join(", ", pool.Slots.GroupBy(s => s.Device).Select(g => $"{g.Key} ×{g.Count()}" +
+            (g.First().Threads == DevicePool.Shared ? $" (auto: {pool.Cores} cores shared by the jobs running)"
+                : g.First().Threads > 0 ? $" ({g.First().Threads} threads each)" : "")));
     public bool WaitsOnDependencies => false;
     public int Capacity => free.Count;
 
     public IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
     {
         var started = new List<Launched>();
+        // CPU jobs running once these have started: shared slots split the cores between them.
+        int cpuJobs = running.Values.Count(w => w.Slot.Device == "cpu") +
+                      free.Take(jobs.Count).Count(s => s.Device == "cpu");
         foreach (var launch in jobs)
         {
             if (free.Count == 0) break;
             var wait = staggerSeconds - (DateTime.UtcNow - lastStart).TotalSeconds;
             if (wait > 0) Thread.Sleep(TimeSpan.FromSeconds(wait));
             var slot = free.Dequeue();
-            var ticket = launch.Ticket with { Device = slot.Device, Threads = slot.Threads };
+            var ticket = launch.Ticket with { Device = slot.Device, Threads = pool.ThreadsFor(slot, cpuJobs) };
             ticket.Save();
             var worker = StartWorker(ticket, slot);
             running[ticket.Key] = worker;

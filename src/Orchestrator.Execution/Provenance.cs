@@ -25,6 +25,7 @@ public static class Provenance
                                  ?.Split('+')[0] ?? torchAsm.GetName().Version?.ToString() ?? "unknown",
             ["libtorch"] = Meta("LibTorchPackage") ?? "unknown",
             ["device"] = deviceName,
+            ["threads"] = job.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["host"] = Environment.MachineName,
             ["os"] = RuntimeInformation.OSDescription,
             ["command_line"] = job.CommandLine,

@@ -67,7 +67,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         if (kind != "local") throw new ArgumentException($"unknown executor '{kind}' (allowed: local, slurm)");
         var pool = new DevicePool(opt.Devices ?? spec.Execution.Devices,
             opt.JobsPerDevice ?? spec.Execution.JobsPerDevice,
-            opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback);
+            opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback,
+            modelWidth: spec.Runs.Select(r => r.Typed.Model.DModel).DefaultIfEmpty(0).Max());
         foreach (var w in pool.Warnings) view.Say("warning: " + w);
         return new LocalExecutor(pool, opt.WorkerCommand, spec.Execution.StaggerSeconds);
     }

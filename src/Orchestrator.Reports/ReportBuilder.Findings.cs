@@ -78,4 +78,32 @@ public sealed partial class ReportBuilder
 
     static string WithInterval(Interval i) => i.N == 0 ? "–"
         : $"{i.Estimate:0.000} [{i.Low:0.000}, {i.High:0.000}] (n={i.N})";
+
+    /// <summary>Accuracy by task and difficulty per configuration (its seeds pooled): correct/items, and the
+    /// Wilson interval's half-width where it is symmetric enough to read as ±.</summary>
+    static void AccuracyByTask(StringBuilder sb, ReportData data)
+    {
+        var cells = data.Groups.SelectMany(g => g.SelectMany(r => data.TaskCounts[r.RunId])
+            .Select(c => (config: g.First().Config, c.Task, c.Difficulty, c.Samples, c.Correct))).ToList();
+        if (cells.Count == 0) return;
+        var levels = cells.Select(c => c.Difficulty).Distinct().Order().ToList();
+        sb.AppendLine().AppendLine("## Accuracy by task and difficulty").AppendLine();
+        sb.AppendLine("Correct / items over the configuration's seeds, and the accuracy with its Wilson 95% " +
+                      "interval.").AppendLine();
+        sb.AppendLine("| configuration | task | " + string.Join(" | ", levels.Select(l => $"difficulty {l}")) + " |");
+        sb.AppendLine("|---|---|" + string.Concat(levels.Select(_ => "---|")));
+        foreach (var row in cells.GroupBy(c => (c.config, c.Task)))
+        {
+            var byLevel = row.GroupBy(c => c.Difficulty).ToDictionary(g => g.Key, g =>
+                (correct: g.Sum(c => c.Correct), n: g.Sum(c => c.Samples)));
+            sb.AppendLine($"| {row.Key.config} | {row.Key.Task} | " + string.Join(" | ", levels.Select(l =>
+                byLevel.TryGetValue(l, out var v) ? Cell(v.correct, v.n) : "–")) + " |");
+        }
+    }
+
+    static string Cell(long correct, long n)
+    {
+        var ci = Statistics.Wilson(correct, n);
+        return $"{correct}/{n}: {ci.Estimate:0.00} [{ci.Low:0.00}, {ci.High:0.00}]";
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Orchestrator.Analysis;
 using ScottPlot;
 
 namespace Orchestrator.Reports;
@@ -45,38 +46,80 @@ public sealed partial class ReportBuilder
         sink.Save(p, "experts_by_layer", "Experts per token by layer");
     }
 
-    /// <summary>Accuracy or held-out loss against FLOPs per token, the Pareto frontier, top-k baselines
-    /// marked.</summary>
+    /// <summary>Accuracy or held-out loss against FLOPs per token, one point per configuration with its 95%
+    /// interval (accuracy: Wilson over the items of every seed; loss: Student t over seeds). No frontier is drawn
+    /// through points whose intervals overlap: a configuration is marked dominated only when another one uses no
+    /// more FLOPs and its interval lies wholly on the better side of this one's.</summary>
     static void MetricAgainstFlops(ReportData d, FlopsMetric metric, PlotSink sink)
     {
-        var (name, label, higherBetter) = metric == FlopsMetric.Accuracy
-            ? ("accuracy", "task accuracy", true) : ("eval_loss", "held-out loss", false);
-        double? Value(RunInfo r) => metric == FlopsMetric.Accuracy ? r.Acc : r.Loss;
+        bool accuracy = metric == FlopsMetric.Accuracy;
+        var (name, label) = accuracy ? ("accuracy", "task accuracy") : ("eval_loss", "held-out loss");
+        var points = d.Groups.Where(g => g.Any(r => r.Flops != null)).Select(g =>
+        {
+            var ci = accuracy ? PooledAccuracy(d, g) : Interval(MeanCi.Of(g.Select(r => r.Loss ?? double.NaN)));
+            return (g: g.ToList(), x: g.Where(r => r.Flops != null).Average(r => r.Flops!.Value) / 1e6, ci);
+        }).Where(t => double.IsFinite(t.ci.Estimate)).ToList();
+        var dominatedAt = DominatedWithConfidence(points.Select(t => (t.x, t.ci)).ToList(), higherBetter: accuracy);
         var p = new Plot();
-        var pts = d.Done.Where(r => r.Flops != null && Value(r) != null)
-            .Select(r => (r, x: r.Flops!.Value / 1e6, y: Value(r)!.Value)).ToList();
-        foreach (var router in pts.GroupBy(t => t.r.Compare ? $"{t.r.Sweep}: {t.r.Router}" : t.r.Router))
+        foreach (var (t, dominated) in points.Zip(dominatedAt))
         {
-            var sc = p.Add.ScatterPoints(router.Select(t => t.x).ToArray(), router.Select(t => t.y).ToArray());
-            sc.LegendText = router.Key;
-            bool baseline = IsBaseline(router.First().r.Router);
-            sc.MarkerSize = baseline ? 12 : 8;
-            sc.MarkerShape = baseline ? MarkerShape.FilledSquare : MarkerShape.FilledCircle;
+            var sc = p.Add.ScatterPoints(new[] { t.x }, new[] { t.ci.Estimate });
+            sc.LegendText = t.g[0].Config + (dominated ? " (dominated)" : "");
+            bool baseline = IsBaseline(t.g[0].Router);
+            sc.MarkerSize = baseline ? 12 : 9;
+            sc.MarkerShape = dominated ? MarkerShape.OpenCircle
+                : baseline ? MarkerShape.FilledSquare : MarkerShape.FilledCircle;
+            if (t.ci.IsDefined) IntervalBars(p, [t.x], [t.ci], sc.Color);
         }
-        // The frontier: a line through its points, each ringed (a single undominated run is a frontier too).
-        var frontier = Pareto(pts.Select(t => (t.x, t.y)).ToList(), higherBetter);
-        if (frontier.Count > 0)
-        {
-            var f = p.Add.Scatter(frontier.Select(t => t.x).ToArray(), frontier.Select(t => t.y).ToArray());
-            f.LegendText = frontier.Count > 1 ? "Pareto frontier" : "Pareto frontier (one run)";
-            f.LineWidth = frontier.Count > 1 ? 2 : 0; f.MarkerSize = 18; f.MarkerShape = MarkerShape.OpenCircle;
-            f.Color = Colors.Black.WithAlpha(0.5);
-        }
-        p.XLabel("MFLOPs per token"); p.YLabel(label); p.ShowLegend(Edge.Right);
-        sink.Save(p, name + "_vs_flops", $"{char.ToUpper(label[0])}{label[1..]} against FLOPs per token");
+        p.XLabel("MFLOPs per token");
+        p.YLabel(label + " (95% interval)");
+        p.ShowLegend(Edge.Right);
+        sink.Save(p, name + "_vs_flops", $"{char.ToUpper(label[0])}{label[1..]} against FLOPs per token; open " +
+            "marker: dominated with confidence");
     }
 
-    /// <summary>Mean experts per token by task difficulty, per configuration.</summary>
+    /// <summary>For each (FLOPs, interval): whether another point with no more FLOPs has an interval wholly on
+    /// the better side of this one's (a point without an interval is never marked).</summary>
+    public static bool[] DominatedWithConfidence(IReadOnlyList<(double Flops, Analysis.Interval Ci)> points,
+        bool higherBetter) => points.Select(t => t.Ci.IsDefined && points.Any(o => o.Flops <= t.Flops && o.Ci.IsDefined
+        && (higherBetter ? o.Ci.Low > t.Ci.High : o.Ci.High < t.Ci.Low))).ToArray();
+
+    /// <summary>Vertical bars from each interval's low to its high end (asymmetric: Wilson intervals are).</summary>
+    static void IntervalBars(Plot p, double[] xs, Analysis.Interval[] cis, Color color)
+    {
+        var defined = Enumerable.Range(0, xs.Length).Where(i => cis[i].IsDefined).ToArray();
+        if (defined.Length == 0) return;
+        p.Add.Plottable(new ScottPlot.Plottables.ErrorBar(defined.Select(i => xs[i]).ToArray(),
+            defined.Select(i => cis[i].Estimate).ToArray(), null, null,
+            defined.Select(i => cis[i].High - cis[i].Estimate).ToArray(),
+            defined.Select(i => cis[i].Estimate - cis[i].Low).ToArray()) { Color = color });
+    }
+
+    static Analysis.Interval Interval(MeanCi m) => m.N < 2 ? Analysis.Interval.Undefined(m.Mean, m.N, "t")
+        : new Analysis.Interval(m.Mean, m.Mean - m.HalfWidth, m.Mean + m.HalfWidth, m.N, "t");
+
+    /// <summary>Task accuracy by difficulty (generated tasks pooled), per configuration, Wilson 95% bars.</summary>
+    static void AccuracyByDifficulty(ReportData d, PlotSink sink)
+    {
+        var p = new Plot();
+        foreach (var g in d.Groups)
+        {
+            var cells = g.SelectMany(r => d.TaskCounts[r.RunId]).GroupBy(c => c.Difficulty).OrderBy(c => c.Key)
+                .Select(c => (x: (double)c.Key, ci: Statistics.Wilson(c.Sum(x => x.Correct), c.Sum(x => x.Samples))))
+                .ToList();
+            if (cells.Count == 0) continue;
+            var sc = p.Add.Scatter(cells.Select(c => c.x).ToArray(), cells.Select(c => c.ci.Estimate).ToArray());
+            sc.LegendText = g.First().Config;
+            IntervalBars(p, cells.Select(c => c.x).ToArray(), cells.Select(c => c.ci).ToArray(), sc.Color);
+        }
+        p.XLabel("task difficulty"); p.YLabel("task accuracy (Wilson 95%)"); p.ShowLegend(Edge.Right);
+        p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        sink.Save(p, "accuracy_by_difficulty", "Task accuracy by difficulty");
+    }
+
+    /// <summary>Mean experts per token by task difficulty on the answer's positions (those whose predictions are
+    /// the answer tokens; the whole sequence for runs stored before they were measured), per configuration.
+    /// </summary>
     static void ExpertsByDifficulty(ReportData d, PlotSink sink)
     {
         var p = new Plot();
@@ -89,9 +132,9 @@ public sealed partial class ReportBuilder
                 rows.Select(x => x.Average(y => y.Experts)).ToArray());
             sc.LegendText = g.First().Config;
         }
-        p.XLabel("task difficulty"); p.YLabel("mean experts per token"); p.ShowLegend(Edge.Right);
+        p.XLabel("task difficulty"); p.YLabel("mean experts per answer token"); p.ShowLegend(Edge.Right);
         p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
-        sink.Save(p, "experts_by_difficulty", "Experts per token by task difficulty");
+        sink.Save(p, "experts_by_difficulty", "Experts per answer token by task difficulty");
     }
 
     static readonly string[] TokenClasses = ["content_word", "function_word", "number", "punctuation", "whitespace"];
@@ -147,14 +190,16 @@ public sealed partial class ReportBuilder
         foreach (var r in d.Done)
         {
             var train = d.Curves[r.RunId].Where(c => c.Key == "train_loss").ToList();
+            var valid = d.Curves[r.RunId].Where(c => c.Key == "valid_loss").ToList();
+            if (train.Count == 0 && valid.Count == 0) continue;
+            // Ada-K trains only its allocators (PPO, no language-modelling loss): its held-out loss is drawn alone.
+            var v = p.Add.ScatterPoints(valid.Select(c => c.Step).ToArray(), valid.Select(c => c.Value).ToArray());
+            v.MarkerShape = MarkerShape.OpenCircle; v.MarkerSize = 8;
+            v.LegendText = $"{r.Config} s{r.Seed}" + (train.Count == 0 ? " (PPO: held-out loss only)" : "");
             if (train.Count == 0) continue;
             var sc = p.Add.Scatter(train.Select(c => c.Step).ToArray(), Ema(train.Select(c => c.Value),
                 CurveSmoothing));
-            sc.LegendText = $"{r.Config} s{r.Seed}"; sc.MarkerSize = 0;
-            var valid = d.Curves[r.RunId].Where(c => c.Key == "valid_loss").ToList();
-            if (valid.Count == 0) continue;
-            var v = p.Add.ScatterPoints(valid.Select(c => c.Step).ToArray(), valid.Select(c => c.Value).ToArray());
-            v.Color = sc.Color; v.MarkerShape = MarkerShape.OpenCircle; v.MarkerSize = 8;
+            sc.MarkerSize = 0; sc.Color = v.Color;
         }
         p.XLabel("fine-tuning step");
         p.YLabel($"training loss (EMA {CurveSmoothing}); ○ held-out loss");
@@ -188,8 +233,9 @@ public sealed partial class ReportBuilder
         sink.Save(p, $"{router.Key}_{knob}", $"{router.Key}: experts per token and accuracy against {symbol}");
     }
 
-    /// <summary>Layer × expert load heatmap of one run.</summary>
-    static void ExpertLoad(ReportData d, RunInfo run, PlotSink sink)
+    /// <summary>Layer × expert load heatmap of one run, on one colour scale for every run of the report (0 to the
+    /// largest share seen), integer ticks, and the uniform share 1/N named on the colour bar.</summary>
+    static void ExpertLoad(ReportData d, RunInfo run, PlotSink sink, double maxShare)
     {
         var rows = d.Loads[run.RunId].ToList();
         if (rows.Count == 0) return;
@@ -200,8 +246,11 @@ public sealed partial class ReportBuilder
         var p = new Plot();
         var hm = p.Add.Heatmap(grid);
         hm.Colormap = new ScottPlot.Colormaps.Viridis();
-        p.Add.ColorBar(hm).Label = "share of dispatches";
-        p.XLabel("expert"); p.YLabel("MoE layer (row)");
+        hm.ManualRange = new ScottPlot.Range(0, maxShare);
+        p.Add.ColorBar(hm).Label = $"share of dispatches (uniform: 1/{experts} = {1.0 / experts:0.###})";
+        p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        p.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        p.XLabel("expert"); p.YLabel("MoE layer (row index)");
         sink.Save(p, $"load_{run.RunId}", $"Expert load: {run.Config} seed {run.Seed}");
     }
 }

@@ -61,28 +61,19 @@ public sealed partial class ReportBuilder(ResultStore store)
         var sink = new PlotSink(outDir);
         ExpertsByLayer(data, sink);
         foreach (var metric in new[] { FlopsMetric.Accuracy, FlopsMetric.Loss }) MetricAgainstFlops(data, metric, sink);
+        AccuracyByDifficulty(data, sink);
         ExpertsByDifficulty(data, sink);
         ExpertsByTokenClass(data, sink);
         ExpertsHistogram(data, sink);
         TrainingCurves(data, sink);
         foreach (var router in data.Done.Where(r => r.Experts != null).GroupBy(r => r.Router)) KnobSweep(router, sink);
-        foreach (var run in data.Done.DistinctBy(r => r.RunId)) ExpertLoad(data, run, sink);
+        double maxShare = data.Done.SelectMany(r => data.Loads[r.RunId]).Select(l => l.Share).DefaultIfEmpty(1).Max();
+        foreach (var run in data.Done.DistinctBy(r => r.RunId)) ExpertLoad(data, run, sink, maxShare);
 
         var md = Markdown(data, sink.Plots);
         File.WriteAllText(Path.Combine(outDir, "report.md"), md);
         File.WriteAllText(Path.Combine(outDir, "report.html"), Html(sweeps, md, outDir));
         return new Output(Path.Combine(outDir, "report.html"), Path.Combine(outDir, "report.md"),
             sink.Plots.Select(p => Path.Combine(outDir, p.File)).ToList());
-    }
-
-    /// <summary>Points not dominated by another (less FLOPs and better metric), sorted by FLOPs.</summary>
-    public static List<(double x, double y)> Pareto(List<(double x, double y)> pts, bool higherBetter)
-    {
-        var sorted = pts.OrderBy(p => p.x).ThenBy(p => higherBetter ? -p.y : p.y).ToList();
-        var front = new List<(double, double)>();
-        double best = higherBetter ? double.NegativeInfinity : double.PositiveInfinity;
-        foreach (var p in sorted)
-            if (higherBetter ? p.y > best : p.y < best) { front.Add(p); best = p.y; }
-        return front;
     }
 }

@@ -73,7 +73,8 @@ sealed class ReportData
                 ORDER BY run_id, layer
                 """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2])!.Value)),
             Difficulties = Rows("""
-                SELECT run_id, difficulty, avg(mean_experts_per_token) FROM usage_by_difficulty WHERE run_id IN %RUNS%
+                SELECT run_id, difficulty, avg(coalesce(answer_experts_per_token, mean_experts_per_token))
+                FROM usage_by_difficulty WHERE run_id IN %RUNS% AND task NOT LIKE 'mc:%'
                 GROUP BY run_id, difficulty ORDER BY run_id, difficulty
                 """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2])!.Value)),
             Classes = Rows("""

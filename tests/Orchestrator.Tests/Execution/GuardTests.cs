@@ -31,6 +31,26 @@ public class GuardTests
     }
 
     [Fact]
+    public void Auto_jobs_share_the_cores_between_the_jobs_running_and_give_a_wide_model_every_core()
+    {
+        var auto = new DevicePool("cpu", ExecutionSettings.AutoJobs, 0, true, modelWidth: 128, cores: 4);
+        Assert.Equal(4, auto.Slots.Count);
+        Assert.All(auto.Slots, s => Assert.Equal(DevicePool.Shared, s.Threads));
+        Assert.Equal(4, auto.ThreadsFor(auto.Slots[0], 1));       // a job alone (the pretraining) gets every core
+        Assert.Equal(2, auto.ThreadsFor(auto.Slots[0], 2));
+        Assert.Equal(1, auto.ThreadsFor(auto.Slots[0], 4));
+        Assert.Equal(1, auto.ThreadsFor(auto.Slots[0], 9));
+        var wide = new DevicePool("cpu", ExecutionSettings.AutoJobs, 0, true, modelWidth: 512, cores: 4);
+        Assert.Equal(4, Assert.Single(wide.Slots).Threads);
+        var gpus = new DevicePool("cuda:0,cuda:1", ExecutionSettings.AutoJobs, 0, true, visibleGpus: () => 2);
+        Assert.Equal(["cuda:0", "cuda:1"], gpus.Slots.Select(s => s.Device));
+        var fixedTwo = new DevicePool("cpu", 2, 0, true, modelWidth: 128, cores: 4);
+        Assert.All(fixedTwo.Slots, s => Assert.Equal(2, fixedTwo.ThreadsFor(s, 1)));
+        Assert.Equal(ExecutionSettings.AutoJobs, ExecutionSettings.Default.JobsPerDevice);
+        Assert.Equal(3, ExecutionSettings.ParseJobsPerDevice("3"));
+    }
+
+    [Fact]
     public void A_sweep_for_an_unreachable_slurm_says_why_and_gives_its_claims_back()
     {
         var results = SweepTests.FreshResults();

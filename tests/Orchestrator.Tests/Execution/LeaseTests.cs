@@ -53,7 +53,7 @@ public class LeaseTests
         var results = SweepTests.FreshResults();
         foreach (var (flag, value, expected) in new[] { ("--lease-seconds", "0", "--lease-seconds must be a number ≥ 1, got '0'"),
                      ("--lease-seconds", "abc", "got 'abc'"), ("--max-jobs", "-1", "--max-jobs must be an integer ≥ 0"),
-                     ("--jobs-per-device", "x", "--jobs-per-device must be an integer ≥ 1, got 'x'") })
+                     ("--jobs-per-device", "x", "--jobs-per-device must be an integer ≥ 1 or auto, got 'x'") })
         {
             var err = new StringWriter();
             var old = Console.Error;

@@ -68,6 +68,21 @@ public class SweepTests
         Assert.Equal(16L, Count(store, "SELECT count(*) FROM expert_usage"));                           // × 4 experts
         Assert.Equal(8L, Count(store, "SELECT count(*) FROM usage_by_difficulty"));                     // 2 runs × 2 tasks × 2 difficulties
         Assert.True(Count(store, "SELECT count(DISTINCT token_class) FROM usage_by_token_class") >= 4);
+        // Per item, for paired statistics: 2 tasks × 2 difficulties × 2 samples and 16 held-out windows per run,
+        // the same items for both routers (same seed).
+        Assert.Equal(2L * (8 + 16), Count(store, "SELECT count(*) FROM item_results"));
+        Assert.Equal(8L, Count(store, """
+            SELECT count(*) FROM item_results a JOIN item_results b ON (a.task, a.difficulty, a.item) =
+                (b.task, b.difficulty, b.item) AND a.run_id < b.run_id WHERE a.task != 'text'
+            """));
+        Assert.Equal(0L, Count(store, "SELECT count(*) FROM item_results WHERE answer_tokens < 1 OR answer_logprob > 0"));
+        Assert.Equal(0L, Count(store, """
+            SELECT count(*) FROM task_results t WHERE t.task NOT LIKE 'mc:%' AND t.correct != (SELECT sum(correct)
+                FROM item_results i WHERE i.run_id = t.run_id AND i.task = t.task AND i.difficulty = t.difficulty)
+            """));
+        Assert.Equal(2.0, (double)store.Query("SELECT max(answer_experts) FROM item_results i JOIN runs r " +
+            "ON r.run_id = i.run_id WHERE r.router = 'top_k'").Rows[0][0]!, 9);
+        Assert.True(Count(store, "SELECT count(*) FROM task_class_usage WHERE token_class = 'number'") > 0);
         Assert.Equal(12L, Count(store, "SELECT count(*) FROM metrics WHERE phase = 'pretrain' AND key = 'train_loss'"));
         Assert.Equal(1.0, (double)store.Query("SELECT speedup_vs_topk FROM run_summary WHERE router = 'top_k'").Rows[0][0]!, 9);
         Assert.Equal(2.0, (double)store.Query("SELECT mean_experts_per_token FROM run_summary WHERE router = 'top_k'").Rows[0][0]!, 9);

@@ -81,7 +81,7 @@ public class ReportTests
                      """).Rows)
         {
             var label = ReportBuilder.ConfigLabel((string)row[0]!, (string)row[1]!);
-            var byConfig = md[md.IndexOf("## By router", StringComparison.Ordinal)..md.IndexOf("## Words",
+            var byConfig = md[md.IndexOf("## By router", StringComparison.Ordinal)..md.IndexOf("## Accuracy by task",
                 StringComparison.Ordinal)];
             var line = byConfig.Split('\n').Single(l => l.StartsWith($"| {label} |"));
             var cells = line.Split('|').Select(c => c.Trim()).ToArray();
@@ -183,11 +183,20 @@ public class ReportTests
         Assert.Equal(expected, ReportBuilder.ConfigLabel(router, knobs));
 
     [Fact]
-    public void Pareto_frontier_keeps_only_undominated_points()
+    public void A_point_is_dominated_only_when_a_cheaper_one_is_better_beyond_both_intervals()
     {
-        var pts = new List<(double, double)> { (1, 0.5), (2, 0.4), (2, 0.7), (3, 0.6), (4, 0.9) };
-        Assert.Equal([(1, 0.5), (2, 0.7), (4, 0.9)], ReportBuilder.Pareto(pts, higherBetter: true));
-        Assert.Equal([(1, 0.5), (2, 0.4)], ReportBuilder.Pareto(pts, higherBetter: false));
+        static Orchestrator.Analysis.Interval I(double lo, double hi) => new((lo + hi) / 2, lo, hi, 100, "wilson");
+        var pts = new List<(double, Orchestrator.Analysis.Interval)>
+        {
+            (1, I(0.50, 0.60)),     // cheapest
+            (2, I(0.55, 0.70)),     // overlaps the cheaper one: not dominated
+            (3, I(0.30, 0.45)),     // wholly below a cheaper one: dominated
+            (0.5, I(0.10, 0.20)),   // cheapest of all, worst: nothing cheaper, not dominated
+            (4, Orchestrator.Analysis.Interval.Undefined(0.1, 1, "wilson")),   // no interval: never marked
+        };
+        Assert.Equal([false, false, true, false, false], ReportBuilder.DominatedWithConfidence(pts, higherBetter: true));
+        // Lower is better (loss): the cheapest point is now wholly below the others, which it dominates.
+        Assert.Equal([true, true, true, false, false], ReportBuilder.DominatedWithConfidence(pts, higherBetter: false));
     }
 
     [Fact]
