@@ -106,6 +106,11 @@ public static class ConfigSchema
         S("data.tasks", "addition,arithmetic,reverse,sort,brackets", "comma-separated task suites"),
         I("data.max_difficulty", 4, "difficulty levels 1..n of each task", 1, 12),
         F("data.task_mix", 0.3, "share of pretraining sequences drawn from the tasks", 0, 1),
+        E("data.difficulty_mix", "uniform", ["uniform", "harmonic"],
+            "how training draws task difficulty: uniformly, or with P(d) ∝ 1/d (more easy items)") with
+        {
+            OmittedAtDefault = true,
+        },
         S("data.multiple_choice", "", "optional JSONL of {question, choices, answer} scored by log-likelihood"),
 
         // --- pretraining: language modelling on the corpus mixed with tasks, top_k router

@@ -61,7 +61,7 @@ public sealed record TrainConfig(int Steps, int BatchSize, double Lr, int Warmup
 
 public sealed record DataConfig(string Corpus, double ValidFraction, double TestFraction, string[] Tasks,
     int MaxDifficulty,
-    double TaskMix, string MultipleChoice);
+    double TaskMix, string MultipleChoice, string DifficultyMix = "uniform");
 
 public sealed record FinetuneConfig(TrainConfig Train, string Mode, int LoraRank, double TextMix, string Curriculum,
     string Pacing, int CurriculumPool);
@@ -93,7 +93,7 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
             D(p + ".weight_decay"), D(p + ".grad_clip"), I(p + ".eval_every"));
         var data = new DataConfig(S("data.corpus"), D("data.valid_fraction"), D("data.test_fraction"),
             S("data.tasks").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            I("data.max_difficulty"), D("data.task_mix"), S("data.multiple_choice"));
+            I("data.max_difficulty"), D("data.task_mix"), S("data.multiple_choice"), S("data.difficulty_mix"));
         var ft = new FinetuneConfig(Train("finetune"), S("finetune.mode"), I("finetune.lora_rank"),
             D("finetune.text_mix"), S("finetune.curriculum"), S("finetune.pacing"), I("finetune.curriculum_pool"));
         var eval = new EvalConfig(I("eval.text_batches"), I("eval.task_samples"), I("eval.max_answer_tokens"),

@@ -31,17 +31,32 @@ public sealed class Dataset
             Test = test, TokenizerPath = path };
     }
 
-    /// <summary>A row of `length` tokens of task samples (each "prompt answer\n"), drawn with difficulty ≤
-    /// maxDifficulty.</summary>
-    public int[] TaskRow(IReadOnlyList<string> tasks, int minDifficulty, int maxDifficulty, int length, Random rng)
+    /// <summary>A row of `length` tokens of task samples (each "prompt answer\n"), drawn with difficulty in
+    /// [minDifficulty, maxDifficulty]: uniformly, or (mix "harmonic") with P(d) ∝ 1/d, so that the easy
+    /// levels a small model can learn are seen often enough to be learnt.</summary>
+    public int[] TaskRow(IReadOnlyList<string> tasks, int minDifficulty, int maxDifficulty, int length, Random rng,
+        string mix = "uniform")
     {
         var row = new List<int>(length + 32);
         while (row.Count < length)
         {
-            var s = TaskSuite.Generate(tasks[rng.Next(tasks.Count)], rng.Next(minDifficulty, maxDifficulty + 1), rng);
+            var task = tasks[rng.Next(tasks.Count)];
+            var s = TaskSuite.Generate(task, Difficulty(minDifficulty, maxDifficulty, mix, rng), rng);
             row.AddRange(Tokenizer.Encode(s.Text));
         }
         return row.Take(length).ToArray();
+    }
+
+    /// <summary>A difficulty in [lo, hi]: uniform, or harmonic — d with probability (1/d) / Σ 1/j.</summary>
+    public static int Difficulty(int lo, int hi, string mix, Random rng)
+    {
+        if (mix != "harmonic") return rng.Next(lo, hi + 1);
+        double total = 0;
+        for (int d = lo; d <= hi; d++) total += 1.0 / d;
+        double u = rng.NextDouble() * total;
+        for (int d = lo; d < hi; d++)
+            if ((u -= 1.0 / d) < 0) return d;
+        return hi;
     }
 
     public static int[] Window(int[] stream, int length, Random rng)

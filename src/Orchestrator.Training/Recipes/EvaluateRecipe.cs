@@ -26,6 +26,8 @@ public static class EvaluateRecipe
         f["flops_per_token"] = report.FlopsPerToken;
         f["activated_parameters"] = report.ActivatedParameters;
         f["inference_tokens_per_second"] = report.TokensPerSecond;
+        // Throughput is comparable only between runs measured with the same number of threads.
+        f["threads"] = TorchSharp.torch.get_num_threads();
         f["total_parameters"] = model.ParameterCount();
         f["eval_seconds"] = job.Clock.Elapsed.TotalSeconds;
         var training = manifest?.Training;

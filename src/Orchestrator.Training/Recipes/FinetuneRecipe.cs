@@ -88,7 +88,8 @@ public static class FinetuneRecipe
                 job.Result.Events.Add(new EventRow("curriculum", $"difficulties {lo}..{hi}", step));
                 lastMax = hi;
             }
-            return job.MixedBatch(rows, rng, IsText, () => job.Data.TaskRow(cfg.Data.Tasks, lo, hi, s, rng));
+            return job.MixedBatch(rows, rng, IsText, () => job.Data.TaskRow(cfg.Data.Tasks, lo, hi, s, rng,
+                cfg.Data.DifficultyMix));
         };
     }
 

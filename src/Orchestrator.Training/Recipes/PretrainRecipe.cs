@@ -16,7 +16,7 @@ public static class PretrainRecipe
         double Valid() => Evaluator.TextLoss(model, job.Data.Valid, cfg.Model.Context, 4);
         Trainer.Train(model, cfg.Pretrain, model.parameters(),
             _ => job.MixedBatch(cfg.Pretrain.BatchSize, rng, u => !(u < cfg.Data.TaskMix),
-                () => job.Data.TaskRow(cfg.Data.Tasks, 1, cfg.Data.MaxDifficulty, s, rng)),
+                () => job.Data.TaskRow(cfg.Data.Tasks, 1, cfg.Data.MaxDifficulty, s, rng, cfg.Data.DifficultyMix)),
             m => { job.Record("pretrain", m); job.Progress("pretrain", m,
                 cfg.Pretrain.Steps); lastWall = m.WallSeconds; },
             step => job.Result.Steps.Add(new MetricPoint("valid_loss", step, Valid(), lastWall, "pretrain")));

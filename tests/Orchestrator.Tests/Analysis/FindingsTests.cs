@@ -95,6 +95,16 @@ public class FindingsTests
         // Recomputing replaces, never duplicates.
         Findings.Refresh(store, "evidence");
         Assert.Equal((long)findings.Count, store.Query("SELECT count(*) FROM findings").Rows[0][0]);
+
+        // The report leads with them: the first section, one row per finding, the verdict and the interval.
+        var md = File.ReadAllText(new Orchestrator.Reports.ReportBuilder(store)
+            .Build(["evidence"], Directory.CreateTempSubdirectory("findings-report").FullName).Markdown);
+        Assert.StartsWith("## Findings", md[md.IndexOf("## ", StringComparison.Ordinal)..]);
+        var section = md[..md.IndexOf("## By router", StringComparison.Ordinal)];
+        Assert.Contains($"{findings.Count} claims checked: 5 supported, 1 contradicted, 1 inconclusive", section);
+        Assert.Contains("| **supported** | beats top-k accuracy with fewer experts | top_p p=0.4 | " + FormattableString
+            .Invariant($"{acc.Interval.Estimate:0.####} [{acc.Interval.Low:0.####}, {acc.Interval.High:0.####}]") +
+            " | 1200 | 3 |", section);
     }
 
     [Theory]

@@ -142,4 +142,18 @@ public class DataTests
         Assert.Equal((1, 3), root.Difficulties(49));      // ⌈4·√0.5⌉ = 3
         Assert.Equal((1, 4), new Curriculum("none", "linear", 4, 100).Difficulties(0));
     }
+
+    [Fact]
+    public void Harmonic_difficulty_mix_draws_level_d_with_probability_proportional_to_one_over_d()
+    {
+        var rng = new Random(4);
+        var counts = new int[5];
+        const int N = 200_000;
+        for (int i = 0; i < N; i++) counts[Orchestrator.Training.Data.Dataset.Difficulty(1, 4, "harmonic", rng)]++;
+        double h = 1 + 1 / 2.0 + 1 / 3.0 + 1 / 4.0;
+        for (int d = 1; d <= 4; d++) Assert.Equal(1.0 / d / h, counts[d] / (double)N, 2);
+        // uniform stays the draw it always was (stored runs reproduce)
+        var (a, b) = (new Random(9), new Random(9));
+        for (int i = 0; i < 100; i++) Assert.Equal(b.Next(2, 5), Orchestrator.Training.Data.Dataset.Difficulty(2, 4, "uniform", a));
+    }
 }
