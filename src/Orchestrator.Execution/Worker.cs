@@ -39,6 +39,7 @@ public static class Worker
             log.WriteLine($"data: {data.Corpus.Source} ({data.Corpus.Train.Count}/{data.Corpus.Valid.Count}/" +
                           $"{data.Corpus.Test.Count} documents, {data.Train.Length} train tokens), tokenizer " +
                           $"{data.TokenizerPath}");
+            log.WriteLine($"start-up: {clock.Elapsed.TotalSeconds:F2} s before the recipe ({data.Timings})");
             Recipe.Run(new JobContext(ticket, cfg, data, device, result, log, clock));
             result.Provenance["finished_at"] = DateTime.UtcNow.ToString("O");
             result.Save(ticket.ResultPath);

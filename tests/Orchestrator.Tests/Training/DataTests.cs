@@ -156,4 +156,26 @@ public class DataTests
         var (a, b) = (new Random(9), new Random(9));
         for (int i = 0; i < 100; i++) Assert.Equal(b.Next(2, 5), Orchestrator.Training.Data.Dataset.Difficulty(2, 4, "uniform", a));
     }
+
+    [Fact]
+    public void Token_streams_read_back_from_the_cache_exactly_and_a_damaged_cache_is_ignored()
+    {
+        var tok = Orchestrator.Training.Data.BpeTokenizer.Train(["the cat sat on the mat", "a dog, a log!"], 280);
+        var test = tok.EncodeWithWords("the dog sat on a log — twice");
+        var streams = new Orchestrator.Training.Data.TokenStreams([1, 2, 3, 256], [], test);
+        var path = Path.Combine(Directory.CreateTempSubdirectory("tokens").FullName, "d", "tokens.bin");
+        Orchestrator.Training.Data.TokenCache.Save(path, streams);
+        Assert.True(Orchestrator.Training.Data.TokenCache.TryLoad(path, out var back));
+        Assert.Equal(streams.Train, back!.Train);
+        Assert.Empty(back.Valid);
+        Assert.Equal(test.Ids, back.Test.Ids);
+        Assert.Equal(test.WordIndex, back.Test.WordIndex);
+        Assert.Equal(test.Words, back.Test.Words);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^3]);                                   // cut short: encoded again
+        Assert.False(Orchestrator.Training.Data.TokenCache.TryLoad(path, out _));
+        File.WriteAllBytes(path, [.. bytes, 0]);                                 // trailing bytes: likewise
+        Assert.False(Orchestrator.Training.Data.TokenCache.TryLoad(path, out _));
+        Assert.False(Orchestrator.Training.Data.TokenCache.TryLoad(path + ".absent", out _));
+    }
 }
