@@ -152,7 +152,11 @@ namespace Orchestrator.Cli
                 Devices: o.Flags.GetValueOrDefault("devices"), JobsPerDevice: jobsPerDevice, MaxJobs: maxJobs,
                 WorkerCommand: o.Flags.GetValueOrDefault("worker"), LeaseSeconds: lease));
             // The findings are the sweep's answer: recomputed from the store whatever became of its jobs.
-            Findings.Refresh(store, spec.Name);
+            var findings = Findings.Refresh(store, spec.Name);
+            if (findings.Count > 0)
+                Console.WriteLine($"findings: {findings.Count} claims checked — " + string.Join(", ",
+                    Enum.GetValues<Verdict>().Select(v => $"{findings.Count(f => f.Verdict == v)} {Finding.Word(v)}")) +
+                    $" (make query SQL=\"SELECT * FROM findings WHERE sweep = '{spec.Name}'\")");
             if (!o.Flags.ContainsKey("no-report"))
             {
                 var report = new ReportBuilder(store).Build([spec.Name], Paths.Sweep(spec.Name));
