@@ -33,7 +33,8 @@ public sealed partial class ReportBuilder
             sb.AppendLine($"{sweep.Count()} claims checked: {verdicts.GetValueOrDefault("supported")} supported, " +
                 $"{verdicts.GetValueOrDefault("contradicted")} contradicted, " +
                 $"{verdicts.GetValueOrDefault("inconclusive")} inconclusive. Each verdict follows from a 95% " +
-                $"interval; with {comparisons} intervals computed, about {comparisons * 0.05:0.#} of them would " +
+                $"interval; with {comparisons} intervals computed, about " +
+                (comparisons * 0.05).ToString("0.#", CultureInfo.InvariantCulture) + " of them would " +
                 "exclude the null value by chance alone, so read a lone verdict among many with care.")
                 .AppendLine();
             sb.AppendLine("| verdict | claim | configuration | effect [95% CI] | n | seeds | measure | method | " +
@@ -77,7 +78,7 @@ public sealed partial class ReportBuilder
     }
 
     static string WithInterval(Interval i) => i.N == 0 ? "–"
-        : $"{i.Estimate:0.000} [{i.Low:0.000}, {i.High:0.000}] (n={i.N})";
+        : FormattableString.Invariant($"{i.Estimate:0.000} [{i.Low:0.000}, {i.High:0.000}] (n={i.N})");
 
     /// <summary>Accuracy by task and difficulty per configuration (its seeds pooled): correct/items, and the
     /// Wilson interval's half-width where it is symmetric enough to read as ±.</summary>
@@ -104,6 +105,6 @@ public sealed partial class ReportBuilder
     static string Cell(long correct, long n)
     {
         var ci = Statistics.Wilson(correct, n);
-        return $"{correct}/{n}: {ci.Estimate:0.00} [{ci.Low:0.00}, {ci.High:0.00}]";
+        return FormattableString.Invariant($"{correct}/{n}: {ci.Estimate:0.00} [{ci.Low:0.00}, {ci.High:0.00}]");
     }
 }

@@ -36,7 +36,8 @@ public sealed partial class ReportBuilder
         {
             // History: the sweeps side by side (a run planned by both counts in each).
             sb.AppendLine("## Sweeps compared").AppendLine();
-            sb.AppendLine("| sweep | runs | completed | failed | best accuracy | fewest experts/token | spec hash |");
+            sb.AppendLine("| sweep | runs | completed | failed | best run's accuracy [95% CI] (items) | " +
+                          "fewest experts/token | spec hash |");
             sb.AppendLine("|---|---|---|---|---|---|---|");
             foreach (var sw in sweeps)
             {
@@ -44,8 +45,10 @@ public sealed partial class ReportBuilder
                 var hash = store.Query("SELECT spec_hash FROM sweeps WHERE name = $n", ("$n",
                     sw)).Rows.FirstOrDefault()?[0];
                 var ok = mine.Where(r => r.Status == "completed").ToList();
+                var best = ok.Where(r => r.Acc != null).MaxBy(r => r.Acc);
                 sb.AppendLine($"| {sw} | {mine.Count} | {ok.Count} | {mine.Count(r => r.Status == "failed")} | " +
-                              $"{F(ok.Max(r => r.Acc))} | {F(ok.Min(r => r.Experts))} | {hash} |");
+                              $"{(best == null ? "–" : WithInterval(PooledAccuracy(data, [best])))} | " +
+                              $"{F(ok.Min(r => r.Experts))} | {hash} |");
             }
             sb.AppendLine();
         }

@@ -5,10 +5,14 @@ namespace Orchestrator.Reports;
 /// <summary>Mean and 95% confidence interval over seeds (Student's t).</summary>
 public readonly record struct MeanCi(double Mean, double HalfWidth, int N)
 {
-    public override string ToString() => N == 0 ? "–" : N == 1 ? Fmt(Mean) : $"{Fmt(Mean)} ± {Fmt(HalfWidth)}";
+    /// <summary>"0.3261 ± 0.0125"; a large mean and its half-width both in e-notation ("2.149e6 ± 5.462e4").
+    /// </summary>
+    public override string ToString() => N == 0 ? "–" : N == 1 ? Fmt(Mean)
+        : $"{Fmt(Mean)} ± {Fmt(HalfWidth, Math.Abs(Mean) >= 1e5)}";
 
-    static string Fmt(double v) => Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3
-        && v != 0) ? v.ToString("0.###e0") : v.ToString("0.####");
+    static string Fmt(double v, bool exponent = false) => exponent || Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3
+        && v != 0) ? v.ToString("0.###e0", System.Globalization.CultureInfo.InvariantCulture)
+        : v.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture);
 
     public static MeanCi Of(IEnumerable<double> values)
     {

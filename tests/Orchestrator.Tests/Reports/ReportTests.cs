@@ -118,7 +118,15 @@ public class ReportTests
             var cells = compared.Split('\n').Single(l => l.StartsWith($"| {sweep} |")).Split('|').Select(c => c.Trim()).ToArray();
             Assert.Equal([Convert.ToString(sql[0], CultureInfo.InvariantCulture), Convert.ToString(sql[1], CultureInfo.InvariantCulture),
                           Convert.ToString(sql[2], CultureInfo.InvariantCulture)], cells[2..5]);
-            Assert.Equal((double)sql[3]!, double.Parse(cells[5], CultureInfo.InvariantCulture), 4);
+            // The best run's task accuracy, pooled over its items, with its interval and item count.
+            var best = store.Query("""
+                SELECT sum(t.correct), sum(t.samples) FROM task_results t WHERE t.task NOT LIKE 'mc:%' AND t.run_id =
+                  (SELECT s.run_id FROM sweep_runs sr JOIN run_summary s USING (run_id)
+                   WHERE sr.sweep = $w AND s.status = 'completed' ORDER BY s.accuracy DESC LIMIT 1)
+                """, ("$w", sweep)).Rows[0];
+            var wilson = Orchestrator.Analysis.Statistics.Wilson(Convert.ToInt64(best[0]), Convert.ToInt64(best[1]));
+            Assert.Equal(FormattableString.Invariant(
+                $"{wilson.Estimate:0.000} [{wilson.Low:0.000}, {wilson.High:0.000}] (n={best[1]})"), cells[5]);
             Assert.Equal((double)sql[4]!, double.Parse(cells[6], CultureInfo.InvariantCulture), 4);
             Assert.Equal((string)sql[5]!, cells[7]);
         }
