@@ -20,7 +20,7 @@ public static partial class SpecLoader
             errors.Add(new SpecError(new SourceMark(display, 1, 1), "", "spec file not found"));
             return null;
         }
-        var text = File.ReadAllText(full);
+        if (StrictText(File.ReadAllBytes(full), display, errors) is not { } text) return null;
         SpecNode node;
         try { node = SpecNode.Parse(text, display); }
         catch (SpecException e) { errors.AddRange(e.Errors); return null; }
@@ -92,4 +92,25 @@ public static partial class SpecLoader
             Entries = m.Entries.Select(e => e with { Value = Remark(e.Value, colOffset) }).ToList() },
         _ => n,
     };
+
+    static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The file as UTF-8 text, or a positioned error at its first invalid byte (never a silent U+FFFD
+    /// standing in for what the author wrote).</summary>
+    static string? StrictText(byte[] bytes, string display, List<SpecError> errors)
+    {
+        int bom = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? 3 : 0;
+        try { return Strict.GetString(bytes, bom, bytes.Length - bom); }
+        catch (DecoderFallbackException e)
+        {
+            int at = bom + Math.Max(0, e.Index), line = 1, lineStart = 0;
+            for (int i = 0; i < at && i < bytes.Length; i++)
+                if (bytes[i] == (byte)'\n') { line++; lineStart = i + 1; }
+            int column = 1 + Encoding.UTF8.GetCharCount(bytes, lineStart, Math.Max(0, at - lineStart));
+            var bad = e.BytesUnknown is { Length: > 0 } u ? string.Join(" ", u.Select(b => $"0x{b:X2}")) : "?";
+            errors.Add(new SpecError(new SourceMark(display, line, column), "",
+                $"not valid UTF-8 (byte {bad}); save the spec as UTF-8"));
+            return null;
+        }
+    }
 }

@@ -136,6 +136,16 @@ public static partial class SpecLoader
 
         var exec = ExecutionSection.Parse(root.Get("execution"), errors);
 
+        // The size is known before anything is made: the product of the axes (before excludes and duplicates).
+        long combinations = axes.Aggregate(1L, (n, a) => n > exec.MaxRuns ? n : n * Math.Max(1, a.Count));
+        if (combinations > exec.MaxRuns)
+        {
+            errors.Add(new SpecError(sweepNode?.Value.Mark ?? root.Mark, "sweep", FormattableString.Invariant(
+                $"the axes multiply to more than {exec.MaxRuns:N0} runs (at least {combinations:N0}, counted ") +
+                "before any is made); narrow the sweep or raise execution.max_runs"));
+            return null;
+        }
+
         // Expand: cartesian product over axes, then canonicalise, check, exclude and dedupe.
         var runs = new List<PlannedRun>();
         var swept = axes.SelectMany(a => a.SelectMany(o => o.Select(x => x.Key))).Distinct().ToList();
