@@ -66,8 +66,7 @@ public static class Evaluator
         // Multiple-choice benchmarks the user brings (data.multiple_choice), scored by log-likelihood.
         if (cfg.Data.MultipleChoice.Length > 0)
         {
-            var path = Path.IsPathRooted(cfg.Data.MultipleChoice) ? cfg.Data.MultipleChoice
-                : Path.Combine(Paths.RepoRoot, cfg.Data.MultipleChoice);
+            var path = MultipleChoice.Resolve(cfg.Data.MultipleChoice);
             var (tasks, items) = MultipleChoice.Evaluate(model, data.Tokenizer, MultipleChoice.Load(path),
                 "mc:" + Path.GetFileNameWithoutExtension(path), cfg.Model.Context);
             report.Tasks.AddRange(tasks);

@@ -14,6 +14,9 @@ public sealed record ChoiceItem(string Question, IReadOnlyList<string> Choices, 
 /// under the task name "mc:&lt;file name&gt;".</summary>
 public static class MultipleChoice
 {
+    /// <summary>A data.multiple_choice value as a path: absolute, or relative to the repository root.</summary>
+    public static string Resolve(string file) => Path.IsPathRooted(file) ? file : Path.Combine(Paths.RepoRoot, file);
+
     public static List<ChoiceItem> Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"multiple-choice file not found: {path}");

@@ -210,16 +210,43 @@ public class SweepTests
     public void Runs_whose_base_fails_are_skipped_and_named()
     {
         FreshResults();
-        var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml", ["data.corpus=/nonexistent/corpus.txt"]);
+        var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml");
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", spec.Runs[0].BaseHash + ":throw");
+        try
+        {
+            using var store = ResultStore.Open(Paths.Database);
+            var log = new StringWriter();
+            var summary = RunSweep(spec, store, log);
+            Assert.Equal(2, summary.Skipped);
+            Assert.Equal(1, summary.Failed);
+            Assert.Contains("injected failure", (string)store.Query("SELECT error FROM bases").Rows[0][0]!);
+            Assert.Equal(2L, Count(store, "SELECT count(*) FROM runs WHERE status = 'skipped' AND error LIKE 'base % failed'"));
+            var report = new ReportBuilder(store).Build(["tiny"], Path.Combine(Paths.Results, "tiny"));
+            var md = File.ReadAllText(report.Markdown);
+            Assert.Contains("skipped: base", md);
+        }
+        finally { Environment.SetEnvironmentVariable("ORCHESTRATOR_FAULT", null); }
+    }
+
+    [Theory]
+    [InlineData("data.corpus=/nonexistent/corpus.txt", "corpus file not found: /nonexistent/corpus.txt")]
+    [InlineData("data.multiple_choice=/nonexistent/mc.jsonl", "multiple-choice file not found: /nonexistent/mc.jsonl")]
+    [InlineData("data.multiple_choice=%BAD%", "bad.jsonl:2: not JSON")]
+    [InlineData("data.corpus=%EMPTY%", "has only 0 documents")]
+    public void A_missing_or_bad_data_file_stops_the_sweep_before_anything_is_written(string setting, string expected)
+    {
+        var dir = FreshResults();
+        var bad = Path.Combine(dir, "bad.jsonl");
+        File.WriteAllText(bad, "{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 0}\n{oops\n");
+        var empty = Path.Combine(dir, "empty.txt");
+        File.WriteAllText(empty, "");
+        var spec = SpecLoader.LoadText(TinySpec, "tiny.yaml", [setting.Replace("%BAD%", bad).Replace("%EMPTY%", empty)]);
         using var store = ResultStore.Open(Paths.Database);
-        var log = new StringWriter();
-        var summary = RunSweep(spec, store, log);
-        Assert.Equal(2, summary.Skipped);
-        Assert.Equal(1, summary.Failed);
-        Assert.Contains("corpus file not found", (string)store.Query("SELECT error FROM bases").Rows[0][0]!);
-        Assert.Equal(2L, Count(store, "SELECT count(*) FROM runs WHERE status = 'skipped' AND error LIKE 'base % failed'"));
-        var report = new ReportBuilder(store).Build(["tiny"], Path.Combine(Paths.Results, "tiny"));
-        var md = File.ReadAllText(report.Markdown);
-        Assert.Contains("skipped: base", md);
+        var e = Assert.ThrowsAny<Exception>(() => RunSweep(spec, store, new StringWriter()));
+        Assert.True(e is FileNotFoundException or InvalidDataException, e.ToString());   // exit code 1, one line
+        Assert.Contains(expected, e.Message);
+        Assert.Equal(0L, Count(store, "SELECT count(*) FROM sweeps"));
+        Assert.Equal(0L, Count(store, "SELECT count(*) FROM jobs"));
+        Assert.False(Directory.Exists(Paths.Jobs) && Directory.EnumerateFileSystemEntries(Paths.Jobs).Any());
     }
 }
