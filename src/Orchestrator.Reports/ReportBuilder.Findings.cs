@@ -107,4 +107,29 @@ public sealed partial class ReportBuilder
         var ci = Statistics.Wilson(correct, n);
         return FormattableString.Invariant($"{correct}/{n}: {ci.Estimate:0.00} [{ci.Low:0.00}, {ci.High:0.00}]");
     }
+
+    /// <summary>Experts per token by token class within each difficulty (task sequences, seeds pooled): a
+    /// difficulty effect that holds within every class is not a change of token mix.</summary>
+    static void ExpertsByClassAndDifficulty(StringBuilder sb, ReportData data)
+    {
+        var cells = data.Groups.SelectMany(g => g.SelectMany(r => data.TaskClasses[r.RunId])
+            .Select(c => (config: g.First().Config, c.Difficulty, c.Class, c.Tokens, c.Experts))).ToList();
+        if (cells.Count == 0) return;
+        var levels = cells.Select(c => c.Difficulty).Distinct().Order().ToList();
+        sb.AppendLine().AppendLine("## Experts per token by token class and difficulty").AppendLine();
+        sb.AppendLine("Task sequences (prompt and answer), the configuration's seeds pooled; tokens counted in " +
+                      "brackets. If experts per token change with difficulty within every class, the change is " +
+                      "not a change of token mix.").AppendLine();
+        sb.AppendLine("| configuration | token class | " + string.Join(" | ", levels.Select(l => $"difficulty {l}")) +
+                      " |");
+        sb.AppendLine("|---|---|" + string.Concat(levels.Select(_ => "---|")));
+        foreach (var row in cells.GroupBy(c => (c.config, c.Class)))
+        {
+            var byLevel = row.GroupBy(c => c.Difficulty).ToDictionary(g => g.Key, g =>
+                (tokens: g.Sum(c => c.Tokens), experts: g.Sum(c => c.Tokens * c.Experts)));
+            sb.AppendLine($"| {row.Key.config} | {row.Key.Class} | " + string.Join(" | ", levels.Select(l =>
+                byLevel.TryGetValue(l, out var v) && v.tokens > 0
+                    ? FormattableString.Invariant($"{v.experts / v.tokens:0.000} ({v.tokens})") : "–")) + " |");
+        }
+    }
 }

@@ -62,6 +62,7 @@ public sealed partial class ReportBuilder
             sb.AppendLine($"| {r.Config} | {r.N} | {WithInterval(r.Acc)} | {r.Loss} | {r.Experts} | {r.Flops} | " +
                           $"{r.Speedup} |");
         AccuracyByTask(sb, data);
+        ExpertsByClassAndDifficulty(sb, data);
         // Token-wise: the words with the most and the fewest experts per token, per configuration. Rare words'
         // averages are noise: only words seen MinWordTokens times or more (over the configuration's seeds).
         const int MinWordTokens = 20;

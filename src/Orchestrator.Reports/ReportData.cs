@@ -35,6 +35,11 @@ sealed class ReportData
     public required ILookup<string, long[]> Histograms { get; init; }
     public required ILookup<string, (string Key, double Step, double Value)> Curves { get; init; }
     public required ILookup<string, (int Layer, int Expert, double Share)> Loads { get; init; }
+    /// <summary>Per run: (difficulty, token class, tokens, experts per token) over generated task sequences.</summary>
+    public required ILookup<string, (int Difficulty, string Class, long Tokens, double Experts)> TaskClasses
+    {
+        get; init;
+    }
     /// <summary>Per run and generated task (not multiple choice): (task, difficulty, items, correct).</summary>
     public required ILookup<string, (string Task, int Difficulty, long Samples, long Correct)> TaskCounts
     {
@@ -91,6 +96,11 @@ sealed class ReportData
                 """).ToLookup(r => (string)r[0]!, r => ((string)r[1]!, (double)D(r[2])!.Value, D(r[3])!.Value)),
             Loads = Rows("SELECT run_id, layer, expert, share FROM expert_usage WHERE run_id IN %RUNS%")
                 .ToLookup(r => (string)r[0]!, r => (I(r[1]), I(r[2]), D(r[3])!.Value)),
+            TaskClasses = Rows("""
+                SELECT run_id, difficulty, token_class, sum(tokens), sum(tokens * mean_experts_per_token) / sum(tokens)
+                FROM task_class_usage WHERE run_id IN %RUNS% AND task NOT LIKE 'mc:%'
+                GROUP BY run_id, difficulty, token_class
+                """).ToLookup(r => (string)r[0]!, r => (I(r[1]), (string)r[2]!, Convert.ToInt64(r[3]), D(r[4])!.Value)),
             TaskCounts = Rows("""
                 SELECT run_id, task, difficulty, samples, correct FROM task_results
                 WHERE run_id IN %RUNS% AND task NOT LIKE 'mc:%' ORDER BY run_id, task, difficulty

@@ -25,6 +25,8 @@ public class FindingsTests
                 r.Items.Add(new ItemResult("addition", d, i, rng.NextDouble() < pCorrect + itemBase, -2.0, 2,
                     experts + slope * (d - 2.5) + rng.NextDouble() * 0.1, experts));
             }
+        for (int d = 1; d <= 4; d++)
+            r.TaskClasses.Add(new TaskClassUsage("addition", d, "number", 100 * d, experts + slope * (d - 2.5)));
         for (int w = 0; w < 64; w++)
         {
             double windowLoss = loss + new Random(w).NextDouble() * 0.5 + rng.NextDouble() * 0.05;
@@ -105,6 +107,16 @@ public class FindingsTests
         Assert.Contains("| **supported** | beats top-k accuracy with fewer experts | top_p p=0.4 | " + FormattableString
             .Invariant($"{acc.Interval.Estimate:0.####} [{acc.Interval.Low:0.####}, {acc.Interval.High:0.####}]") +
             " | 1200 | 3 |", section);
+        // Experts by token class within each difficulty, from task_class_usage: 3 seeds × 100·d tokens.
+        var sql = store.Query("""
+            SELECT sum(c.tokens * c.mean_experts_per_token) / sum(c.tokens), sum(c.tokens) FROM task_class_usage c
+            JOIN runs r USING (run_id) WHERE r.router = 'top_p' AND c.difficulty = 4
+            """).Rows[0];
+        Assert.Contains(FormattableString.Invariant($"| top_p p=0.4 | number | ") +
+            string.Join(" | ", Enumerable.Range(1, 4).Select(d => FormattableString.Invariant(
+                $"{1.6 + 0.2 * (d - 2.5):0.000} ({300 * d})"))) + " |", md);
+        Assert.Equal(1200L, sql[1]);
+        Assert.Equal(1.9, (double)sql[0]!, 9);
     }
 
     [Theory]
