@@ -41,7 +41,7 @@ public static partial class SpecLoader
                             if (v != null) seeds.Add(new Assign("seed", v, item.Mark));
                         }
                     else errors.Add(new SpecError(e.Value.Mark, "sweep.seeds", $"got {e.Value.Describe()}",
-                        Expected: "a list of seeds, or a count"));
+                        Expected: "a list of seeds, or a count from 1 to 10,000"));
                     break;
                 }
                 case "router":

@@ -97,6 +97,10 @@ public static partial class SpecLoader
                         out var err);
                     if (v is string s) baseRouter = s;
                 }
+                // One key set twice ("finetune.steps: 10" beside "finetune: {steps: 20}") is ambiguous: refused.
+                foreach (var twice in flat.GroupBy(f => f.key).Where(g => g.Count() > 1))
+                    errors.Add(new SpecError(twice.Last().keyMark, "base." + twice.Key, "set twice (also at line " +
+                        $"{twice.First().keyMark.Line}, column {twice.First().keyMark.Column}): keep one"));
                 foreach (var (key, keyMark, node) in flat)
                 {
                     var def = ConfigSchema.Find(key, baseRouter);

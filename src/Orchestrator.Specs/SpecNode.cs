@@ -75,6 +75,10 @@ public abstract class SpecNode
             // YAML forbids tabs in indentation; the parser reports the mapping they break, not the tab itself.
             if (msg.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstIndentTab(text) is (int line, int col))
                 mark = new SourceMark(file, line, col);
+            // An unknown alias is reported at the document's start: point at its first use instead.
+            if (e is AnchorNotFoundException && SpecText.AnchorName().Match(msg) is { Success: true } m
+                && SpecText.Position(text, "*" + m.Groups[1].Value) is (int aline, int acol))
+                mark = new SourceMark(file, aline, acol);
             throw new SpecException([new SpecError(mark, "", "YAML syntax error: " + msg)]);
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
@@ -156,4 +160,21 @@ public sealed class SpecException(IReadOnlyList<SpecError> errors)
     : Exception(string.Join(Environment.NewLine, errors.Select(e => e.ToString())))
 {
     public IReadOnlyList<SpecError> Errors { get; } = errors;
+
+}
+
+/// <summary>Positions in a spec's text for errors whose parser gives none.</summary>
+static partial class SpecText
+{
+    [System.Text.RegularExpressions.GeneratedRegex("anchor '([^']+)'")]
+    public static partial System.Text.RegularExpressions.Regex AnchorName();
+
+    /// <summary>1-based line and column of the first occurrence of `needle`, if any.</summary>
+    public static (int, int)? Position(string text, string needle)
+    {
+        int at = text.IndexOf(needle, StringComparison.Ordinal);
+        if (at < 0) return null;
+        int line = 1 + text.AsSpan(0, at).Count('\n');
+        return (line, at - (text.LastIndexOf('\n', Math.Max(0, at - 1)) + 1) + 1);
+    }
 }
