@@ -37,6 +37,58 @@ public class ProcessTests
     }
 
     [Fact]
+    public void Ten_kill_9s_at_random_moments_lose_nothing_and_the_resumes_finish_the_sweep()
+    {
+        var results = SweepTests.FreshResults();
+        var spec = SpecFile("kill-loop", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n    adaptive_gating: {threshold: 0.2}\n",
+            finetuneSteps: 40);
+        var db = Path.Combine(results, "orchestrator.db");
+        var rng = new Random(2026);
+        var outputs = new List<string>();
+        for (int kill = 0; kill < 10; kill++)
+        {
+            var proc = StartOrchestrator(spec, results, leaseSeconds: 600);
+            var stdout = proc.StandardOutput.ReadToEndAsync();
+            var stderr = proc.StandardError.ReadToEndAsync();
+            Thread.Sleep(TimeSpan.FromSeconds(1.0 + rng.NextDouble() * 5));     // pretraining, fine-tuning, evaluation
+            if (!proc.HasExited) proc.Kill(entireProcessTree: true);            // SIGKILL, workers included
+            proc.WaitForExit();
+            outputs.Add(stdout.Result + stderr.Result);
+            if (!File.Exists(db)) continue;
+            using var ro = ResultStore.OpenReadOnly(db);
+            Assert.Equal("ok", ro.Query("PRAGMA integrity_check").Rows[0][0]);
+            // A run is completed only with every row of its evaluation (ingest is one transaction).
+            Assert.Equal(0L, ro.Query("""
+                SELECT count(*) FROM runs r WHERE r.status = 'completed' AND (
+                  NOT EXISTS (SELECT 1 FROM routing_stats s WHERE s.run_id = r.run_id) OR
+                  NOT EXISTS (SELECT 1 FROM item_results i WHERE i.run_id = r.run_id))
+                """).Rows[0][0]);
+        }
+        Assert.All(outputs, o => Assert.DoesNotContain("Unhandled exception", o));
+        // A last resume finishes what is left, says so honestly, and redoes nothing that was finished.
+        var doneBefore = File.Exists(db) ? Runs(db).Where(r => r.status == "completed").ToList() : [];
+        var last = StartOrchestrator(spec, results, leaseSeconds: 600);
+        var output = last.StandardOutput.ReadToEndAsync();
+        var errors = last.StandardError.ReadToEndAsync();
+        Assert.True(last.WaitForExit(TimeSpan.FromMinutes(5)), "the final resume did not finish");
+        Assert.True(last.ExitCode == 0, output.Result + errors.Result);
+        Assert.Contains($"{doneBefore.Count} already done", output.Result);
+        if (doneBefore.Count < 3) Assert.DoesNotContain("every run is already done", output.Result);
+        var after = Runs(db);
+        Assert.Equal(3, after.Count(r => r.status == "completed"));
+        foreach (var d in doneBefore) Assert.Contains(after, r => r.id == d.id && r.finished == d.finished);
+        using var store = ResultStore.OpenReadOnly(db);
+        Assert.Equal(1L, store.Query("SELECT count(*) FROM bases WHERE status = 'completed'").Rows[0][0]);
+        // The kills landed on running jobs, each taken over at once by the next resume (here: 2 pretrainings,
+        // 3 fine-tunes and an evaluation; which ones depends on the machine's speed).
+        var adopted = store.Query("SELECT j.kind FROM events e JOIN jobs j USING (job_id) WHERE e.kind = 'adopted'")
+            .Rows.Select(r => (string)r[0]!).ToList();
+        Assert.True(adopted.Count >= 3, $"adopted after kills: {string.Join(", ", adopted)}");
+        Assert.Equal(3 * 40L, store.Query("SELECT count(*) FROM metrics WHERE phase = 'finetune' AND key = 'train_loss'")
+            .Rows[0][0]);
+    }
+
+    [Fact]
     public void Kill_9_of_the_orchestrator_then_resume_reruns_only_the_interrupted_job()
     {
         var results = SweepTests.FreshResults();
