@@ -165,11 +165,30 @@ public class ProcessTests
         var pb = StartOrchestrator(b, results);
         var outA = pa.StandardOutput.ReadToEndAsync(); var errA = pa.StandardError.ReadToEndAsync();
         var outB = pb.StandardOutput.ReadToEndAsync(); var errB = pb.StandardError.ReadToEndAsync();
+        // Meanwhile a user asks questions of the same database, as `make query` does, over and over.
+        var db = Path.Combine(results, "orchestrator.db");
+        int answered = 0;
+        var queryErrors = new List<string>();
+        while (!(pa.HasExited && pb.HasExited))
+        {
+            Thread.Sleep(100);
+            if (!File.Exists(db)) continue;
+            try
+            {
+                using var reader = ResultStore.OpenReadOnly(db);
+                reader.QueryReadOnly("SELECT status, count(*) FROM runs GROUP BY status");
+                reader.QueryReadOnly("SELECT count(*) FROM item_results JOIN runs USING (run_id)");
+                answered++;
+            }
+            catch (InvalidDataException) { }                     // the schema is still being created
+            catch (Exception e) { queryErrors.Add(e.Message); }
+        }
         Assert.True(pa.WaitForExit(240_000) && pb.WaitForExit(240_000), "orchestrators did not finish");
+        Assert.Empty(queryErrors);
+        Assert.True(answered > 10, $"{answered} queries answered");
         var all = outA.Result + errA.Result + outB.Result + errB.Result;
         Assert.True(pa.ExitCode == 0 && pb.ExitCode == 0, all);
         Assert.DoesNotContain("database is locked", all);
-        var db = Path.Combine(results, "orchestrator.db");
         var runs = Runs(db);
         Assert.Equal(3, runs.Count);                            // top_p is shared by both sweeps: one run
         Assert.All(runs, r => { Assert.Equal("completed", r.status); Assert.Equal(1, r.attempt); });
