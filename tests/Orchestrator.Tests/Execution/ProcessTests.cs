@@ -176,11 +176,11 @@ public class ProcessTests
             try
             {
                 using var reader = ResultStore.OpenReadOnly(db);
+                if (reader.Version < ResultStore.LatestVersion) continue;   // the first orchestrator is creating it
                 reader.QueryReadOnly("SELECT status, count(*) FROM runs GROUP BY status");
                 reader.QueryReadOnly("SELECT count(*) FROM item_results JOIN runs USING (run_id)");
                 answered++;
             }
-            catch (InvalidDataException) { }                     // the schema is still being created
             catch (Exception e) { queryErrors.Add(e.Message); }
         }
         Assert.True(pa.WaitForExit(240_000) && pb.WaitForExit(240_000), "orchestrators did not finish");
