@@ -93,7 +93,9 @@ public class ProcessTests
     {
         var results = SweepTests.FreshResults();
         // Long enough runs (200 steps) that the kill lands while one of them is running.
-        var spec = SpecFile("killed", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n    adaptive_gating: {threshold: 0.2}\n", finetuneSteps: 200);
+        // One job at a time (jobs_per_device auto would run two side by side on 2 cores): one interrupted job.
+        var spec = SpecFile("killed", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n    adaptive_gating: {threshold: 0.2}\n" +
+            "execution:\n  jobs_per_device: 1\n", finetuneSteps: 200);
         var db = Path.Combine(results, "orchestrator.db");
         // A long lease: only knowing that its owner died lets the resume take the interrupted job at once.
         var proc = StartOrchestrator(spec, results, leaseSeconds: 600);
@@ -122,7 +124,7 @@ public class ProcessTests
         var interrupted = before.Where(r => r.status == "running").Select(r => r.id)
             .Concat(ftBefore.Where(r => r.status == "running").Select(r => r.id)).ToList();
         Assert.NotEmpty(done);
-        Assert.Single(interrupted);                             // one worker at a time on 2 cores
+        Assert.Single(interrupted);                             // one worker at a time
 
         // Resumed at once: the dead orchestrator's 600 s lease is taken over without waiting, and nothing is
         // reported done that is not.
