@@ -340,8 +340,8 @@ namespace Orchestrator.Cli
         {
             var o = Parse(args, "rounds", "tokens", "runs", "gate-scale");
             var what = o.Positional.FirstOrDefault() ?? "all";
-            if (what is not ("moe" or "store" or "all")) throw new UsageException($"bench what? moe, store or all " +
-                $"(got '{what}')");
+            if (what is not ("moe" or "store" or "sweep" or "all"))
+                throw new UsageException($"bench what? moe, store, sweep or all (got '{what}')");
             if (what is "moe" or "all")
             {
                 var opt = new Orchestrator.Cli.Bench.MoeLayerBench.Options();
@@ -352,6 +352,12 @@ namespace Orchestrator.Cli
                 var result = Orchestrator.Cli.Bench.MoeLayerBench.Run(opt, Console.Out);
                 var path = Path.Combine(Paths.Bench, "moe_layer.json");
                 Orchestrator.Cli.Bench.MoeLayerBench.Write(result, path);
+                Console.WriteLine($"written: {path}");
+            }
+            if (what is "sweep" or "all")
+            {
+                var path = Path.Combine(Paths.Bench, "sweep.json");
+                Orchestrator.Cli.Bench.MoeLayerBench.Write(Orchestrator.Cli.Bench.SweepBench.Run(Console.Out), path);
                 Console.WriteLine($"written: {path}");
             }
             if (what is "store" or "all")

@@ -40,7 +40,12 @@ public static class Worker
                           $"{data.Corpus.Test.Count} documents, {data.Train.Length} train tokens), tokenizer " +
                           $"{data.TokenizerPath}");
             log.WriteLine($"start-up: {clock.Elapsed.TotalSeconds:F2} s before the recipe ({data.Timings})");
+            double startup = clock.Elapsed.TotalSeconds;
             Recipe.Run(new JobContext(ticket, cfg, data, device, result, log, clock));
+            // The worker's own time split, for the sweep benchmark's overhead ratio (jobs.provenance_json).
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            result.Provenance["startup_seconds"] = startup.ToString("F3", inv);
+            result.Provenance["recipe_seconds"] = (clock.Elapsed.TotalSeconds - startup).ToString("F3", inv);
             result.Provenance["finished_at"] = DateTime.UtcNow.ToString("O");
             result.Save(ticket.ResultPath);
             return 0;
