@@ -11,11 +11,15 @@ public sealed record RunEvidence(string RunId, string Router, string Knobs, stri
     double TargetLoss, double? Threads)
 {
     public string Config => Router + " " + Knobs + (Curriculum == "none" ? "" : $" [{Curriculum}]");
-    public bool IsBaseline => Router == RouterCatalog.Baseline && Knob("k") == PretrainK;
+    /// <summary>The top-k run with the base's k: what every other run on its base and seed is compared with.
+    /// </summary>
+    public bool IsBaseline { get; } = Router == RouterCatalog.Baseline && KnobOf(Knobs, "k") == PretrainK;
 
-    public double? Knob(string name)
+    public double? Knob(string name) => KnobOf(Knobs, name);
+
+    static double? KnobOf(string knobs, string name)
     {
-        using var doc = JsonDocument.Parse(Knobs);
+        using var doc = JsonDocument.Parse(knobs);
         return doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number
             ? v.GetDouble() : null;
     }

@@ -80,27 +80,15 @@ public sealed partial class ReportBuilder
     static string WithInterval(Interval i) => i.N == 0 ? "–"
         : FormattableString.Invariant($"{i.Estimate:0.000} [{i.Low:0.000}, {i.High:0.000}] (n={i.N})");
 
-    /// <summary>Accuracy by task and difficulty per configuration (its seeds pooled): correct/items, and the
-    /// Wilson interval's half-width where it is symmetric enough to read as ±.</summary>
-    static void AccuracyByTask(StringBuilder sb, ReportData data)
-    {
-        var cells = data.Groups.SelectMany(g => g.SelectMany(r => data.TaskCounts[r.RunId])
-            .Select(c => (config: g.First().Config, c.Task, c.Difficulty, c.Samples, c.Correct))).ToList();
-        if (cells.Count == 0) return;
-        var levels = cells.Select(c => c.Difficulty).Distinct().Order().ToList();
-        sb.AppendLine().AppendLine("## Accuracy by task and difficulty").AppendLine();
-        sb.AppendLine("Correct / items over the configuration's seeds, and the accuracy with its Wilson 95% " +
-                      "interval.").AppendLine();
-        sb.AppendLine("| configuration | task | " + string.Join(" | ", levels.Select(l => $"difficulty {l}")) + " |");
-        sb.AppendLine("|---|---|" + string.Concat(levels.Select(_ => "---|")));
-        foreach (var row in cells.GroupBy(c => (c.config, c.Task)))
-        {
-            var byLevel = row.GroupBy(c => c.Difficulty).ToDictionary(g => g.Key, g =>
-                (correct: g.Sum(c => c.Correct), n: g.Sum(c => c.Samples)));
-            sb.AppendLine($"| {row.Key.config} | {row.Key.Task} | " + string.Join(" | ", levels.Select(l =>
-                byLevel.TryGetValue(l, out var v) ? Cell(v.correct, v.n) : "–")) + " |");
-        }
-    }
+    /// <summary>Accuracy by task and difficulty per configuration (its seeds pooled): correct/items and the
+    /// accuracy with its Wilson interval.</summary>
+    static void AccuracyByTask(StringBuilder sb, ReportData data) => DifficultyTable(sb,
+        "Accuracy by task and difficulty",
+        "Correct / items over the configuration's seeds, and the accuracy with its Wilson 95% interval.", "task",
+        data.Groups.SelectMany(g => g.SelectMany(r => data.TaskCounts[r.RunId])
+            .GroupBy(c => (c.Task, c.Difficulty))
+            .Select(c => (g.First().Config, c.Key.Task, c.Key.Difficulty,
+                Cell(c.Sum(x => x.Correct), c.Sum(x => x.Samples))))).ToList());
 
     static string Cell(long correct, long n)
     {
@@ -110,26 +98,33 @@ public sealed partial class ReportBuilder
 
     /// <summary>Experts per token by token class within each difficulty (task sequences, seeds pooled): a
     /// difficulty effect that holds within every class is not a change of token mix.</summary>
-    static void ExpertsByClassAndDifficulty(StringBuilder sb, ReportData data)
+    static void ExpertsByClassAndDifficulty(StringBuilder sb, ReportData data) => DifficultyTable(sb,
+        "Experts per token by token class and difficulty",
+        "Task sequences (prompt and answer), the configuration's seeds pooled; tokens counted in brackets. If " +
+        "experts per token change with difficulty within every class, the change is not a change of token mix.",
+        "token class",
+        data.Groups.SelectMany(g => g.SelectMany(r => data.TaskClasses[r.RunId])
+            .GroupBy(c => (c.Class, c.Difficulty)).Where(c => c.Sum(x => x.Tokens) > 0)
+            .Select(c => (g.First().Config, c.Key.Class, c.Key.Difficulty, FormattableString.Invariant(
+                $"{c.Sum(x => x.Tokens * x.Experts) / c.Sum(x => x.Tokens):0.000} ({c.Sum(x => x.Tokens)})"))))
+            .ToList());
+
+    /// <summary>A section with one row per configuration and name (task, token class) and one column per
+    /// difficulty level; a missing cell is "–".</summary>
+    static void DifficultyTable(StringBuilder sb, string title, string intro, string nameColumn,
+        List<(string Config, string Name, int Level, string Cell)> cells)
     {
-        var cells = data.Groups.SelectMany(g => g.SelectMany(r => data.TaskClasses[r.RunId])
-            .Select(c => (config: g.First().Config, c.Difficulty, c.Class, c.Tokens, c.Experts))).ToList();
         if (cells.Count == 0) return;
-        var levels = cells.Select(c => c.Difficulty).Distinct().Order().ToList();
-        sb.AppendLine().AppendLine("## Experts per token by token class and difficulty").AppendLine();
-        sb.AppendLine("Task sequences (prompt and answer), the configuration's seeds pooled; tokens counted in " +
-                      "brackets. If experts per token change with difficulty within every class, the change is " +
-                      "not a change of token mix.").AppendLine();
-        sb.AppendLine("| configuration | token class | " + string.Join(" | ", levels.Select(l => $"difficulty {l}")) +
+        var levels = cells.Select(c => c.Level).Distinct().Order().ToList();
+        sb.AppendLine().AppendLine($"## {title}").AppendLine().AppendLine(intro).AppendLine();
+        sb.AppendLine($"| configuration | {nameColumn} | " + string.Join(" | ", levels.Select(l => $"difficulty {l}")) +
                       " |");
         sb.AppendLine("|---|---|" + string.Concat(levels.Select(_ => "---|")));
-        foreach (var row in cells.GroupBy(c => (c.config, c.Class)))
+        foreach (var row in cells.GroupBy(c => (c.Config, c.Name)))
         {
-            var byLevel = row.GroupBy(c => c.Difficulty).ToDictionary(g => g.Key, g =>
-                (tokens: g.Sum(c => c.Tokens), experts: g.Sum(c => c.Tokens * c.Experts)));
-            sb.AppendLine($"| {row.Key.config} | {row.Key.Class} | " + string.Join(" | ", levels.Select(l =>
-                byLevel.TryGetValue(l, out var v) && v.tokens > 0
-                    ? FormattableString.Invariant($"{v.experts / v.tokens:0.000} ({v.tokens})") : "–")) + " |");
+            var byLevel = row.ToDictionary(c => c.Level, c => c.Cell);
+            sb.AppendLine($"| {row.Key.Config} | {row.Key.Name} | " + string.Join(" | ", levels.Select(l =>
+                byLevel.GetValueOrDefault(l, "–"))) + " |");
         }
     }
 }

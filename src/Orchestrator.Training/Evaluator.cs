@@ -152,10 +152,12 @@ public static class Evaluator
         var scores = BatchScorer.Score(model, sequences);
         var answers = BatchScorer.Greedy(model, data.Tokenizer, prompts, cfg.Eval.MaxAnswerTokens, context);
         var byClass = new Dictionary<(string, int, TokenClass), (long n, double sum)>();
+        var next = new Dictionary<(string, int), int>();                 // item index within (task, difficulty)
         for (int i = 0; i < samples.Count; i++)
         {
             var (s, sc) = (samples[i], scores[i]);
-            int index = report.Items.Count(r => r.Task == s.Task && r.Difficulty == s.Difficulty);
+            int index = next.GetValueOrDefault((s.Task, s.Difficulty));
+            next[(s.Task, s.Difficulty)] = index + 1;
             report.Items.Add(new ItemResult(s.Task, s.Difficulty, index, answers[i] == s.Answer, sc.LogProb,
                 sc.AnswerTokens, sc.AnswerExperts, sc.SequenceExperts));
             for (int p = 0; p < sc.PositionExperts.Length; p++)

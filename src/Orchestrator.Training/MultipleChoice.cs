@@ -67,6 +67,7 @@ public static class MultipleChoice
         }
         var scores = BatchScorer.Score(model, sequences);
         var results = new List<ItemResult>();
+        var next = new Dictionary<int, int>();                         // item index within its difficulty
         int at = 0;
         foreach (var item in items)
         {
@@ -74,7 +75,8 @@ public static class MultipleChoice
             at += item.Choices.Count;
             int best = mine.IndexOf(mine.MaxBy(s => s.LogProb)!);
             var truth = mine[item.Answer];
-            int index = results.Count(r => r.Difficulty == item.Difficulty);
+            int index = next.GetValueOrDefault(item.Difficulty);
+            next[item.Difficulty] = index + 1;
             results.Add(new ItemResult(taskName, item.Difficulty, index, best == item.Answer, truth.LogProb,
                 truth.AnswerTokens, truth.AnswerExperts, truth.SequenceExperts));
         }
