@@ -85,10 +85,11 @@ public sealed partial class ReportBuilder
     static void AccuracyByTask(StringBuilder sb, ReportData data) => DifficultyTable(sb,
         "Accuracy by task and difficulty",
         "Correct / items over the configuration's seeds, and the accuracy with its Wilson 95% interval.", "task",
-        data.Groups.SelectMany(g => g.SelectMany(r => data.TaskCounts[r.RunId])
-            .GroupBy(c => (c.Task, c.Difficulty))
-            .Select(c => (g.First().Config, c.Key.Task, c.Key.Difficulty,
-                Cell(c.Sum(x => x.Correct), c.Sum(x => x.Samples))))).ToList());
+        // pooled by label: configurations that differ only in what labels omit share a row, as before
+        data.Groups.SelectMany(g => g.SelectMany(r => data.TaskCounts[r.RunId]).Select(c => (g.First().Config, c)))
+            .GroupBy(x => (x.Config, x.c.Task, x.c.Difficulty))
+            .Select(x => (x.Key.Config, x.Key.Task, x.Key.Difficulty,
+                Cell(x.Sum(y => y.c.Correct), x.Sum(y => y.c.Samples)))).ToList());
 
     static string Cell(long correct, long n)
     {
@@ -103,10 +104,10 @@ public sealed partial class ReportBuilder
         "Task sequences (prompt and answer), the configuration's seeds pooled; tokens counted in brackets. If " +
         "experts per token change with difficulty within every class, the change is not a change of token mix.",
         "token class",
-        data.Groups.SelectMany(g => g.SelectMany(r => data.TaskClasses[r.RunId])
-            .GroupBy(c => (c.Class, c.Difficulty)).Where(c => c.Sum(x => x.Tokens) > 0)
-            .Select(c => (g.First().Config, c.Key.Class, c.Key.Difficulty, FormattableString.Invariant(
-                $"{c.Sum(x => x.Tokens * x.Experts) / c.Sum(x => x.Tokens):0.000} ({c.Sum(x => x.Tokens)})"))))
+        data.Groups.SelectMany(g => g.SelectMany(r => data.TaskClasses[r.RunId]).Select(c => (g.First().Config, c)))
+            .GroupBy(x => (x.Config, x.c.Class, x.c.Difficulty)).Where(x => x.Sum(y => y.c.Tokens) > 0)
+            .Select(x => (x.Key.Config, x.Key.Class, x.Key.Difficulty, FormattableString.Invariant(
+                $"{x.Sum(y => y.c.Tokens * y.c.Experts) / x.Sum(y => y.c.Tokens):0.000} ({x.Sum(y => y.c.Tokens)})")))
             .ToList());
 
     /// <summary>A section with one row per configuration and name (task, token class) and one column per
