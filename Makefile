@@ -1,5 +1,5 @@
 # Orchestrator — the two commands a user types: `make sweep` and `make test`.
-# Everything else is optional. Variables: SPEC, ARGS, SWEEP, SWEEPS, SQL, NAME, FORMAT, TORCH, CONFIG.
+# Everything else is optional. Variables: SPEC, ARGS, SWEEP, SWEEPS, SQL, NAME, FORMAT, OUT, TORCH, CONFIG.
 TORCH  ?= cpu
 CONFIG ?= Release
 SPEC   ?= experiments/default.yaml
@@ -7,16 +7,19 @@ FORMAT ?= table
 export TORCH CONFIG
 
 ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/orchestrator.dll
+# Which make variable sets which flag, so that an error about a flag the user never typed names the variable.
+export ORCHESTRATOR_MAKE_VARS := spec=SPEC sweep=SWEEP sweeps=SWEEPS format=FORMAT name=NAME out=OUT
 
-.PHONY: setup sweep plan status cancel query report test bench clean help
+.PHONY: setup sweep plan status cancel query report export test bench clean help
 
 help:
 	@echo "make sweep [SPEC=experiments/x.yaml] [ARGS=\"finetune.steps=50 seeds=[0]\"] [TORCH=cuda]"
-	@echo "make plan SPEC=...        expanded runs and their status; runs nothing"
-	@echo "make status [SWEEP=name]  a sweep's state from the database (SLURM job ids and states too)"
+	@echo "make plan SPEC=... [FORMAT=csv|json]    expanded runs and their status; runs nothing"
+	@echo "make status [SWEEP=name] [FORMAT=csv|json]  a sweep's state from the database (SLURM states too)"
 	@echo "make cancel SWEEP=name    scancel a sweep's SLURM jobs; make sweep again re-runs them"
 	@echo "make query SQL=\"SELECT * FROM run_summary\" [FORMAT=csv|json]   or NAME=<experiments/queries/NAME.sql>"
 	@echo "make report SWEEP=name    or SWEEPS=\"a b\" to compare sweeps"
+	@echo "make export [OUT=dir]     every table and view as Parquet (default results/export/)"
 	@echo "make test                 the whole test suite"
 	@echo "make bench                benchmarks, written to results/bench/"
 
@@ -28,13 +31,13 @@ sweep: setup
 	$(ORCH) sweep --spec $(SPEC) $(ARGS)
 
 plan: setup
-	@$(ORCH) plan --spec $(SPEC) $(ARGS)
+	@$(ORCH) plan --spec $(SPEC) --format $(FORMAT) $(ARGS)
 
 status: setup
-	@$(ORCH) status $(if $(SWEEP),--sweep $(SWEEP))
+	@$(ORCH) status $(if $(SWEEP),--sweep "$(SWEEP)") --format $(FORMAT) $(ARGS)
 
 cancel: setup
-	@$(ORCH) cancel --sweep $(SWEEP)
+	@$(ORCH) cancel $(if $(SWEEP),--sweep "$(SWEEP)") $(ARGS)
 
 # SQL reaches the program through the environment, unexpanded by make, so quotes and $ survive.
 QUERY_SQL := $(value SQL)
@@ -43,7 +46,10 @@ query: setup
 	@if [ -n "$(NAME)" ]; then $(ORCH) query --name "$(NAME)" --format $(FORMAT) $(ARGS); else $(ORCH) query --format $(FORMAT) $(ARGS) "$$QUERY_SQL"; fi
 
 report: setup
-	@$(ORCH) report $(if $(SWEEPS),--sweeps "$(SWEEPS)",--sweep $(SWEEP))
+	@$(ORCH) report $(if $(SWEEPS),--sweeps "$(SWEEPS)",$(if $(SWEEP),--sweep "$(SWEEP)")) $(ARGS)
+
+export: setup
+	@$(ORCH) export $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 test: setup
 	dotnet test tests/Orchestrator.Tests/Orchestrator.Tests.csproj -c $(CONFIG) -p:Torch=$(TORCH) --no-build --logger "console;verbosity=normal"

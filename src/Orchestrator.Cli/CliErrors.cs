@@ -9,9 +9,6 @@ namespace Orchestrator.Cli;
 /// <summary>How a command that cannot do its work ends: one `error:` line and a documented exit code.</summary>
 public static partial class Cli
 {
-        /// <summary>Exit codes: 0 ok; 1 a failure (a run failed, I/O, the database); 2 a usage or spec error.</summary>
-        const int ExitFailure = 1;
-
         /// <summary>A failure the command could not recover from, as one line. Expected ones (a missing or damaged
         /// file, the database, the disk) say what and where; anything else keeps its trace in a crash log.</summary>
         static int Failure(Exception e)

@@ -16,7 +16,7 @@ public static class PlanPrinter
         var s => s.Word(),
     };
 
-    public static void Print(ExperimentSpec spec, IJobLookup lookup, GraphOptions options, TextWriter o)
+    public static void Print(ExperimentSpec spec, IJobLookup lookup, GraphOptions options, string format, TextWriter o)
     {
         var graph = JobGraph.Build(spec, lookup, options);
         string Model(PlannedRun r) => lookup.Status(JobKey.Finetune(r.FinetuneHash)) switch
@@ -25,8 +25,8 @@ public static class PlanPrinter
             _ when lookup.Intact(JobKey.Finetune(r.FinetuneHash)) => "stored",
             _ => "to train",
         };
-        o.WriteLine($"sweep {spec.Name}: {spec.Runs.Count} runs" +
-                    (spec.Duplicates > 0 ? $" ({spec.Duplicates} duplicate configurations merged)" : ""));
+        var header = $"sweep {spec.Name}: {spec.Runs.Count} runs" +
+                     (spec.Duplicates > 0 ? $" ({spec.Duplicates} duplicate configurations merged)" : "");
         // Columns: the keys whose value differs between runs (router.type always).
         var axes = spec.SweptKeys.Where(k => k == "router.type" ||
                                              spec.Runs.Select(r
@@ -36,6 +36,13 @@ public static class PlanPrinter
         var rows = spec.Runs.Select(r =>
             new object?[] { r.ConfigHash, Status(lookup.Status(JobKey.Evaluate(r.ConfigHash))), Model(r) }
                 .Concat(axes.Select(a => (object?)r.Axes.GetValueOrDefault(a, "–"))).ToArray()).ToList();
+        // csv and json are the rows alone, for programs; the table adds the counts and the job graph.
+        if (format != "table")
+        {
+            TableWriter.Write(new QueryResult(cols, rows), format, o);
+            return;
+        }
+        o.WriteLine(header);
         TableWriter.Write(new QueryResult(cols, rows), "table", o);
         o.WriteLine("counts: " + string.Join(", ", rows.GroupBy(r => (string)r[1]!).OrderBy(g => g.Key)
             .Select(g => $"{g.Count()} {g.Key}")));

@@ -30,6 +30,11 @@ public sealed partial class ResultStore : IDisposable
 
     public static int LatestVersion => Migrations.Max(m => m.version);
 
+    /// <summary>Columns whose text is JSON (an object or a list): `knobs`, every `*_json`, the experts histogram
+    /// and a finding's run ids. Output meant for programs nests them instead of quoting them.</summary>
+    public static bool IsJsonColumn(string column) =>
+        column.EndsWith("_json", StringComparison.Ordinal) || column is "knobs" or "experts_histogram" or "run_ids";
+
     static readonly Lazy<(List<(int version, string sql)> migrations, string views)> Schema = new(() =>
     {
         using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("Orchestrator.Results.Schema.sql")!;
@@ -141,6 +146,19 @@ public sealed partial class ResultStore : IDisposable
             rows.Add(row);
         }
         return new QueryResult(cols, rows);
+    }
+
+    /// <summary>Rows one at a time, for readers of whole tables (export) that should not hold them all.</summary>
+    public IEnumerable<object?[]> Stream(string text)
+    {
+        using var cmd = sql.Command(text);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var row = new object?[r.FieldCount];
+            for (int i = 0; i < row.Length; i++) row[i] = r.IsDBNull(i) ? null : r.GetValue(i);
+            yield return row;
+        }
     }
 
     public void Dispose()

@@ -34,7 +34,7 @@ public class PlanTests
                 adaptive_gating: {threshold: 0.2}
             """);
         var o = new StringWriter();
-        PlanPrinter.Print(edited, new StoreLookup(store, edited.Runs), new GraphOptions(), o);
+        PlanPrinter.Print(edited, new StoreLookup(store, edited.Runs), new GraphOptions(), "table", o);
         var lines = o.ToString().Split('\n');
         Assert.StartsWith("sweep s: 4 runs", lines[0]);
         Assert.Contains(lines, l => l.StartsWith(ids[0]) && l.Contains("| done ") && l.Contains("top_k"));
@@ -55,7 +55,7 @@ public class PlanTests
             Artifacts = [new ArtifactRow(checkpoint, "checkpoint", new string('a', 64), 1)] });
         var evalOnly = SpecLoader.LoadText("name: s\nsweep:\n  seeds: 1\n  router:\n    top_k: {k: 2}\n    top_p: {p: 0.3}\n", "s.yaml", ["eval.task_samples=3"]);
         var o2 = new StringWriter();
-        PlanPrinter.Print(evalOnly, new StoreLookup(store, evalOnly.Runs), new GraphOptions(), o2);
+        PlanPrinter.Print(evalOnly, new StoreLookup(store, evalOnly.Runs), new GraphOptions(), "table", o2);
         Assert.Contains(o2.ToString().Split('\n'), l => l.Contains("| new ") && l.Contains("| stored ") && l.Contains("top_k"));
         Assert.Contains(o2.ToString().Split('\n'), l => l.Contains("| new ") && l.Contains("| to train ") && l.Contains("top_p"));
         Assert.Contains("1 fine-tune(s) to train, 2 evaluation(s) to run (1 from stored fine-tuned models)", o2.ToString());

@@ -155,7 +155,7 @@ public class ReportTests
         finally { Console.SetOut(o); Console.SetError(e); Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", saved); }
         Assert.True(File.Exists(Path.Combine(results, "s+t", "report.html")), stdout.ToString() + stderr);
         Assert.Contains("## Sweeps compared", File.ReadAllText(Path.Combine(results, "s+t", "report.md")));
-        Assert.Contains("unknown sweep(s): nope (known: s, t)", stderr.ToString());
+        Assert.Contains("unknown sweep nope (known: s, t)", stderr.ToString());
     }
 
     [Fact]

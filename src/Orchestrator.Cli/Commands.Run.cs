@@ -1,0 +1,166 @@
+using System.CommandLine;
+using Orchestrator.Analysis;
+using Orchestrator.Execution;
+using Orchestrator.Reports;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+
+namespace Orchestrator.Cli;
+
+/// <summary>The commands that run work: sweep, plan (what a sweep would run), worker (one job) and bench.
+/// </summary>
+public static partial class Cli
+{
+    static Option<string> SpecOption() => new("--spec")
+    {
+        Description = "the experiment spec", HelpName = "FILE",
+        DefaultValueFactory = _ => Path.Combine("experiments", "default.yaml"),
+    };
+
+    /// <summary>The options that decide which jobs a sweep (or its plan) runs.</summary>
+    sealed record GraphFlags(Option<bool> RetryFailed, Option<bool> Reevaluate, Option<bool> Force)
+    {
+        public static GraphFlags Add(Command c)
+        {
+            var f = new GraphFlags(
+                Switch("--retry-failed", "run failed runs and their failed fine-tunes again"),
+                Switch("--reevaluate", "evaluate finished runs again from their stored fine-tuned models"),
+                Switch("--force", "recompute everything, bases and fine-tunes included"));
+            c.Options.Add(f.RetryFailed); c.Options.Add(f.Reevaluate); c.Options.Add(f.Force);
+            return f;
+        }
+
+        public GraphOptions Read(ParseResult p) => new(RetryFailed: p.GetValue(RetryFailed), Force: p.GetValue(Force),
+            Reevaluate: p.GetValue(Reevaluate));
+    }
+
+    static Command SweepCommand()
+    {
+        var c = new Command("sweep", "Run a spec's sweep: pretrain each base once, fine-tune per router, evaluate " +
+                                     "each run; resumes where a previous sweep stopped. Then findings and report.");
+        var spec = SpecOption();
+        var executor = Choice("--executor", "where jobs run (default: the spec's execution.executor)",
+            "local", "slurm");
+        executor.DefaultValueFactory = null;
+        var devices = Text("--devices", "cpu|cuda:0,cuda:1", "devices jobs are placed on");
+        var jobs = Integer("--jobs-per-device", 1, "concurrent jobs per device (auto: by model size and cores)",
+            "auto", ExecutionSettings.AutoJobs);
+        var maxJobs = Integer("--max-jobs", 0, "stop after starting this many jobs (0: no limit)");
+        var lease = Number("--lease-seconds", 1, "how long a job's lease lasts without a heartbeat (60)");
+        var worker = Text("--worker", "COMMAND", "the worker command line (tests)");
+        worker.Hidden = true;
+        var noReport = Switch("--no-report", "skip the HTML/Markdown report");
+        foreach (var o in new Option[] { spec, executor, devices, jobs, maxJobs, lease, worker, noReport })
+            c.Options.Add(o);
+        var graph = GraphFlags.Add(c);
+        var overrides = OverridesArgument(c);
+        c.Arguments.Add(overrides);
+        c.SetAction(p =>
+        {
+            var loaded = SpecLoader.Load(p.GetValue(spec)!, Overrides(p.GetValue(overrides) ?? []));
+            using var store = ResultStore.Open(Paths.Database);
+            var g = graph.Read(p);
+            var summary = new SweepRunner(store, Console.Out).Run(loaded, new SweepOptions(
+                RetryFailed: g.RetryFailed, Force: g.Force, Reevaluate: g.Reevaluate, Executor: p.GetValue(executor),
+                Devices: p.GetValue(devices), JobsPerDevice: p.GetValue(jobs), MaxJobs: p.GetValue(maxJobs),
+                WorkerCommand: p.GetValue(worker), LeaseSeconds: p.GetValue(lease) ?? 60));
+            // The findings are the sweep's answer: recomputed from the store whatever became of its jobs.
+            var findings = Findings.Refresh(store, loaded.Name);
+            if (findings.Count > 0)
+                Console.WriteLine($"findings: {findings.Count} claims checked — " + string.Join(", ",
+                    Enum.GetValues<Verdict>().Select(v => $"{findings.Count(f => f.Verdict == v)} {Finding.Word(v)}")) +
+                    $" (make query SQL=\"SELECT * FROM findings WHERE sweep = '{loaded.Name}'\")");
+            if (!p.GetValue(noReport))
+                Console.WriteLine($"report: {new ReportBuilder(store).Build([loaded.Name], Paths.Sweep(loaded.Name)).Html}");
+            Console.WriteLine($"database: {Paths.Database}");
+            return summary.ExitCode;
+        });
+        return c;
+    }
+
+    static Command PlanCommand()
+    {
+        var c = new Command("plan", "The runs a spec expands to, with their status, and the job graph a sweep with " +
+                                    "the same options would run. Runs nothing.");
+        var spec = SpecOption();
+        var format = FormatOption();
+        c.Options.Add(spec);
+        c.Options.Add(format);
+        var graph = GraphFlags.Add(c);
+        var overrides = OverridesArgument(c);
+        c.Arguments.Add(overrides);
+        c.SetAction(p =>
+        {
+            var loaded = SpecLoader.Load(p.GetValue(spec)!, Overrides(p.GetValue(overrides) ?? []));
+            if (!File.Exists(Paths.Database))
+            {
+                PlanPrinter.Print(loaded, StoreLookup.Empty, graph.Read(p), p.GetValue(format)!, Console.Out);
+                return ExitOk;
+            }
+            using var s = ResultStore.OpenReadOnly(Paths.Database);
+            PlanPrinter.Print(loaded, new StoreLookup(s, loaded.Runs), graph.Read(p), p.GetValue(format)!, Console.Out);
+            return ExitOk;
+        });
+        return c;
+    }
+
+    static Command WorkerCommand()
+    {
+        var c = new Command("worker", "Run one job from its ticket (started by sweep)") { Hidden = true };
+        var ticket = new Argument<string>("ticket") { HelpName = "JOB.json" };
+        c.Arguments.Add(ticket);
+        c.SetAction(p =>
+        {
+            try
+            {
+                return Worker.Main(p.GetValue(ticket)!, Console.Out);
+            }
+            catch (Exception e)       // the ticket itself could not be read
+            {
+                Console.Error.WriteLine(e);
+                Console.Out.WriteLine(WorkerMessage.Error(e.Message).ToLine());
+                return ExitFailure;
+            }
+        });
+        return c;
+    }
+
+    static Command BenchCommand()
+    {
+        var c = new Command("bench", "Benchmarks, interleaved rounds, figures written to results/bench/*.json");
+        var what = new Argument<string>("what")
+        {
+            Description = "moe (layer efficiency), sweep (orchestration overhead), store (SQLite) or all",
+            DefaultValueFactory = _ => "all",
+        };
+        what.AcceptOnlyFromAmong("moe", "sweep", "store", "all");
+        var rounds = Integer("--rounds", 1, "rounds of the MoE layer benchmark");
+        var tokens = Integer("--tokens", 1, "tokens per MoE layer forward");
+        var gate = Number("--gate-scale", 0, "scale of the random gate weights");
+        var runs = Integer("--runs", 1, "runs in the store benchmark (10,000)");
+        foreach (var o in new Option[] { rounds, tokens, gate, runs }) c.Options.Add(o);
+        c.Arguments.Add(what);
+        c.SetAction(p =>
+        {
+            var w = p.GetValue(what);
+            void Write(System.Text.Json.Nodes.JsonObject result, string file)
+            {
+                var path = Path.Combine(Paths.Bench, file);
+                Bench.MoeLayerBench.Write(result, path);
+                Console.WriteLine($"written: {path}");
+            }
+            if (w is "moe" or "all")
+            {
+                var opt = new Bench.MoeLayerBench.Options();
+                if (p.GetValue(rounds) is { } r) opt = opt with { Rounds = r };
+                if (p.GetValue(tokens) is { } t) opt = opt with { Tokens = t };
+                if (p.GetValue(gate) is { } g) opt = opt with { GateScale = g };
+                Write(Bench.MoeLayerBench.Run(opt, Console.Out), "moe_layer.json");
+            }
+            if (w is "sweep" or "all") Write(Bench.SweepBench.Run(Console.Out), "sweep.json");
+            if (w is "store" or "all") Write(Bench.StoreBench.Run(p.GetValue(runs) ?? 10_000, Console.Out), "store.json");
+            return ExitOk;
+        });
+        return c;
+    }
+}
