@@ -49,7 +49,8 @@ sealed class ReportData
     const string RunsSqlTemplate = """
         SELECT s.run_id, s.router, s.knobs, s.curriculum, s.seed, s.status, s.group_hash, s.eval_loss, s.perplexity,
                s.accuracy, s.mean_experts_per_token, s.flops_per_token, s.speedup_vs_topk, r.error, sr.sweep
-        FROM sweep_runs sr JOIN run_summary s ON s.run_id = sr.run_id JOIN runs r ON r.run_id = s.run_id
+        FROM sweep_runs sr JOIN run_summary s ON s.run_id = sr.run_id AND s.sweep = sr.sweep
+        JOIN runs r ON r.run_id = s.run_id
         WHERE sr.sweep IN (%IN%)
         ORDER BY sr.sweep, s.router, s.knobs, s.curriculum, s.seed
         """;
@@ -74,16 +75,16 @@ sealed class ReportData
             Sweeps = sweeps, Runs = runs,
             RunsSql = RunsSqlTemplate.Replace("%IN%", string.Join(", ", sweeps.Select(s => $"'{s}'"))),
             Layers = Rows("""
-                SELECT run_id, layer, mean_experts_per_token FROM usage_by_layer WHERE run_id IN %RUNS%
+                SELECT run_id, layer, mean_experts_per_token FROM routing_stats WHERE run_id IN %RUNS%
                 ORDER BY run_id, layer
                 """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2])!.Value)),
             Difficulties = Rows("""
                 SELECT run_id, difficulty, avg(coalesce(answer_experts_per_token, mean_experts_per_token))
-                FROM usage_by_difficulty WHERE run_id IN %RUNS% AND task NOT LIKE 'mc:%'
+                FROM task_results WHERE run_id IN %RUNS% AND task NOT LIKE 'mc:%'
                 GROUP BY run_id, difficulty ORDER BY run_id, difficulty
                 """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2])!.Value)),
             Classes = Rows("""
-                SELECT run_id, token_class, sum(tokens * mean_experts_per_token) / sum(tokens) FROM usage_by_token_class
+                SELECT run_id, token_class, sum(tokens * mean_experts_per_token) / sum(tokens) FROM token_class_usage
                 WHERE run_id IN %RUNS% GROUP BY run_id, token_class ORDER BY run_id, token_class
                 """).ToLookup(r => (string)r[0]!, r => ((string)r[1]!, D(r[2])!.Value)),
             Histograms = Rows("SELECT run_id, experts_histogram FROM routing_stats WHERE run_id IN %RUNS%")

@@ -53,12 +53,15 @@ public sealed partial class ResultStore
                     added.Add(r.ConfigHash);
                     AddParams(r);
                 }
+                // Swept values typed as the configuration holds them: {"router.p": 0.3}, not "0.3".
+                var axes = r.Axes.ToDictionary(kv => kv.Key, kv => r.Config.GetValueOrDefault(kv.Key, kv.Value));
                 sql.Run("INSERT OR REPLACE INTO sweep_runs(sweep, run_id, axes_json) VALUES ($s, $id, $a)",
-                    ("$s", spec.Name), ("$id", r.ConfigHash), ("$a", JsonSerializer.Serialize(r.Axes)));
+                    ("$s", spec.Name), ("$id", r.ConfigHash), ("$a", JsonSerializer.Serialize(axes)));
             }
             foreach (var r in spec.Runs.DistinctBy(r => r.BaseHash)) AddBase(r.BaseHash, r.Identity.BaseJson);
             foreach (var r in spec.Runs.DistinctBy(r => r.FinetuneHash))
                 AddFinetune(r.FinetuneHash, r.BaseHash, r.Identity.FinetuneJson);
+            if (added.Count > 0) RefreshRunConfigs();
         });
         return added;
     }

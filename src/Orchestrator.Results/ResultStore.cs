@@ -121,6 +121,7 @@ public sealed partial class ResultStore : IDisposable
                 Exec(db, $"PRAGMA user_version = {version}");
             }
             Exec(db, Schema.Value.views);
+            RefreshRunConfigs();
         });
     }
 

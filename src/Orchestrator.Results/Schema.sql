@@ -350,7 +350,22 @@ CREATE TABLE finding_records (
   PRIMARY KEY (sweep, claim, subject)
 );
 
+-- migration: 7
+-- Every run is a member of the sweep that first planned it (views join through sweep_runs). Swept values are
+-- stored typed (numbers as numbers, booleans as booleans), as the run's params are; rows written before take
+-- their types from those params.
+INSERT OR IGNORE INTO sweep_runs(sweep, run_id, axes_json) SELECT sweep, run_id, '{}' FROM run_records;
+UPDATE sweep_runs SET axes_json = (
+  SELECT json_group_object(a.key, CASE p.type WHEN 'int' THEN p.value_int WHEN 'float' THEN p.value_real
+                                    WHEN 'bool' THEN json(CASE p.value_int WHEN 1 THEN 'true' ELSE 'false' END)
+                                    ELSE coalesce(p.value_text, a.value) END)
+  FROM json_each(sweep_runs.axes_json) a
+  LEFT JOIN params p ON p.run_id = sweep_runs.run_id AND p.key = a.key);
+
 -- views
+-- Views users query: one row per sweep membership (a run planned by two sweeps appears under each), each with
+-- sweep, router, knobs and seed, so that `WHERE sweep = '…'` needs no join. run_configs (every configuration
+-- key as a column) is generated from the keys the stored runs have: ResultStore.RunConfigs.cs.
 -- A run as users have always read it: its own data and its evaluation job's lifecycle.
 CREATE VIEW runs AS
 SELECT r.run_id, r.sweep, r.config_hash, r.group_hash, r.base_hash, r.router, r.knobs, r.curriculum, r.pretrain_k,
@@ -382,11 +397,11 @@ WITH baseline AS (
   WHERE router = 'top_k' AND status = 'completed' AND json_extract(knobs, '$.k') = pretrain_k
   GROUP BY base_hash
 )
-SELECT r.run_id, r.sweep, r.router, r.knobs, r.curriculum, r.seed, r.status,
+SELECT r.run_id, sr.sweep, r.router, r.knobs, r.curriculum, r.seed, r.status,
        r.eval_loss, r.perplexity, r.accuracy, r.mean_experts_per_token, r.flops_per_token,
        b.flops_per_token / r.flops_per_token AS speedup_vs_topk,
-       r.group_hash, r.config_hash, r.base_hash, r.attempt, r.finished_at, r.duration_seconds
-FROM runs r
+       r.group_hash, r.config_hash, r.base_hash, r.attempt, r.finished_at, r.duration_seconds, sr.axes_json
+FROM sweep_runs sr JOIN runs r ON r.run_id = sr.run_id
 LEFT JOIN baseline b ON b.base_hash = r.base_hash;
 
 -- Every per-step metric of a run: its fine-tuning job's (job_id 'finetune:' || finetune_hash) and
@@ -407,12 +422,14 @@ SELECT e.job_id AS run_id, e.time, e.kind, e.message, e.step
 FROM events e WHERE e.job_id IN (SELECT run_id FROM runs);
 
 CREATE VIEW usage_by_layer AS
-SELECT run_id, layer, mean_experts_per_token, null_rate, entropy, margin, tokens
-FROM routing_stats;
+SELECT u.run_id, u.layer, u.mean_experts_per_token, u.null_rate, u.entropy, u.margin, u.tokens,
+       sr.sweep, r.router, r.knobs, r.seed
+FROM routing_stats u JOIN sweep_runs sr ON sr.run_id = u.run_id JOIN run_records r ON r.run_id = u.run_id;
 
 CREATE VIEW usage_by_difficulty AS
-SELECT run_id, task, difficulty, accuracy, mean_experts_per_token, samples, answer_loss, answer_experts_per_token
-FROM task_results;
+SELECT u.run_id, u.task, u.difficulty, u.accuracy, u.mean_experts_per_token, u.samples, u.answer_loss,
+       u.answer_experts_per_token, sr.sweep, r.router, r.knobs, r.seed
+FROM task_results u JOIN sweep_runs sr ON sr.run_id = u.run_id JOIN run_records r ON r.run_id = u.run_id;
 
 -- The findings, in the order the report shows them.
 CREATE VIEW findings AS
@@ -422,5 +439,5 @@ FROM finding_records
 ORDER BY sweep, CASE verdict WHEN 'supported' THEN 0 WHEN 'contradicted' THEN 1 ELSE 2 END, claim, subject;
 
 CREATE VIEW usage_by_token_class AS
-SELECT run_id, layer, token_class, tokens, mean_experts_per_token
-FROM token_class_usage;
+SELECT u.run_id, u.layer, u.token_class, u.tokens, u.mean_experts_per_token, sr.sweep, r.router, r.knobs, r.seed
+FROM token_class_usage u JOIN sweep_runs sr ON sr.run_id = u.run_id JOIN run_records r ON r.run_id = u.run_id;

@@ -113,7 +113,7 @@ public class ReportTests
         {
             var sql = store.Query("""
                 SELECT count(*), sum(s.status = 'completed'), sum(s.status = 'failed'), max(s.accuracy), min(s.mean_experts_per_token), w.spec_hash
-                FROM sweep_runs sr JOIN run_summary s USING (run_id) JOIN sweeps w ON w.name = sr.sweep WHERE sr.sweep = $w
+                FROM sweep_runs sr JOIN run_summary s USING (sweep, run_id) JOIN sweeps w ON w.name = sr.sweep WHERE sr.sweep = $w
                 """, ("$w", sweep)).Rows[0];
             var cells = compared.Split('\n').Single(l => l.StartsWith($"| {sweep} |")).Split('|').Select(c => c.Trim()).ToArray();
             Assert.Equal([Convert.ToString(sql[0], CultureInfo.InvariantCulture), Convert.ToString(sql[1], CultureInfo.InvariantCulture),
@@ -121,7 +121,7 @@ public class ReportTests
             // The best run's task accuracy, pooled over its items, with its interval and item count.
             var best = store.Query("""
                 SELECT sum(t.correct), sum(t.samples) FROM task_results t WHERE t.task NOT LIKE 'mc:%' AND t.run_id =
-                  (SELECT s.run_id FROM sweep_runs sr JOIN run_summary s USING (run_id)
+                  (SELECT s.run_id FROM sweep_runs sr JOIN run_summary s USING (sweep, run_id)
                    WHERE sr.sweep = $w AND s.status = 'completed' ORDER BY s.accuracy DESC LIMIT 1)
                 """, ("$w", sweep)).Rows[0];
             var wilson = Orchestrator.Analysis.Statistics.Wilson(Convert.ToInt64(best[0]), Convert.ToInt64(best[1]));

@@ -42,9 +42,11 @@ public class MigrationTests
         "SELECT job_id, phase, key, step, value, wall_seconds FROM metrics ORDER BY 1, 2, 3, 4",
         "SELECT job_id, kind, message, step FROM events ORDER BY id",
         "SELECT * FROM final_metrics ORDER BY 1, 2", "SELECT * FROM params ORDER BY 1, 2",
-        "SELECT * FROM artifacts ORDER BY 1, 2", "SELECT * FROM sweep_runs ORDER BY 1, 2",
+        "SELECT * FROM artifacts ORDER BY 1, 2", "SELECT sweep, run_id FROM sweep_runs ORDER BY 1, 2",
         "SELECT * FROM expert_usage ORDER BY 1, 2, 3", "SELECT * FROM word_usage ORDER BY 1, 2",
-        "SELECT * FROM run_summary ORDER BY run_id",
+        "SELECT run_id, sweep, router, knobs, curriculum, seed, status, eval_loss, perplexity, accuracy, " +
+        "mean_experts_per_token, flops_per_token, speedup_vs_topk, group_hash, config_hash, base_hash, attempt, " +
+        "finished_at, duration_seconds FROM run_summary ORDER BY run_id",
     ];
 
     [Fact]
@@ -70,6 +72,11 @@ public class MigrationTests
         Assert.Equal(ResultStore.LatestVersion, store.Version);
         for (int i = 0; i < Queries.Length; i++)
             Assert.Equal(before[i], store.Query(Queries[i]).Rows);
+        // Swept values, stored as text before migration 7, are typed as the run's params are.
+        Assert.Equal([0.4, 2L], store.Query("""
+            SELECT json_extract(axes_json, '$."router.p"') FROM sweep_runs WHERE run_id = '06699423b5dc70e7'
+            UNION ALL SELECT json_extract(axes_json, '$."router.k"') FROM sweep_runs WHERE run_id = '34331f0175b77966'
+            """).Rows.Select(r => r[0]));
         // One job per run, base and fine-tune, holding what the old tables held.
         Assert.Equal(7L, store.Query("SELECT count(*) FROM jobs").Rows[0][0]);
         Assert.Equal(new object?[] { "evaluate", "failed", 1L },
