@@ -78,12 +78,19 @@ public static partial class Cli
             HelpName = "key.path=value",
             Description = "spec overrides relative to base:, e.g. finetune.steps=50 seeds=[0]",
         };
-        arg.Validators.Add(r =>
-        {
-            foreach (var t in r.Tokens.Where(t => t.Value.StartsWith('-'))) r.AddError(UnknownFlag(command, t.Value));
-        });
+        RefuseFlags(arg, command);
         return arg;
     }
+
+    /// <summary>A free argument (overrides, SQL) takes any token, so a misspelt flag would be read as one: a token
+    /// shaped like a flag (`--word` or `--word=value`, no spaces; SQL comments have them) is refused instead.</summary>
+    static void RefuseFlags(Argument<string[]> arg, Command command) => arg.Validators.Add(r =>
+    {
+        foreach (var t in r.Tokens.Where(t => FlagShaped().IsMatch(t.Value))) r.AddError(UnknownFlag(command, t.Value));
+    });
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^--?[A-Za-z][\w-]*(=\S*)?$")]
+    private static partial System.Text.RegularExpressions.Regex FlagShaped();
 
     /// <summary>ARGS from make arrive as one string: split on spaces outside brackets.</summary>
     static List<string> Overrides(IEnumerable<string> positional)

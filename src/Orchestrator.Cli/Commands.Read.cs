@@ -89,6 +89,7 @@ public static partial class Cli
         var format = FormatOption();
         var timeout = Number("--timeout", 0.1, "stop the query after this many seconds (30)");
         c.Arguments.Add(sqlArg);
+        RefuseFlags(sqlArg, c);
         foreach (var o in new Option[] { name, format, timeout }) c.Options.Add(o);
         c.SetAction(p =>
         {

@@ -131,9 +131,15 @@ public static partial class Cli
         var what = new Argument<string>("what")
         {
             Description = "moe (layer efficiency), sweep (orchestration overhead), store (SQLite) or all",
-            DefaultValueFactory = _ => "all",
+            DefaultValueFactory = _ => "all", HelpName = "moe|sweep|store|all",
         };
-        what.AcceptOnlyFromAmong("moe", "sweep", "store", "all");
+        what.Validators.Add(r =>
+        {
+            var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "all";
+            if (FlagShaped().IsMatch(text)) r.AddError(UnknownFlag(c, text));
+            else if (text is not ("moe" or "sweep" or "store" or "all"))
+                r.AddError($"bench what? moe, sweep, store or all, got '{text}'");
+        });
         var rounds = Integer("--rounds", 1, "rounds of the MoE layer benchmark");
         var tokens = Integer("--tokens", 1, "tokens per MoE layer forward");
         var gate = Number("--gate-scale", 0, "scale of the random gate weights");

@@ -28,6 +28,9 @@ namespace Orchestrator.Cli
                 new System.CommandLine.Help.HelpAction().Invoke(parsed);
                 return ExitUsage;
             }
+            // --help and --version answer whatever else the line holds (a required flag missing included).
+            if (args.Contains("--version") && parsed.Action is not System.CommandLine.Help.HelpAction)
+                return new PrintVersion().Invoke(parsed);
             bool help = parsed.Action is System.CommandLine.Help.HelpAction;
             if (parsed.Errors.Count > 0 && !help) return UsageErrors(parsed);
             try
