@@ -69,7 +69,7 @@ public static class TableWriter
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions
-                   { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                   { Indented = true, Encoder = JsonTextEncoder.Instance }))
         {
             w.WriteStartArray();
             foreach (var row in q.Rows)
