@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent setup: installs what is missing and nothing else.
 #  - Debian packages: fortunes (the English corpus), fonts-dejavu-core (plot text), sqlite3 (the CLI
-#    users query results with). As root they are installed with apt-get; without root the .deb files
-#    are downloaded with `apt-get download` and unpacked under .cache/ (no root needed).
+#    users query results with), python3-pandas (docs/analysis.md's pandas answers, checked by a test).
+#    As root they are installed with apt-get; without root the .deb files are downloaded with
+#    `apt-get download` and unpacked under .cache/ (no root needed).
 #  - NuGet restore and build of the solution (TORCH=cpu|cuda, CONFIG=Release|Debug).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ need=()
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || [ -f .cache/fonts/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v git >/dev/null || need+=(git)
+# Debian's own Python (not a pyenv or venv one first on PATH): the tests call /usr/bin/python3.
+/usr/bin/python3 -c 'import pandas' 2>/dev/null || [ -d .cache/python ] || need+=(python3-pandas)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
@@ -26,6 +29,12 @@ if [ ${#need[@]} -gt 0 ]; then
     mkdir -p .cache/debs && (cd .cache/debs && apt-get download fortunes fortunes-min fonts-dejavu-core)
     for deb in .cache/debs/fortunes*.deb; do dpkg-deb -x "$deb" .cache/fortunes; done
     dpkg-deb -x .cache/debs/fonts-dejavu-core*.deb .cache/fonts
+    # pandas and what it loads, unpacked whole; the tests point PYTHONPATH and LD_LIBRARY_PATH at it.
+    if [[ " ${need[*]} " == *" python3-pandas "* ]]; then
+      (cd .cache/debs && apt-get download python3-pandas python3-pandas-lib python3-numpy python3-dateutil \
+        python3-tz python3-six python3-pkg-resources libblas3 liblapack3 libgfortran5 libquadmath0)
+      for deb in .cache/debs/python3-*.deb .cache/debs/lib*.deb; do dpkg-deb -x "$deb" .cache/python; done
+    fi
   fi
 fi
 

@@ -400,7 +400,7 @@ WITH baseline AS (
 SELECT r.run_id, sr.sweep, r.router, r.knobs, r.curriculum, r.seed, r.status,
        r.eval_loss, r.perplexity, r.accuracy, r.mean_experts_per_token, r.flops_per_token,
        b.flops_per_token / r.flops_per_token AS speedup_vs_topk,
-       r.group_hash, r.config_hash, r.base_hash, r.attempt, r.finished_at, r.duration_seconds, sr.axes_json
+       r.group_hash, r.config_hash, r.base_hash, r.attempt, r.finished_at, r.duration_seconds, sr.axes_json, r.error
 FROM sweep_runs sr JOIN runs r ON r.run_id = sr.run_id
 LEFT JOIN baseline b ON b.base_hash = r.base_hash;
 
