@@ -71,7 +71,10 @@ public static partial class Cli
                     Enum.GetValues<Verdict>().Select(v => $"{findings.Count(f => f.Verdict == v)} {Finding.Word(v)}")) +
                     $" (make query SQL=\"SELECT * FROM findings WHERE sweep = '{loaded.Name}'\")");
             if (!p.GetValue(noReport))
-                Console.WriteLine($"report: {new ReportBuilder(store).Build([loaded.Name], Paths.Sweep(loaded.Name)).Html}");
+            {
+                var report = new ReportBuilder(store).Build([loaded.Name], Paths.Sweep(loaded.Name));
+                Console.WriteLine($"report: {report.Html}");
+            }
             Console.WriteLine($"database: {Paths.Database}");
             return summary.ExitCode;
         });
@@ -164,7 +167,8 @@ public static partial class Cli
                 Write(Bench.MoeLayerBench.Run(opt, Console.Out), "moe_layer.json");
             }
             if (w is "sweep" or "all") Write(Bench.SweepBench.Run(Console.Out), "sweep.json");
-            if (w is "store" or "all") Write(Bench.StoreBench.Run(p.GetValue(runs) ?? 10_000, Console.Out), "store.json");
+            if (w is "store" or "all")
+                Write(Bench.StoreBench.Run(p.GetValue(runs) ?? 10_000, Console.Out), "store.json");
             return ExitOk;
         });
         return c;
