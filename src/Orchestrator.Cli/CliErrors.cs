@@ -15,6 +15,9 @@ public static partial class Cli
         {
             var message = e switch
             {
+                DiskFullException => e.Message,
+                _ when DiskFull.Is(e, Paths.Results) => DiskFull.Advice(e is Microsoft.Data.Sqlite.SqliteException
+                    ? $"results database {Paths.Database}: {e.Message}" : e.Message),
                 FileNotFoundException or DirectoryNotFoundException or InvalidDataException => e.Message,
                 Microsoft.Data.Sqlite.SqliteException q => $"results database {Paths.Database}: {q.Message}",
                 UnauthorizedAccessException or IOException => e.Message,

@@ -98,8 +98,15 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
         var log = new StreamWriter(ticket.LogPath, append: false) { AutoFlush = true };
         proc.OutputDataReceived += (_, e) =>
         {
-            if (e.Data == null) { log.Dispose(); return; }
-            lock (log) log.WriteLine(e.Data);
+            if (e.Data == null)
+            {
+                try { log.Dispose(); }
+                catch (IOException) { }
+                return;
+            }
+            // A full disk must not kill the orchestrator from this thread: the worker meets it too and says so.
+            try { lock (log) log.WriteLine(e.Data); }
+            catch (IOException) { }
             switch (WorkerMessage.TryParse(e.Data))
             {
                 case { IsError: true } error: worker.LastError = error.Message; break;

@@ -27,6 +27,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     readonly string owner = LeaseOwner.Current.ToString();
     readonly List<string> failures = [];
     int completed, failed, skipped, interrupted;
+    /// <summary>Set when a job met a full disk: the sweep stops (DiskFull.cs).</summary>
+    string? diskFull;
 
     public SweepSummary Run(ExperimentSpec spec, SweepOptions opt) => Run(spec, opt, () => CreateExecutor(spec, opt));
 
@@ -84,6 +86,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             Start(graph, executor, opt);
             foreach (var node in graph.Nodes.Where(n => n.State == NodeState.External)) Follow(node);
             foreach (var e in executor.Poll()) Handle(graph, e);
+            if (diskFull != null) StopForFullDisk(graph, executor);
             view.Show(graph);
             if (heartbeat.Elapsed.TotalSeconds > opt.LeaseSeconds / 4)
             {
@@ -95,6 +98,20 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             else if (graph.Stuck) throw new InvalidOperationException("job graph is stuck: waiting jobs with no " +
                 "runnable dependency");
         }
+    }
+
+    /// <summary>Every other job would meet the full disk too: the running ones are stopped and given back
+    /// (interrupted, so that a plain resume runs them), and the sweep ends with one line saying what to do.</summary>
+    void StopForFullDisk(JobGraph graph, IJobExecutor executor)
+    {
+        foreach (var node in graph.Nodes.Where(n => n.State == NodeState.Running))
+        {
+            executor.Cancel(node.Key);
+            store.Jobs.Release(node.Key, owner, "stopped: the disk is full");
+            node.State = NodeState.Interrupted;
+        }
+        view.Finish();
+        throw new DiskFullException(diskFull!);
     }
 
     /// <summary>A dependency did not finish: a failed base or an interrupted job skips its dependents; a
@@ -271,6 +288,10 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 node.State = NodeState.Done;
                 if (node.Kind == JobKind.Evaluate) completed++;
                 view.Say($"done  {node.Label} in {took:F0}s");
+                break;
+            case JobEndKind.Failed when DiskFull.Describes(end.Reason):
+                diskFull ??= end.Reason;        // not the job's fault: interrupted, and the sweep stops
+                Ended(node, end with { Kind = JobEndKind.Interrupted });
                 break;
             case JobEndKind.Failed:
                 store.Jobs.Fail(node.Key, end.Reason, end.ExitCode, end.StderrTail);

@@ -25,6 +25,7 @@ public sealed partial class ResultStore
                 "$k, $s, $v, $w)",
                 ["$j", "$p", "$k", "$s", "$v", "$w"], b.Steps,
                 m => [key.Id, m.Phase, m.Key, m.Step, double.IsFinite(m.Value) ? m.Value : null, m.WallSeconds]);
+            FaultInjection.KillDuringIngest(key.Subject);          // tests: the transaction is half written
             foreach (var e in b.Events) Jobs.AddEvent(key, e.Kind, e.Message, e.Step);
             sql.Batch("INSERT OR REPLACE INTO artifacts(job_id, path, kind, sha256, size) VALUES ($j, $p, $k, $h, $s)",
                 ["$j", "$p", "$k", "$h", "$s"], b.Artifacts, a => [key.Id, Paths.ToStored(a.Path), a.Kind, a.Sha256,

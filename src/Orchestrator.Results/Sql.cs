@@ -69,6 +69,12 @@ internal sealed class Sql(SqliteConnection db)
                 && attempt < 100) { Thread.Sleep(50 + attempt * 10); }
         }
         try { body(); Exec("COMMIT"); }
-        catch { Exec("ROLLBACK"); throw; }
+        catch
+        {
+            // SQLite may have rolled back already (SQLITE_FULL does): the original error is the one to report.
+            try { Exec("ROLLBACK"); }
+            catch (SqliteException) { }
+            throw;
+        }
     }
 }

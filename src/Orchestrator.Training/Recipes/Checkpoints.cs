@@ -15,7 +15,16 @@ public static class Checkpoints
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, "model.bin");
         var tmp = path + ".tmp";
-        model.save(tmp);
+        try
+        {
+            FaultInjection.DiskFullAt(job.Ticket.Subject, tmp);
+            model.save(tmp);
+        }
+        catch (IOException)
+        {
+            File.Delete(tmp);       // a full disk keeps no half-written checkpoint (and gets its space back)
+            throw;
+        }
         var sha = Protocol.Sha256(tmp);
         var size = new FileInfo(tmp).Length;
         File.Move(tmp, path, true);
