@@ -1,9 +1,3 @@
-using Orchestrator.Cli;
-using Orchestrator.Execution;
-using Orchestrator.Reports;
-using Orchestrator.Results;
-using Orchestrator.Specs;
-
 namespace Orchestrator.Cli;
 
 /// <summary>How a command that cannot do its work ends: one `error:` line and a documented exit code.</summary>
