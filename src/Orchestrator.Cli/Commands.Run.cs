@@ -133,21 +133,23 @@ public static partial class Cli
         var c = new Command("bench", "Benchmarks, interleaved rounds, figures written to results/bench/*.json");
         var what = new Argument<string>("what")
         {
-            Description = "moe (layer efficiency), sweep (orchestration overhead), store (SQLite) or all",
-            DefaultValueFactory = _ => "all", HelpName = "moe|sweep|store|all",
+            Description = "moe (one MoE layer), model (whole model per router: speed-ups against FLOPs, telemetry, " +
+                          "MFU), sweep (orchestration overhead), store (SQLite) or all",
+            DefaultValueFactory = _ => "all", HelpName = "moe|model|sweep|store|all",
         };
         what.Validators.Add(r =>
         {
             var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "all";
             if (FlagShaped().IsMatch(text)) r.AddError(UnknownFlag(c, text));
-            else if (text is not ("moe" or "sweep" or "store" or "all"))
-                r.AddError($"bench what? moe, sweep, store or all, got '{text}'");
+            else if (text is not ("moe" or "model" or "sweep" or "store" or "all"))
+                r.AddError($"bench what? moe, model, sweep, store or all, got '{text}'");
         });
-        var rounds = Integer("--rounds", 1, "rounds of the MoE layer benchmark");
+        var rounds = Integer("--rounds", 1, "rounds of the MoE layer and model benchmarks");
         var tokens = Integer("--tokens", 1, "tokens per MoE layer forward");
         var gate = Number("--gate-scale", 0, "scale of the random gate weights");
         var runs = Integer("--runs", 1, "runs in the store benchmark (10,000)");
-        foreach (var o in new Option[] { rounds, tokens, gate, runs }) c.Options.Add(o);
+        var small = Switch("--default-size-only", "model benchmark: skip the larger model");
+        foreach (var o in new Option[] { rounds, tokens, gate, runs, small }) c.Options.Add(o);
         c.Arguments.Add(what);
         c.SetAction(p =>
         {
@@ -165,6 +167,12 @@ public static partial class Cli
                 if (p.GetValue(tokens) is { } t) opt = opt with { Tokens = t };
                 if (p.GetValue(gate) is { } g) opt = opt with { GateScale = g };
                 Write(Bench.MoeLayerBench.Run(opt, Console.Out), "moe_layer.json");
+            }
+            if (w is "model" or "all")
+            {
+                var opt = new Bench.MoeModelBench.Options(Large: !p.GetValue(small));
+                if (p.GetValue(rounds) is { } r) opt = opt with { Rounds = r };
+                Write(Bench.MoeModelBench.Run(opt, Console.Out), "moe_model.json");
             }
             if (w is "sweep" or "all") Write(Bench.SweepBench.Run(Console.Out), "sweep.json");
             if (w is "store" or "all")

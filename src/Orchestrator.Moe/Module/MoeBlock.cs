@@ -124,36 +124,41 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
     public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(2).mean();
 
+    /// <summary>The layer's routing statistics, computed on the device and brought to the host in one transfer
+    /// (one sync per layer instead of one per statistic: on a GPU each sync stalls the stream).</summary>
     private LayerTelemetry Measure(RouterOutput r, Tensor logits, long[] counts, TelemetryLevel level)
     {
         using var scope = NewDisposeScope();
         long t = r.Mask.shape[0];
         int n = NumExperts;
-        var perToken = r.Mask.sum([1]).to(ScalarType.Int64);                                // (T)
-        var hist = perToken.bincount(null, n + 1).cpu().data<long>().ToArray();
-        var probs = r.Probs.detach();
-        var realProbs = probs.narrow(1, 0, n);
-        var entropy = -(probs * probs.clamp_min(1e-9).log()).sum(-1);                        // (T)
+        var perToken = r.Mask.sum([1]);                                                     // (T) real experts
+        var probs = r.Probs.detach();                                                       // (T, N + m)
         var top2 = probs.topk(Math.Min(2, (int)probs.shape[1]), dim: -1).Item1;
         var margin = top2.shape[1] > 1 ? top2.select(1, 0) - top2.select(1, 1) : top2.select(1, 0);
+        Tensor F(Tensor x) => x.to(ScalarType.Float64).reshape(-1);
+        var stats = cat([
+            F(perToken.to(ScalarType.Int64).bincount(null, n + 1)),                        // [0, n]: histogram
+            F(probs.narrow(1, 0, n).sum([0])),                                             // n: Σ_t P_ti
+            F(perToken.sum()),                                                              // Σ experts per token
+            F(-(probs * probs.clamp_min(1e-9).log()).sum()),                                // Σ_t H(P_t)
+            F(margin.sum()),                                                                // Σ_t (P(1) − P(2))
+            F(r.BalanceLoss.detach()), F(r.EntropyLoss.detach()), F(ZLoss(logits.detach())),
+            F(r.NullsSelected?.sum() ?? zeros(1)), F(perToken.eq(0).sum()),
+        ]).cpu().data<double>().ToArray();
+        int o = 2 * n + 1;
         var tel = new LayerTelemetry
         {
             Layer = layerIndex, Experts = n, Tokens = t, Batches = 1,
-            ExpertSelections = perToken.sum().item<long>(),
-            Histogram = hist, Load = counts,
-            GateProbability = realProbs.sum([0]).to(ScalarType.Float64).cpu().data<double>().ToArray(),
-            NullExperts = Router.NullExperts,
-            SlotsPerToken = Router.SlotsPerToken,
-            EntropySum = entropy.sum().item<float>(),
-            MarginSum = margin.sum().item<float>(),
-            BalanceLossSum = r.BalanceLoss.item<float>(),
-            EntropyLossSum = r.EntropyLoss.item<float>(),
-            ZLossSum = ZLoss(logits.detach()).item<float>(),
+            Histogram = stats[..(n + 1)].Select(v => (long)v).ToArray(), Load = counts,
+            GateProbability = stats[(n + 1)..o],
+            ExpertSelections = stats[o], EntropySum = stats[o + 1], MarginSum = stats[o + 2],
+            BalanceLossSum = stats[o + 3], EntropyLossSum = stats[o + 4], ZLossSum = stats[o + 5],
+            NullExperts = Router.NullExperts, SlotsPerToken = Router.SlotsPerToken,
         };
         if (r.NullsSelected is not null)
         {
-            tel.NullSelections = r.NullsSelected.sum().item<float>();
-            tel.AllNullTokens = perToken.eq(0).sum().item<long>();
+            tel.NullSelections = stats[o + 6];
+            tel.AllNullTokens = (long)stats[o + 7];
         }
         if (level == TelemetryLevel.Tokens)
             tel.ExpertsPerToken = perToken.to(ScalarType.Int32).cpu().data<int>().ToArray();

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Orchestrator.Moe;
+using Orchestrator.Moe.Routing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Cli.Bench;
+
+/// <summary>Whole-model wall clock per router, side by side in one process, at the default model size and at a
+/// larger one: inference (no telemetry), inference with the evaluator's telemetry, and a training step (forward,
+/// backward, clipping, AdamW). Each router's wall-clock speed-up over top-k is set beside its FLOPs speed-up (from
+/// the experts its tokens actually used in that round): their ratio `efficiency` says how much of the saving the
+/// implementation realises (1 = all of it). Training MFU is set against a 2048² matmul timed in the same rounds.
+/// Candidates run interleaved, round by round (reversed every other round), and medians are reported.</summary>
+public static class MoeModelBench
+{
+    public sealed record Options(int Rounds = 9, int Warmup = 2, double GateScale = 2, bool Large = true);
+
+    sealed record Size(string Name, ModelConfig Model, int Batch);
+
+    sealed class Candidate(string name, MoeTransformer model)
+    {
+        public string Name { get; } = name;
+        public MoeTransformer Model { get; } = model;
+        public optim.Optimizer Optimizer { get; } = optim.AdamW(model.parameters(), lr: 1e-6);
+        public List<double> Inference { get; } = [];
+        public List<double> Telemetry { get; } = [];
+        public List<double> Training { get; } = [];
+        public List<double> Flops { get; } = [];
+        public List<double> MeanK { get; } = [];
+    }
+
+    public static JsonObject Run(Options o, TextWriter log)
+    {
+        var defaults = RunConfig.From(ConfigSchema.Defaults("top_k"));
+        var sizes = new List<Size> { new("default", defaults.Model, defaults.Pretrain.BatchSize) };
+        if (o.Large)
+            sizes.Add(new("large", defaults.Model with { DModel = 256, ExpertHidden = 512 }, defaults.Pretrain.BatchSize));
+        var result = new JsonObject
+        {
+            ["config"] = new JsonObject
+            {
+                ["rounds"] = o.Rounds, ["warmup"] = o.Warmup, ["threads"] = get_num_threads(),
+                ["gate_scale"] = o.GateScale, ["statistic"] = "median ms over interleaved rounds",
+                ["flops"] = "analytic forward FLOPs per token from the experts used (FlopsCounter); training ×3",
+            },
+        };
+        foreach (var size in sizes) result[size.Name] = RunSize(size, o, log);
+        return result;
+    }
+
+    static JsonObject RunSize(Size size, Options o, TextWriter log)
+    {
+        var c = size.Model;
+        manual_seed(0);
+        var tokens = randint(c.VocabSize, [size.Batch, c.Context], dtype: ScalarType.Int64);
+        var candidates = new List<Candidate> { new("top_k", Build(c, RouterConfig.TopK(2), o.GateScale)) };
+        candidates.AddRange(RouterCatalog.All.Where(d => !d.IsBaseline)
+            .Select(d => new Candidate(d.Name, Build(c, RouterConfig.Of(d.Name), o.GateScale))));
+        var matmul = new List<double>();
+        var a = randn(2048, 2048);
+        var b = randn(2048, 2048);
+        for (int round = 0; round < o.Warmup + o.Rounds; round++)
+        {
+            bool keep = round >= o.Warmup;
+            var order = round % 2 == 0 ? candidates : Enumerable.Reverse(candidates).ToList();
+            var sw = Stopwatch.StartNew();
+            using (NewDisposeScope()) a.matmul(b).sum().item<float>();
+            if (keep) matmul.Add(sw.Elapsed.TotalMilliseconds);
+            foreach (var cand in order) Measure(cand, tokens, keep);
+        }
+        static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        double peak = 2.0 * Math.Pow(2048, 3) / (Median(matmul) / 1000);                 // FLOP/s
+        double tokensPerStep = (double)size.Batch * c.Context;
+        var top = candidates[0];
+        var routers = new JsonObject();
+        var efficiencies = new List<(string name, double inference, double withTelemetry, double training)>();
+        log.WriteLine($"MoE model {size.Name}: {c.Layers} layers, d_model {c.DModel}, {c.Experts} experts of " +
+                      $"{c.ExpertHidden}, batch {size.Batch}×{c.Context}, {get_num_threads()} threads, median of " +
+                      $"{o.Rounds} rounds; matmul peak {peak / 1e9:F1} GFLOP/s");
+        foreach (var cand in candidates)
+        {
+            double flopsSpeedup = Median(top.Flops) / Median(cand.Flops);
+            double inf = Median(top.Inference) / Median(cand.Inference);
+            double train = Median(top.Training) / Median(cand.Training);
+            double telemetry = Median(cand.Telemetry) / Median(cand.Inference) - 1;
+            double infTelemetry = Median(top.Telemetry) / Median(cand.Telemetry);
+            double mfu = 3 * Median(cand.Flops) * tokensPerStep / (Median(cand.Training) / 1000) / peak;
+            routers[cand.Name] = new JsonObject
+            {
+                ["mean_experts_per_token"] = Math.Round(Median(cand.MeanK), 4),
+                ["forward_flops_per_token"] = Math.Round(Median(cand.Flops)),
+                ["inference_ms"] = Math.Round(Median(cand.Inference), 3),
+                ["inference_with_telemetry_ms"] = Math.Round(Median(cand.Telemetry), 3),
+                ["training_step_ms"] = Math.Round(Median(cand.Training), 3),
+                ["flops_speedup_vs_top_k"] = Math.Round(flopsSpeedup, 4),
+                ["inference_speedup_vs_top_k"] = Math.Round(inf, 4),
+                ["training_speedup_vs_top_k"] = Math.Round(train, 4),
+                ["inference_efficiency"] = Math.Round(inf / flopsSpeedup, 4),
+                ["inference_with_telemetry_speedup_vs_top_k"] = Math.Round(infTelemetry, 4),
+                ["inference_with_telemetry_efficiency"] = Math.Round(infTelemetry / flopsSpeedup, 4),
+                ["training_efficiency"] = Math.Round(train / flopsSpeedup, 4),
+                ["telemetry_cost"] = Math.Round(telemetry, 4),
+                ["training_mfu"] = Math.Round(mfu, 4),
+            };
+            if (cand != top)
+                efficiencies.Add((cand.Name, inf / flopsSpeedup, infTelemetry / flopsSpeedup, train / flopsSpeedup));
+            log.WriteLine($"  {cand.Name,-16} k̄ {Median(cand.MeanK):F3}  FLOPs ×{flopsSpeedup:F3}  inference ×{inf:F3} " +
+                          $"(efficiency {inf / flopsSpeedup:F3}; with telemetry {infTelemetry / flopsSpeedup:F3})  " +
+                          $"training ×{train:F3} (efficiency {train / flopsSpeedup:F3})  telemetry {telemetry:+0.0%;-0.0%}" +
+                          $"  MFU {mfu:P1}");
+        }
+        return new JsonObject
+        {
+            ["model"] = new JsonObject
+            {
+                ["layers"] = c.Layers, ["d_model"] = c.DModel, ["experts"] = c.Experts, ["expert_hidden"] = c.ExpertHidden,
+                ["batch"] = size.Batch, ["context"] = c.Context, ["vocab_size"] = c.VocabSize,
+            },
+            ["matmul_gflops"] = Math.Round(peak / 1e9, 2),
+            ["routers"] = routers,
+            ["min_inference_efficiency"] = Math.Round(efficiencies.Min(e => e.inference), 4),
+            ["min_inference_with_telemetry_efficiency"] = Math.Round(efficiencies.Min(e => e.withTelemetry), 4),
+            ["min_training_efficiency"] = Math.Round(efficiencies.Min(e => e.training), 4),
+            ["max_telemetry_cost"] = Math.Round(candidates.Max(x => Median(x.Telemetry) / Median(x.Inference) - 1), 4),
+        };
+    }
+
+    /// <summary>The same weights for every router (seeded), the gate scaled so routing is peaked as a trained
+    /// one is (the regime where variable-k routers choose between one and two experts); Ada-K's allocator
+    /// prefers k ∈ {1, 2}, as a trained one under λ &gt; 0 does.</summary>
+    static MoeTransformer Build(ModelConfig c, RouterConfig router, double gateScale)
+    {
+        manual_seed(1);
+        var model = new MoeTransformer(c, RouterConfig.TopK(2));
+        using (no_grad())
+            foreach (var block in model.MoeBlocks) block.Gate.weight!.mul_(gateScale);
+        model.ConvertRouter(router);
+        using (no_grad())
+            foreach (var block in model.MoeBlocks)
+                if (block.Allocator is { } a) { a.weight!.zero_(); a.weight![..2].normal_(0, 1); }
+        return model;
+    }
+
+    static void Measure(Candidate cand, Tensor tokens, bool keep)
+    {
+        var model = cand.Model;
+        long s = tokens.shape[1];
+        model.eval();
+        using (no_grad())
+        {
+            // With and without the evaluator's telemetry, in alternating order (a second forward finds warm caches).
+            foreach (var withTelemetry in cand.Inference.Count % 2 == 0 ? [false, true] : new[] { true, false })
+            {
+                using var scope = NewDisposeScope();
+                var sw = Stopwatch.StartNew();
+                var output = model.Forward(tokens, withTelemetry ? TelemetryLevel.Summary : TelemetryLevel.None);
+                output.Logits.sum().item<float>();                              // one sync, as a caller makes
+                if (!keep) continue;
+                (withTelemetry ? cand.Telemetry : cand.Inference).Add(sw.Elapsed.TotalMilliseconds);
+                if (!withTelemetry) continue;
+                var perLayer = output.Telemetry.Select(t => t.MeanExpertsPerToken).ToList();
+                cand.MeanK.Add(perLayer.Average());
+                cand.Flops.Add(FlopsCounter.PerToken(model.Config, model.NullExperts, model.AllocatorLayers, perLayer,
+                    FlopsCounter.MeanContext((int)s)).FlopsPerToken);
+            }
+        }
+        model.train();
+        using (NewDisposeScope())
+        {
+            var sw = Stopwatch.StartNew();
+            var output = model.Forward(tokens.narrow(1, 0, s - 1));
+            var logits = output.Logits;
+            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]),
+                tokens.narrow(1, 1, s - 1).reshape(-1)) + output.AuxLoss;
+            loss.backward();
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+            cand.Optimizer.step();
+            cand.Optimizer.zero_grad();
+            if (keep) cand.Training.Add(sw.Elapsed.TotalMilliseconds);
+        }
+    }
+}
