@@ -81,6 +81,13 @@ public sealed class MoeTransformer : nn.Module
             blocks[i].SetRouter(Routers.Create(router, Config.Experts), AllocatorLayers.Contains(i));
     }
 
+    /// <summary>After an optimizer step: routers with a controller update it (ReMoE's λ); returns its state.</summary>
+    public IReadOnlyDictionary<string, double> AfterTrainingStep()
+    {
+        var routers = MoeBlocks.Select(b => b.Router).ToList();
+        return routers.Count == 0 ? new Dictionary<string, double>() : routers[0].AfterStep(routers);
+    }
+
     /// <summary>Which MoE layers (0-based among MoE layers) have an allocator (Ada-K).</summary>
     public IReadOnlySet<int> AllocatorLayers { get; private set; } = new HashSet<int>();
 

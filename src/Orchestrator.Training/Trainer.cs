@@ -6,8 +6,10 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Training;
 
+/// <summary>One training step as logged; RouterState: a routing controller's state after the step (ReMoE:
+/// relu_l1_coef, relu_sparsity), empty for most routers.</summary>
 public sealed record StepMetrics(int Step, double Loss, double AuxLoss, double Lr, double GradNorm, double MeanExperts,
-    double TokensPerSecond, double WallSeconds);
+    double TokensPerSecond, double WallSeconds, IReadOnlyDictionary<string, double>? RouterState = null);
 
 /// <summary>A loss that is NaN or infinite: the job ends as failed with this reason.</summary>
 public sealed class DivergedException(int step,
@@ -64,12 +66,13 @@ public static class Trainer
             total.backward();
             double gradNorm = cfg.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, cfg.GradClip) : 0;
             optimizer.step();
+            var routerState = model.AfterTrainingStep();
             double lossValue = loss.item<float>();
             if (!double.IsFinite(lossValue)) throw new DivergedException(step, lossValue);
             double tokens = batch.shape[0] * (batch.shape[1] - 1);
             var m = new StepMetrics(step, lossValue, output.AuxLoss.item<float>(), lr, gradNorm,
                 output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t => t.MeanExpertsPerToken),
-                tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds - t0), clock.Elapsed.TotalSeconds);
+                tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds - t0), clock.Elapsed.TotalSeconds, routerState);
             history.Add(m);
             onStep?.Invoke(m);
             if (cfg.EvalEvery > 0 && (step + 1) % cfg.EvalEvery == 0 && step + 1 < cfg.Steps)

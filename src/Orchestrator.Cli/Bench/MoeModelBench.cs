@@ -36,7 +36,10 @@ public static class MoeModelBench
         var defaults = RunConfig.From(ConfigSchema.Defaults("top_k"));
         var sizes = new List<Size> { new("default", defaults.Model, defaults.Pretrain.BatchSize) };
         if (o.Large)
-            sizes.Add(new("large", defaults.Model with { DModel = 256, ExpertHidden = 512 }, defaults.Pretrain.BatchSize));
+        {
+            var large = defaults.Model with { DModel = 256, ExpertHidden = 512 };
+            sizes.Add(new("large", large, defaults.Pretrain.BatchSize));
+        }
         var result = new JsonObject
         {
             ["config"] = new JsonObject
@@ -106,16 +109,19 @@ public static class MoeModelBench
             };
             if (cand != top)
                 efficiencies.Add((cand.Name, inf / flopsSpeedup, infTelemetry / flopsSpeedup, train / flopsSpeedup));
-            log.WriteLine($"  {cand.Name,-16} k̄ {Median(cand.MeanK):F3}  FLOPs ×{flopsSpeedup:F3}  inference ×{inf:F3} " +
+            log.WriteLine($"  {cand.Name,-16} k̄ {Median(cand.MeanK):F3}  FLOPs ×{flopsSpeedup:F3}  " +
+                          $"inference ×{inf:F3} " +
                           $"(efficiency {inf / flopsSpeedup:F3}; with telemetry {infTelemetry / flopsSpeedup:F3})  " +
-                          $"training ×{train:F3} (efficiency {train / flopsSpeedup:F3})  telemetry {telemetry:+0.0%;-0.0%}" +
+                          $"training ×{train:F3} (efficiency {train / flopsSpeedup:F3})  " +
+                          $"telemetry {telemetry:+0.0%;-0.0%}" +
                           $"  MFU {mfu:P1}");
         }
         return new JsonObject
         {
             ["model"] = new JsonObject
             {
-                ["layers"] = c.Layers, ["d_model"] = c.DModel, ["experts"] = c.Experts, ["expert_hidden"] = c.ExpertHidden,
+                ["layers"] = c.Layers, ["d_model"] = c.DModel, ["experts"] = c.Experts,
+                ["expert_hidden"] = c.ExpertHidden,
                 ["batch"] = size.Batch, ["context"] = c.Context, ["vocab_size"] = c.VocabSize,
             },
             ["matmul_gflops"] = Math.Round(peak / 1e9, 2),

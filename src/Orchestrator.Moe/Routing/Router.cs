@@ -44,6 +44,13 @@ public abstract class Router
     /// <summary>Routing slots per token when some can be null (top-k over real + null experts): the k.</summary>
     public virtual int SlotsPerToken => 0;
 
+    /// <summary>Called once after every optimizer step, on the first MoE layer's router, with every layer's router:
+    /// a rule with a controller (ReMoE's L1 coefficient) updates it from what the step measured and returns its
+    /// state as metrics to log. Most rules have none.</summary>
+    public virtual IReadOnlyDictionary<string, double> AfterStep(IReadOnlyList<Router> layers) => NoState;
+
+    protected static readonly IReadOnlyDictionary<string, double> NoState = new Dictionary<string, double>();
+
     /// <summary>Which MoE layers (0-based among MoE layers) get an allocator; none for most routers.</summary>
     public virtual IReadOnlySet<int> AllocatorLayers(int moeLayers) => new HashSet<int>();
 

@@ -14,6 +14,7 @@ public static class Routers
         Add(AdaptiveGatingRouter.Definition, (c, n) => new AdaptiveGatingRouter(c, n));
         Add(NullExpertRouter.Definition, (c, n) => new NullExpertRouter(c, n));
         Add(AdaKRouter.Definition, (c, n) => new AdaKRouter(c, n));
+        Add(ReluRouter.Definition, (c, n) => new ReluRouter(c, n));
     }
 
     /// <summary>Registers a router: its definition for the schema, validation and reports, its factory for models.

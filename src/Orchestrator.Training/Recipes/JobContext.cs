@@ -30,6 +30,8 @@ public sealed record JobContext(JobTicket Ticket, RunConfig Config, Dataset Data
         steps.Add(new MetricPoint("lr", m.Step, m.Lr, m.WallSeconds, phase));
         steps.Add(new MetricPoint("mean_experts_per_token", m.Step, m.MeanExperts, m.WallSeconds, phase));
         steps.Add(new MetricPoint("tokens_per_second", m.Step, m.TokensPerSecond, m.WallSeconds, phase));
+        foreach (var (key, value) in m.RouterState ?? new Dictionary<string, double>())
+            steps.Add(new MetricPoint(key, m.Step, value, m.WallSeconds, phase));
     }
 
     /// <summary>A batch of (B, S + 1) token ids on the device: for each row one uniform draw u decides

@@ -31,10 +31,10 @@ public class ModelBenchTests
             Assert.InRange(k, 0, 8);
             // The ratios are the medians' ratios (the stored milliseconds are rounded to 3 places).
             double Ratio(string a, string b) => (double)top[a]! / (double)r[b]!;
-            Assert.Equal(Ratio("inference_ms", "inference_ms"), (double)r["inference_speedup_vs_top_k"]!, 3);
-            Assert.Equal(Ratio("forward_flops_per_token", "forward_flops_per_token"), (double)r["flops_speedup_vs_top_k"]!,
-                3);
-            Assert.InRange((double)r["training_mfu"]!, 0.001, 1.5);
+            Assert.InRange(Ratio("inference_ms", "inference_ms") - (double)r["inference_speedup_vs_top_k"]!, -2e-3, 2e-3);
+            Assert.InRange(Ratio("forward_flops_per_token", "forward_flops_per_token")
+                           - (double)r["flops_speedup_vs_top_k"]!, -2e-3, 2e-3);
+            Assert.True((double)r["training_mfu"]! > 0, $"{name}: MFU {r["training_mfu"]}");
         }
         Assert.Contains("matmul peak", log.ToString());
     }

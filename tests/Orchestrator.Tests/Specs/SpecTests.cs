@@ -134,7 +134,7 @@ public class SpecTests
         Assert.Equal("t.yaml:4:5: base.model.layerz: unknown key 'layerz' — did you mean 'layers'?; allowed: layers, d_model, heads, experts, expert_hidden, shared_experts, moe_layers, vocab_size, context, rope_theta",
             Find("base.model.layerz"));
         Assert.Equal("t.yaml:5:14: base.model.d_model: got -5 (expected an integer in [8, 16384])", Find("base.model.d_model"));
-        Assert.Equal("t.yaml:7:11: base.router.type: got top_q — did you mean 'top_p'?; allowed: top_k, top_p, adaptive_gating, null_experts, ada_k",
+        Assert.Equal("t.yaml:7:11: base.router.type: got top_q — did you mean 'top_p'?; allowed: top_k, top_p, adaptive_gating, null_experts, ada_k, relu",
             Find("base.router.type"));
         Assert.Equal("t.yaml:10:22: sweep.router.top_p.p: got 1.5 (expected a number in (0, 1])", Find("sweep.router.top_p.p"));
         Assert.Equal("t.yaml:11:34: sweep.router.adaptive_gating.threshold: got -0.1 (expected a number ≥ 0)", Find("sweep.router.adaptive_gating.threshold"));
