@@ -78,8 +78,12 @@ public sealed record ItemResult(string Task, int Difficulty, int Item, bool? Cor
 /// <summary>Experts per token of one token class within a task and difficulty (whole sequences).</summary>
 public sealed record TaskClassUsage(string Task, int Difficulty, string TokenClass, long Tokens,
     double MeanExpertsPerToken);
+/// <summary>A layer's routing over an evaluation; MaxVio over all of it and averaged over its batches, the share of
+/// dead experts, the load entropy / log N, and CoActivation[i·N + j] = tokens that used experts i and j.</summary>
 public sealed record LayerStats(int Layer, long Tokens, double MeanExpertsPerToken, long[] Histogram, double NullRate,
-    double AllNullRate, double Entropy, double Margin, double BalanceLoss, double ZLoss, double EntropyLoss);
+    double AllNullRate, double Entropy, double Margin, double BalanceLoss, double ZLoss, double EntropyLoss,
+    double? MaxVio = null, double? MaxVioBatch = null, double? DeadShare = null, double? UsageEntropy = null,
+    long[]? CoActivation = null);
 public sealed record ExpertLoad(int Layer, int Expert, long Tokens, double Share, double MeanGateProbability);
 public sealed record ClassUsage(int Layer, string TokenClass, long Tokens, double MeanExpertsPerToken);
 public sealed record WordUsage(string Word, string TokenClass, long Tokens, double MeanExpertsPerToken);

@@ -27,6 +27,11 @@ public sealed class LayerTelemetry
     public double ZLossSum { get; set; }
     public double EntropyLossSum { get; set; }
     public long Batches { get; set; }
+    /// <summary>Σ over batches of each batch's MaxVio (the imbalance a step sees); / Batches = its mean.</summary>
+    public double MaxVioBatchSum { get; set; }
+    /// <summary>CoActivation[i·N + j] = tokens that used both experts i and j (i = j: the tokens that used i).
+    /// </summary>
+    public long[]? CoActivation { get; init; }
     /// <summary>(T) real experts per token of the last batch, in token order (TelemetryLevel.Tokens only).</summary>
     public int[]? ExpertsPerToken { get; set; }
 
@@ -38,6 +43,28 @@ public sealed class LayerTelemetry
     public double BalanceLoss => Batches == 0 ? 0 : BalanceLossSum / Batches;
     public double ZLoss => Batches == 0 ? 0 : ZLossSum / Batches;
     public double EntropyLoss => Batches == 0 ? 0 : EntropyLossSum / Batches;
+    /// <summary>MaxVio = (max_i load_i − mean load) / mean load over everything merged (0: balanced; N − 1: one
+    /// expert takes every dispatch), as DeepSeek's auxiliary-loss-free balancing reports it.</summary>
+    public double MaxVio => Imbalance(Load);
+    public double MeanBatchMaxVio => Batches == 0 ? 0 : MaxVioBatchSum / Batches;
+    /// <summary>Share of the experts that no token used.</summary>
+    public double DeadShare => Load.Length == 0 ? 0 : Load.Count(l => l == 0) / (double)Load.Length;
+    /// <summary>Entropy of the load over experts / log N: 1 when every expert gets the same share, 0 for one.</summary>
+    public double UsageEntropy
+    {
+        get
+        {
+            double total = Load.Sum();
+            if (total == 0 || Load.Length < 2) return 0;
+            return -Load.Where(l => l > 0).Sum(l => l / total * Math.Log(l / total)) / Math.Log(Load.Length);
+        }
+    }
+
+    public static double Imbalance(IReadOnlyCollection<long> load)
+    {
+        double mean = load.Count == 0 ? 0 : load.Average();
+        return mean == 0 ? 0 : (load.Max() - mean) / mean;
+    }
 
     public void Add(LayerTelemetry o)
     {
@@ -45,7 +72,9 @@ public sealed class LayerTelemetry
         Tokens += o.Tokens; ExpertSelections += o.ExpertSelections; NullSelections += o.NullSelections;
         AllNullTokens += o.AllNullTokens; EntropySum += o.EntropySum; MarginSum += o.MarginSum;
         BalanceLossSum += o.BalanceLossSum; ZLossSum += o.ZLossSum; EntropyLossSum += o.EntropyLossSum;
-        Batches += o.Batches;
+        Batches += o.Batches; MaxVioBatchSum += o.MaxVioBatchSum;
+        if (CoActivation != null && o.CoActivation != null)
+            for (int i = 0; i < CoActivation.Length; i++) CoActivation[i] += o.CoActivation[i];
         for (int i = 0; i < Load.Length; i++) { Load[i] += o.Load[i]; GateProbability[i] += o.GateProbability[i]; }
         for (int i = 0; i < Histogram.Length; i++) Histogram[i] += o.Histogram[i];
     }
@@ -54,6 +83,7 @@ public sealed class LayerTelemetry
     {
         Layer = Layer, Experts = Experts, Histogram = new long[Histogram.Length], Load = new long[Load.Length],
         GateProbability = new double[GateProbability.Length], NullExperts = NullExperts, SlotsPerToken = SlotsPerToken,
+        CoActivation = CoActivation == null ? null : new long[CoActivation.Length],
     };
 }
 

@@ -63,6 +63,7 @@ public sealed partial class ReportBuilder
                           $"{r.Speedup} |");
         AccuracyByTask(sb, data);
         ExpertsByClassAndDifficulty(sb, data);
+        RoutingHealth(sb, data);
         // Token-wise: the words with the most and the fewest experts per token, per configuration. Rare words'
         // averages are noise: only words seen MinWordTokens times or more (over the configuration's seeds).
         const int MinWordTokens = 20;

@@ -66,6 +66,8 @@ public sealed partial class ReportBuilder(ResultStore store)
         ExpertsByTokenClass(data, sink);
         ExpertsHistogram(data, sink);
         TrainingCurves(data, sink);
+        HealthOverTraining(data, sink);
+        foreach (var g in data.Groups) CoActivation(data, g.First(), sink);
         foreach (var router in data.Done.Where(r => r.Experts != null).GroupBy(r => r.Router)) KnobSweep(router, sink);
         double maxShare = data.Done.SelectMany(r => data.Loads[r.RunId]).Select(l => l.Share).DefaultIfEmpty(1).Max();
         foreach (var run in data.Done.DistinctBy(r => r.RunId)) ExpertLoad(data, run, sink, maxShare);

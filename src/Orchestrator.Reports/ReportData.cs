@@ -35,6 +35,11 @@ sealed class ReportData
     public required ILookup<string, long[]> Histograms { get; init; }
     public required ILookup<string, (string Key, double Step, double Value)> Curves { get; init; }
     public required ILookup<string, (int Layer, int Expert, double Share)> Loads { get; init; }
+    /// <summary>Per run and layer: routing health over its evaluation (NULL for runs stored before schema 8).</summary>
+    public required ILookup<string, (int Layer, double? MaxVio, double? MaxVioBatch, double? Dead, double? Entropy)>
+        Health { get; init; }
+    /// <summary>Per run: (layer, expert a, expert b, tokens that used both), a ≤ b.</summary>
+    public required ILookup<string, (int Layer, int A, int B, long Tokens)> CoActivation { get; init; }
     /// <summary>Per run: (difficulty, token class, tokens, experts per token) over generated task sequences.</summary>
     public required ILookup<string, (int Difficulty, string Class, long Tokens, double Experts)> TaskClasses
     {
@@ -91,12 +96,20 @@ sealed class ReportData
                 .ToLookup(r => (string)r[0]!, r => JsonSerializer.Deserialize<long[]>((string)r[1]!)!),
             Curves = Rows("""
                 SELECT run_id, key, step, value FROM run_metrics
-                WHERE run_id IN %RUNS% AND phase = 'finetune' AND key IN ('train_loss', 'valid_loss')
+                WHERE run_id IN %RUNS% AND phase = 'finetune'
+                  AND key IN ('train_loss', 'valid_loss', 'max_vio', 'dead_experts')
                   AND value IS NOT NULL
                 ORDER BY run_id, key, step
                 """).ToLookup(r => (string)r[0]!, r => ((string)r[1]!, (double)D(r[2])!.Value, D(r[3])!.Value)),
             Loads = Rows("SELECT run_id, layer, expert, share FROM expert_usage WHERE run_id IN %RUNS%")
                 .ToLookup(r => (string)r[0]!, r => (I(r[1]), I(r[2]), D(r[3])!.Value)),
+            Health = Rows("""
+                SELECT run_id, layer, max_vio, max_vio_batch, dead_experts, usage_entropy FROM routing_stats
+                WHERE run_id IN %RUNS% ORDER BY run_id, layer
+                """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2]), D(r[3]), D(r[4]), D(r[5]))),
+            CoActivation = Rows(
+                    "SELECT run_id, layer, expert_a, expert_b, tokens FROM coactivation WHERE run_id IN %RUNS%")
+                .ToLookup(r => (string)r[0]!, r => (I(r[1]), I(r[2]), I(r[3]), Convert.ToInt64(r[4]))),
             TaskClasses = Rows("""
                 SELECT run_id, difficulty, token_class, sum(tokens), sum(tokens * mean_experts_per_token) / sum(tokens)
                 FROM task_class_usage WHERE run_id IN %RUNS% AND task NOT LIKE 'mc:%'

@@ -7,7 +7,7 @@ public sealed partial class ResultStore
 {
     static readonly string[] RunTables =
         ["final_metrics", "task_results", "item_results", "task_class_usage", "expert_usage", "routing_stats",
-         "token_class_usage", "word_usage"];
+         "token_class_usage", "word_usage", "coactivation"];
 
     /// <summary>Kinds of event that are the job's history rather than its result, kept across attempts.</summary>
     const string HistoryEvents = "'failure', 'retry', 'skipped', 'interrupted', 'adopted'";
@@ -77,11 +77,25 @@ public sealed partial class ResultStore
             x => [run, x.Layer, x.Expert, x.Tokens, x.Share, x.MeanGateProbability]);
         sql.Batch("""
             INSERT INTO routing_stats(run_id, layer, tokens, mean_experts_per_token, experts_histogram, null_rate,
-                                      all_null_rate, entropy, margin, balance_loss, z_loss, entropy_loss)
-            VALUES ($r, $l, $t, $m, $h, $n, $an, $e, $mg, $b, $z, $el)
-            """, ["$r", "$l", "$t", "$m", "$h", "$n", "$an", "$e", "$mg", "$b", "$z", "$el"], b.Layers,
+                                      all_null_rate, entropy, margin, balance_loss, z_loss, entropy_loss, max_vio,
+                                      max_vio_batch, dead_experts, usage_entropy)
+            VALUES ($r, $l, $t, $m, $h, $n, $an, $e, $mg, $b, $z, $el, $mv, $mvb, $d, $ue)
+            """,
+            ["$r", "$l", "$t", "$m", "$h", "$n", "$an", "$e", "$mg", "$b", "$z", "$el", "$mv", "$mvb", "$d", "$ue"],
+            b.Layers,
             l => [run, l.Layer, l.Tokens, l.MeanExpertsPerToken, JsonSerializer.Serialize(l.Histogram), l.NullRate,
-                  l.AllNullRate, l.Entropy, l.Margin, l.BalanceLoss, l.ZLoss, l.EntropyLoss]);
+                  l.AllNullRate, l.Entropy, l.Margin, l.BalanceLoss, l.ZLoss, l.EntropyLoss, l.MaxVio, l.MaxVioBatch,
+                  l.DeadShare, l.UsageEntropy]);
+        // Co-activation: the upper triangle with the diagonal (the matrix is symmetric), pairs that occurred.
+        var pairs = b.Layers.Where(l => l.CoActivation != null).SelectMany(l =>
+        {
+            int n = (int)Math.Round(Math.Sqrt(l.CoActivation!.Length));
+            return Enumerable.Range(0, n).SelectMany(i => Enumerable.Range(i, n - i)
+                .Where(j => l.CoActivation[i * n + j] > 0)
+                .Select(j => (l.Layer, A: i, B: j, Tokens: l.CoActivation[i * n + j])));
+        }).ToList();
+        sql.Batch("INSERT INTO coactivation(run_id, layer, expert_a, expert_b, tokens) VALUES ($r, $l, $a, $b, $t)",
+            ["$r", "$l", "$a", "$b", "$t"], pairs, x => [run, x.Layer, x.A, x.B, x.Tokens]);
         sql.Batch("""
             INSERT INTO token_class_usage(run_id, layer, token_class, tokens, mean_experts_per_token)
             VALUES ($r, $l, $c, $t, $m)

@@ -362,6 +362,23 @@ UPDATE sweep_runs SET axes_json = (
   FROM json_each(sweep_runs.axes_json) a
   LEFT JOIN params p ON p.run_id = sweep_runs.run_id AND p.key = a.key);
 
+-- migration: 8
+-- Routing health, as MoE training toolkits log it: load imbalance MaxVio = (max load − mean load) / mean load,
+-- over the whole evaluation and averaged over its batches; the share of experts no token used; the entropy of
+-- the load over experts / log N (1: uniform); and which experts tokens use together.
+ALTER TABLE routing_stats ADD COLUMN max_vio REAL;
+ALTER TABLE routing_stats ADD COLUMN max_vio_batch REAL;
+ALTER TABLE routing_stats ADD COLUMN dead_experts REAL;
+ALTER TABLE routing_stats ADD COLUMN usage_entropy REAL;
+CREATE TABLE coactivation (
+  run_id   TEXT NOT NULL REFERENCES run_records(run_id),
+  layer    INTEGER NOT NULL,
+  expert_a INTEGER NOT NULL,
+  expert_b INTEGER NOT NULL,
+  tokens   INTEGER NOT NULL,        -- tokens that used both experts (expert_a = expert_b: that used expert_a)
+  PRIMARY KEY (run_id, layer, expert_a, expert_b)
+);
+
 -- views
 -- Views users query: one row per sweep membership (a run planned by two sweeps appears under each), each with
 -- sweep, router, knobs and seed, so that `WHERE sweep = '…'` needs no join. run_configs (every configuration
@@ -423,7 +440,7 @@ FROM events e WHERE e.job_id IN (SELECT run_id FROM runs);
 
 CREATE VIEW usage_by_layer AS
 SELECT u.run_id, u.layer, u.mean_experts_per_token, u.null_rate, u.entropy, u.margin, u.tokens,
-       sr.sweep, r.router, r.knobs, r.seed
+       sr.sweep, r.router, r.knobs, r.seed, u.max_vio, u.max_vio_batch, u.dead_experts, u.usage_entropy
 FROM routing_stats u JOIN sweep_runs sr ON sr.run_id = u.run_id JOIN run_records r ON r.run_id = u.run_id;
 
 CREATE VIEW usage_by_difficulty AS

@@ -6,10 +6,11 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Training;
 
-/// <summary>One training step as logged; RouterState: a routing controller's state after the step (ReMoE:
-/// relu_l1_coef, relu_sparsity), empty for most routers.</summary>
+/// <summary>One training step as logged; Routing: the step's routing health (max_vio: MaxVio of the batch,
+/// dead_experts: share of experts no token used, both averaged over MoE layers) and a routing controller's state
+/// after the step (ReMoE: relu_l1_coef, relu_sparsity).</summary>
 public sealed record StepMetrics(int Step, double Loss, double AuxLoss, double Lr, double GradNorm, double MeanExperts,
-    double TokensPerSecond, double WallSeconds, IReadOnlyDictionary<string, double>? RouterState = null);
+    double TokensPerSecond, double WallSeconds, IReadOnlyDictionary<string, double>? Routing = null);
 
 /// <summary>A loss that is NaN or infinite: the job ends as failed with this reason.</summary>
 public sealed class DivergedException(int step,
@@ -66,13 +67,18 @@ public static class Trainer
             total.backward();
             double gradNorm = cfg.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, cfg.GradClip) : 0;
             optimizer.step();
-            var routerState = model.AfterTrainingStep();
+            var routing = new Dictionary<string, double>(model.AfterTrainingStep());
+            if (output.Telemetry.Count > 0)
+            {
+                routing["max_vio"] = output.Telemetry.Average(t => t.MaxVio);          // this batch, mean over layers
+                routing["dead_experts"] = output.Telemetry.Average(t => t.DeadShare);
+            }
             double lossValue = loss.item<float>();
             if (!double.IsFinite(lossValue)) throw new DivergedException(step, lossValue);
             double tokens = batch.shape[0] * (batch.shape[1] - 1);
             var m = new StepMetrics(step, lossValue, output.AuxLoss.item<float>(), lr, gradNorm,
                 output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t => t.MeanExpertsPerToken),
-                tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds - t0), clock.Elapsed.TotalSeconds, routerState);
+                tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds - t0), clock.Elapsed.TotalSeconds, routing);
             history.Add(m);
             onStep?.Invoke(m);
             if (cfg.EvalEvery > 0 && (step + 1) % cfg.EvalEvery == 0 && step + 1 < cfg.Steps)

@@ -144,6 +144,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             F(margin.sum()),                                                                // Σ_t (P(1) − P(2))
             F(r.BalanceLoss.detach()), F(r.EntropyLoss.detach()), F(ZLoss(logits.detach())),
             F(r.NullsSelected?.sum() ?? zeros(1)), F(perToken.eq(0).sum()),
+            F(r.Mask.t().matmul(r.Mask)),                                                   // n²: co-activation
         ]).cpu().data<double>().ToArray();
         int o = 2 * n + 1;
         var tel = new LayerTelemetry
@@ -154,6 +155,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             ExpertSelections = stats[o], EntropySum = stats[o + 1], MarginSum = stats[o + 2],
             BalanceLossSum = stats[o + 3], EntropyLossSum = stats[o + 4], ZLossSum = stats[o + 5],
             NullExperts = Router.NullExperts, SlotsPerToken = Router.SlotsPerToken,
+            MaxVioBatchSum = LayerTelemetry.Imbalance(counts),
+            CoActivation = stats[(o + 8)..].Select(v => (long)v).ToArray(),
         };
         if (r.NullsSelected is not null)
         {

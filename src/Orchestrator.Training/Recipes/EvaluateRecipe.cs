@@ -48,7 +48,7 @@ public static class EvaluateRecipe
         {
             job.Result.Layers.Add(new LayerStats(l.Layer, l.Tokens, l.MeanExpertsPerToken, l.Histogram, l.NullRate,
                 l.Tokens == 0 ? 0 : l.AllNullTokens / (double)l.Tokens, l.MeanEntropy, l.MeanMargin, l.BalanceLoss,
-                l.ZLoss, l.EntropyLoss));
+                l.ZLoss, l.EntropyLoss, l.MaxVio, l.MeanBatchMaxVio, l.DeadShare, l.UsageEntropy, l.CoActivation));
             long total = l.Load.Sum();
             for (int e = 0; e < l.Experts; e++)
                 job.Result.Experts.Add(new ExpertLoad(l.Layer, e, l.Load[e], total == 0 ? 0 : l.Load[e] / (double)total,

@@ -30,7 +30,7 @@ public sealed record JobContext(JobTicket Ticket, RunConfig Config, Dataset Data
         steps.Add(new MetricPoint("lr", m.Step, m.Lr, m.WallSeconds, phase));
         steps.Add(new MetricPoint("mean_experts_per_token", m.Step, m.MeanExperts, m.WallSeconds, phase));
         steps.Add(new MetricPoint("tokens_per_second", m.Step, m.TokensPerSecond, m.WallSeconds, phase));
-        foreach (var (key, value) in m.RouterState ?? new Dictionary<string, double>())
+        foreach (var (key, value) in m.Routing ?? new Dictionary<string, double>())
             steps.Add(new MetricPoint(key, m.Step, value, m.WallSeconds, phase));
     }
 

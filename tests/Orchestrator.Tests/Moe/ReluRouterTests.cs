@@ -81,6 +81,6 @@ public class ReluRouterTests
         Assert.True(history[0].MeanExperts > 3.5, $"first step: {history[0].MeanExperts} experts per token (dense)");
         var last = history.TakeLast(50).Average(m => m.MeanExperts);
         Assert.InRange(last, 1.6, 2.4);                                          // k = 2 within ±20%
-        Assert.True(history[^1].RouterState!["relu_l1_coef"] > 1e-6);             // λ rose from 1e-8 to act
+        Assert.True(history[^1].Routing!["relu_l1_coef"] > 1e-6);             // λ rose from 1e-8 to act
     }
 }

@@ -1,0 +1,97 @@
+using Orchestrator.Moe;
+using Orchestrator.Moe.Module;
+using Orchestrator.Moe.Routing;
+using Orchestrator.Reports;
+using Orchestrator.Results;
+using Orchestrator.Tests.Results;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Tests.Moe;
+
+/// <summary>Routing health — MaxVio, dead experts, load entropy, co-activation — by hand, measured by a real MoE
+/// layer, stored, and shown in the report with the stored values.</summary>
+public class RoutingHealthTests
+{
+    static LayerTelemetry Telemetry(long[] load) => new()
+    {
+        Layer = 0, Experts = load.Length, Histogram = new long[load.Length + 1], Load = load,
+        GateProbability = new double[load.Length], Batches = 1, MaxVioBatchSum = LayerTelemetry.Imbalance(load),
+    };
+
+    [Fact]
+    public void MaxVio_dead_experts_and_load_entropy_by_hand()
+    {
+        var t = Telemetry([6, 2, 0, 0]);
+        Assert.Equal(2.0, t.MaxVio, 12);                     // (6 − 2) / 2
+        Assert.Equal(0.5, t.DeadShare, 12);
+        // H(0.75, 0.25) / ln 4
+        Assert.Equal(-(0.75 * Math.Log(0.75) + 0.25 * Math.Log(0.25)) / Math.Log(4), t.UsageEntropy, 12);
+        Assert.Equal(0, Telemetry([3, 3, 3, 3]).MaxVio, 12);
+        Assert.Equal(1, Telemetry([3, 3, 3, 3]).UsageEntropy, 12);
+        // Merged over batches: MaxVio of the summed load, and the per-batch MaxVio averaged.
+        var merged = t.CloneEmpty();
+        merged.Add(t);
+        merged.Add(Telemetry([2, 2, 2, 2]));
+        Assert.Equal((8 - 4) / 4.0, merged.MaxVio, 12);
+        Assert.Equal((2.0 + 0) / 2, merged.MeanBatchMaxVio, 12);
+    }
+
+    [Fact]
+    public void A_layer_measures_which_experts_its_tokens_use_together()
+    {
+        manual_seed(5);
+        var block = new MoeBlock(0, 16, 4, 8, 0, Routers.Create(RouterConfig.Of("top_p", ("p", 0.6)), 4));
+        var output = block.Forward(randn(3, 7, 16), TelemetryLevel.Summary);
+        var mask = output.Routing.Mask;
+        var rows = Enumerable.Range(0, (int)mask.shape[0]).Select(i => mask[i].data<float>().ToArray()).ToList();
+        var co = output.Telemetry!.CoActivation!;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                Assert.Equal(rows.Count(r => r[i] > 0 && r[j] > 0), co[i * 4 + j]);
+        Assert.Equal(output.Telemetry.Load, Enumerable.Range(0, 4).Select(i => co[i * 4 + i]));
+        Assert.Equal(LayerTelemetry.Imbalance(output.Telemetry.Load), output.Telemetry.MeanBatchMaxVio, 12);
+    }
+
+    [Fact]
+    public void Health_is_stored_per_layer_and_the_report_shows_the_stored_values()
+    {
+        using var store = ResultStore.Open(StoreTests.TempDb());
+        var spec = StoreTests.Spec(seeds: 1);
+        store.RegisterSweep(spec);
+        foreach (var (r, i) in spec.Runs.Select((r, i) => (r, i)))
+        {
+            Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(r.ConfigHash), "t", 60));
+            var b = StoreTests.Bundle(r.ConfigHash, 2000 - 100 * i, 0.5, layers: 2, experts: 4);
+            for (int l = 0; l < b.Layers.Count; l++)
+                b.Layers[l] = b.Layers[l] with
+                {
+                    MaxVio = 0.1 * (i + 1) + l, MaxVioBatch = 0.2 * (i + 1), DeadShare = 0.25 * l,
+                    UsageEntropy = 0.9 - 0.1 * i, CoActivation = [5, 2, 0, 1, 2, 4, 0, 0, 0, 0, 0, 0, 1, 0, 0, 3],
+                };
+            b.Steps.Add(new MetricPoint("max_vio", 0, 1.5, 0, "finetune"));
+            b.Steps.Add(new MetricPoint("dead_experts", 0, 0.25, 0, "finetune"));
+            store.Ingest(b);
+        }
+        var run = spec.Runs[0].ConfigHash;
+        Assert.Equal(new object?[] { 1.1, 0.2, 0.25, 0.9 }, store.Query(
+            "SELECT max_vio, max_vio_batch, dead_experts, usage_entropy FROM routing_stats WHERE run_id = $r AND layer = 1",
+            ("$r", run)).Rows.Single());
+        // The upper triangle with the diagonal, pairs that occurred.
+        Assert.Equal([[0L, 0L, 5L], [0L, 1L, 2L], [0L, 3L, 1L], [1L, 1L, 4L], [3L, 3L, 3L]], store.Query(
+            "SELECT expert_a, expert_b, tokens FROM coactivation WHERE run_id = $r AND layer = 0 ORDER BY 1, 2",
+            ("$r", run)).Rows.Select(x => x.Cast<long>().ToArray()));
+
+        var dir = Directory.CreateTempSubdirectory("orch-report").FullName;
+        var output = new ReportBuilder(store).Build(["s"], dir);
+        var md = File.ReadAllText(output.Markdown);
+        var section = md[md.IndexOf("## Routing health", StringComparison.Ordinal)..];
+        var expected = store.Query("""
+            SELECT avg(max_vio), avg(max_vio_batch), avg(dead_experts), avg(usage_entropy) FROM routing_stats
+            WHERE run_id = $r
+            """, ("$r", run)).Rows.Single().Select(v => Convert.ToDouble(v).ToString("0.####",
+            System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains($"| top_k k=2 | {string.Join(" | ", expected)} |", section);
+        foreach (var plot in new[] { "max_vio_training.png", "dead_experts_training.png", $"coactivation_{run}.png" })
+            Assert.True(File.Exists(Path.Combine(dir, plot)), plot);
+    }
+}
