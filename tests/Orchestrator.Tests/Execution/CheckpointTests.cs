@@ -16,6 +16,7 @@ public class CheckpointTests
     [InlineData("null_experts", "lora")]
     [InlineData("ada_k", "router_only")]
     [InlineData("adaptive_gating", "lora")]
+    [InlineData("relu", "full")]
     public void A_finetuned_checkpoint_reloads_to_the_same_outputs(string router, string mode)
     {
         var cfg = RunConfig.From(new Dictionary<string, object>

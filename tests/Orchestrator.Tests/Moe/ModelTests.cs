@@ -64,6 +64,7 @@ public class ModelTests
     [InlineData("adaptive_gating")]
     [InlineData("null_experts")]
     [InlineData("ada_k")]
+    [InlineData("relu")]
     public void Changing_later_tokens_never_changes_earlier_outputs_or_routing(string router)
     {
         manual_seed(4);
@@ -89,6 +90,7 @@ public class ModelTests
     [InlineData("top_p")]
     [InlineData("adaptive_gating")]
     [InlineData("null_experts")]
+    [InlineData("relu")]
     public void Gradients_reach_the_router(string router)
     {
         manual_seed(5);
