@@ -55,6 +55,7 @@ public sealed class JobResult
     public List<ExpertLoad> Experts { get; init; } = [];
     public List<ClassUsage> Classes { get; init; } = [];
     public List<WordUsage> Words { get; init; } = [];
+    public List<TokenRoute> TokenRoutes { get; init; } = [];
     public List<EventRow> Events { get; init; } = [];
     public List<ArtifactRow> Artifacts { get; init; } = [];
 
@@ -87,6 +88,9 @@ public sealed record LayerStats(int Layer, long Tokens, double MeanExpertsPerTok
 public sealed record ExpertLoad(int Layer, int Expert, long Tokens, double Share, double MeanGateProbability);
 public sealed record ClassUsage(int Layer, string TokenClass, long Tokens, double MeanExpertsPerToken);
 public sealed record WordUsage(string Word, string TokenClass, long Tokens, double MeanExpertsPerToken);
+/// <summary>Which real experts one position of the fixed held-out sample (the first text window, the same for every
+/// run on a tokenizer) used at one MoE layer, with the token's text.</summary>
+public sealed record TokenRoute(int Position, string Token, int Layer, int[] Experts);
 public sealed record EventRow(string Kind, string Message, int? Step = null);
 public sealed record ArtifactRow(string Path, string Kind, string Sha256, long Size);
 

@@ -64,6 +64,7 @@ public sealed partial class ReportBuilder
         AccuracyByTask(sb, data);
         ExpertsByClassAndDifficulty(sb, data);
         RoutingHealth(sb, data);
+        TokenView(sb, data);
         // Token-wise: the words with the most and the fewest experts per token, per configuration. Rare words'
         // averages are noise: only words seen MinWordTokens times or more (over the configuration's seeds).
         const int MinWordTokens = 20;
@@ -152,7 +153,8 @@ public sealed partial class ReportBuilder
                          "table{border-collapse:collapse;font-size:13px}" +
                          "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}" +
                          "td:first-child,th:first-child{text-align:left}" +
-                         "img{max-width:100%;border:1px solid #eee}pre{background:#f6f6f6;padding:1em;overflow:auto}";
+                         "img{max-width:100%;border:1px solid #eee}pre{background:#f6f6f6;padding:1em;overflow:auto}" +
+                         ".tokens td.text{text-align:left;font-family:monospace;line-height:1.7}";
 
     [System.Text.RegularExpressions.GeneratedRegex(@"!\[(?<title>[^\]]*)\]\((?<file>[^)\s]+\.png)\)")]
     private static partial System.Text.RegularExpressions.Regex PlotLink();

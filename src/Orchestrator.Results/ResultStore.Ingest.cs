@@ -7,7 +7,7 @@ public sealed partial class ResultStore
 {
     static readonly string[] RunTables =
         ["final_metrics", "task_results", "item_results", "task_class_usage", "expert_usage", "routing_stats",
-         "token_class_usage", "word_usage", "coactivation"];
+         "token_class_usage", "word_usage", "coactivation", "token_routes"];
 
     /// <summary>Kinds of event that are the job's history rather than its result, kept across attempts.</summary>
     const string HistoryEvents = "'failure', 'retry', 'skipped', 'interrupted', 'adopted'";
@@ -106,6 +106,9 @@ public sealed partial class ResultStore
             VALUES ($r, $w, $c, $t, $m)
             """, ["$r", "$w", "$c", "$t", "$m"], b.Words,
             w => [run, w.Word, w.TokenClass, w.Tokens, w.MeanExpertsPerToken]);
+        sql.Batch("INSERT INTO token_routes(run_id, position, layer, token, experts) VALUES ($r, $p, $l, $t, $e)",
+            ["$r", "$p", "$l", "$t", "$e"], b.TokenRoutes,
+            t => [run, t.Position, t.Layer, t.Token, JsonSerializer.Serialize(t.Experts)]);
         // The headline metrics, copied into the run's row so that run_summary is one scan; and the fine-tune
         // the evaluation read (a re-evaluated run takes the current one).
         sql.Run("""

@@ -379,6 +379,18 @@ CREATE TABLE coactivation (
   PRIMARY KEY (run_id, layer, expert_a, expert_b)
 );
 
+-- migration: 9
+-- The token-level view: for a fixed held-out sample (the first text window of the test split, the same tokens for
+-- every run on a tokenizer), the experts each position used at each MoE layer.
+CREATE TABLE token_routes (
+  run_id   TEXT NOT NULL REFERENCES run_records(run_id),
+  position INTEGER NOT NULL,
+  layer    INTEGER NOT NULL,
+  token    TEXT NOT NULL,          -- the token's text (bytes decoded as UTF-8)
+  experts  TEXT NOT NULL,          -- JSON list of the real experts used, ascending
+  PRIMARY KEY (run_id, position, layer)
+);
+
 -- views
 -- Views users query: one row per sweep membership (a run planned by two sweeps appears under each), each with
 -- sweep, router, knobs and seed, so that `WHERE sweep = '…'` needs no join. run_configs (every configuration

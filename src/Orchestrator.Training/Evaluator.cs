@@ -21,6 +21,8 @@ public sealed class EvalReport
     public List<WordUsage> Words { get; } = [];
     public List<ItemResult> Items { get; } = [];
     public List<TaskClassUsage> TaskClasses { get; } = [];
+    /// <summary>The token-level view: the first held-out window's experts per position and layer.</summary>
+    public List<TokenRoute> TokenRoutes { get; } = [];
     public double MeanExpertsPerToken => Usage.MeanExpertsPerToken;
 }
 
@@ -81,6 +83,21 @@ public static class Evaluator
         return report;
     }
 
+    /// <summary>Which experts each position of the first window (row 0 of the first batch: the same tokens for every
+    /// run) used at each MoE layer.</summary>
+    static void SampleRoutes(ModelOutput output, int[] window, int context, BpeTokenizer tokenizer, EvalReport report)
+    {
+        foreach (var (index, moe) in output.Routing.Select((m, i) => (i, m)))
+        {
+            int layer = moe.Telemetry?.Layer ?? index;                 // numbered as routing_stats numbers layers
+            long n = moe.Routing.Mask.shape[1];
+            var mask = moe.Routing.Mask.narrow(0, 0, context).cpu().data<float>().ToArray();   // row 0's positions
+            for (int p = 0; p < context; p++)
+                report.TokenRoutes.Add(new TokenRoute(p, tokenizer.TokenText(window[p]), layer,
+                    Enumerable.Range(0, (int)n).Where(e => mask[p * n + e] > 0).ToArray()));
+        }
+    }
+
     /// <summary>Held-out text: loss per window (each window an item of task "text"), token-level routing per
     /// layer, token class and word, and inference throughput (forward passes only).</summary>
     static void HeldOutText(MoeTransformer model, Dataset data, RunConfig cfg, EvalReport report)
@@ -102,6 +119,7 @@ public static class Evaluator
             clock.Stop();
             tokensSeen += rows.Count * context;
             report.Usage.Add(output.Telemetry);
+            if (report.TokenRoutes.Count == 0) SampleRoutes(output, rows[0].tokens, context, data.Tokenizer, report);
             for (int r = 0; r < rows.Count; r++)
             {
                 double experts = 0;

@@ -44,6 +44,7 @@ public static class EvaluateRecipe
         job.Result.TaskClasses.AddRange(report.TaskClasses);
         job.Result.Classes.AddRange(report.Classes);
         job.Result.Words.AddRange(report.Words);
+        job.Result.TokenRoutes.AddRange(report.TokenRoutes);
         foreach (var l in report.Usage.Layers.Values)
         {
             job.Result.Layers.Add(new LayerStats(l.Layer, l.Tokens, l.MeanExpertsPerToken, l.Histogram, l.NullRate,

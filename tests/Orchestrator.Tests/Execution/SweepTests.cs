@@ -65,6 +65,15 @@ public class SweepTests
         Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
         Assert.Equal(2L, Count(store, "SELECT count(*) FROM run_summary WHERE status = 'completed' AND eval_loss > 0 AND flops_per_token > 0 AND perplexity > 1"));
         Assert.Equal(4L, Count(store, "SELECT count(*) FROM usage_by_layer"));                          // 2 runs × 2 layers
+        // The token-level view: the first held-out window (context 32), every MoE layer, both runs; top-k: 2 each.
+        Assert.Equal(2L * 32 * 2, Count(store, "SELECT count(*) FROM token_routes"));
+        Assert.Equal(0L, Count(store, """
+            SELECT count(*) FROM token_routes t JOIN runs r USING (run_id)
+            WHERE r.router = 'top_k' AND json_array_length(t.experts) != 2
+            """));
+        var texts = store.Query("SELECT run_id, token FROM token_routes WHERE layer = 0 ORDER BY run_id, position").Rows
+            .GroupBy(r => (string)r[0]!, r => (string)r[1]!).Select(g => string.Concat(g)).Distinct().ToList();
+        Assert.Single(texts);                                                                  // the same text in each
         Assert.Equal(16L, Count(store, "SELECT count(*) FROM expert_usage"));                           // × 4 experts
         Assert.Equal(8L, Count(store, "SELECT count(*) FROM usage_by_difficulty"));                     // 2 runs × 2 tasks × 2 difficulties
         Assert.True(Count(store, "SELECT count(DISTINCT token_class) FROM usage_by_token_class") >= 4);

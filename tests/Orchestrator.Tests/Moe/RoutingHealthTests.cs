@@ -68,6 +68,9 @@ public class RoutingHealthTests
                     MaxVio = 0.1 * (i + 1) + l, MaxVioBatch = 0.2 * (i + 1), DeadShare = 0.25 * l,
                     UsageEntropy = 0.9 - 0.1 * i, CoActivation = [5, 2, 0, 1, 2, 4, 0, 0, 0, 0, 0, 0, 1, 0, 0, 3],
                 };
+            foreach (var (token, p) in new[] { "The", " cat", " <sat>" }.Select((t, p) => (t, p)))
+                for (int l = 0; l < 2; l++)
+                    b.TokenRoutes.Add(new TokenRoute(p, token, l, p == 0 ? [0] : p == 1 ? [0, 1] : [0, 1, 2]));
             b.Steps.Add(new MetricPoint("max_vio", 0, 1.5, 0, "finetune"));
             b.Steps.Add(new MetricPoint("dead_experts", 0, 0.25, 0, "finetune"));
             store.Ingest(b);
@@ -93,5 +96,11 @@ public class RoutingHealthTests
         Assert.Contains($"| top_k k=2 | {string.Join(" | ", expected)} |", section);
         foreach (var plot in new[] { "max_vio_training.png", "dead_experts_training.png", $"coactivation_{run}.png" })
             Assert.True(File.Exists(Path.Combine(dir, plot)), plot);
+        // The token-level view: each token shaded by its experts (1 → white, 3 → darkest), HTML-escaped.
+        var tokens = md[md.IndexOf("## Where tokens use more experts", StringComparison.Ordinal)..];
+        Assert.Contains("white 1, darkest 3", tokens);
+        Assert.Contains("<span style=\"background:rgba(49,104,142,0);color:#000\" title=\"1\">The</span>", tokens);
+        Assert.Contains("title=\"3\">&nbsp;&lt;sat&gt;</span>", tokens);
+        Assert.Contains("<td class=\"text\">", File.ReadAllText(output.Html));
     }
 }
