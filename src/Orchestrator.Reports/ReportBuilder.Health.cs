@@ -74,7 +74,7 @@ public sealed partial class ReportBuilder
                     grid[i, j] += co[i, i] == 0 ? 0 : co[i, j] / co[i, i] / layers.Count;
         }
         var p = new Plot();
-        var hm = p.Add.Heatmap(grid);
+        var hm = p.Add.Heatmap(BottomUp(grid));
         hm.Colormap = new ScottPlot.Colormaps.Viridis();
         hm.ManualRange = new ScottPlot.Range(0, 1);
         p.Add.ColorBar(hm).Label = "P(column expert used | row expert used)";

@@ -244,7 +244,7 @@ public sealed partial class ReportBuilder
         var grid = new double[layerIds.Count, experts];
         foreach (var x in rows) grid[layerIds.IndexOf(x.Layer), x.Expert] = x.Share;
         var p = new Plot();
-        var hm = p.Add.Heatmap(grid);
+        var hm = p.Add.Heatmap(BottomUp(grid));
         hm.Colormap = new ScottPlot.Colormaps.Viridis();
         hm.ManualRange = new ScottPlot.Range(0, maxShare);
         p.Add.ColorBar(hm).Label = $"share of dispatches (uniform: 1/{experts} = {1.0 / experts:0.###})";
@@ -252,5 +252,16 @@ public sealed partial class ReportBuilder
         p.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
         p.XLabel("expert"); p.YLabel("MoE layer (row index)");
         sink.Save(p, $"load_{run.RunId}", $"Expert load: {run.Config} seed {run.Seed}");
+    }
+
+    /// <summary>A heatmap draws its first row at the top, as an image; the axis counts up from the bottom. The rows
+    /// reversed, row i is drawn where the axis says i.</summary>
+    static double[,] BottomUp(double[,] grid)
+    {
+        int rows = grid.GetLength(0), cols = grid.GetLength(1);
+        var flipped = new double[rows, cols];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) flipped[rows - 1 - i, j] = grid[i, j];
+        return flipped;
     }
 }

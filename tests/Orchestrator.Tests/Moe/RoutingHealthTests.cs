@@ -53,6 +53,31 @@ public class RoutingHealthTests
     }
 
     [Fact]
+    public void Heatmaps_draw_layer_zero_at_the_bottom_where_the_axis_says_zero()
+    {
+        using var store = ResultStore.Open(StoreTests.TempDb());
+        var spec = StoreTests.Spec(seeds: 1);
+        store.RegisterSweep(spec);
+        var run = spec.Runs[0].ConfigHash;
+        Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(run), "t", 60));
+        var b = StoreTests.Bundle(run, 2000, 0.5, layers: 2, experts: 4);
+        b.Experts.Clear();                                   // layer 1 sends everything to expert 0, layer 0 nothing
+        for (int l = 0; l < 2; l++)
+            for (int e = 0; e < 4; e++) b.Experts.Add(new ExpertLoad(l, e, 0, l == 1 && e == 0 ? 1 : 0, 0));
+        store.Ingest(b);
+        var dir = Directory.CreateTempSubdirectory("orch-report").FullName;
+        new ReportBuilder(store).Build(["s"], dir);
+        using var bmp = SkiaSharp.SKBitmap.Decode(Path.Combine(dir, $"load_{run}.png"));
+        double Lum(double fx, double fy)
+        {
+            var c = bmp.GetPixel((int)(fx * bmp.Width), (int)(fy * bmp.Height));
+            return 0.3 * c.Red + 0.59 * c.Green + 0.11 * c.Blue;
+        }
+        // Expert 0's column: the upper row (layer 1) is the bright one (viridis: yellow at the top of the scale).
+        Assert.True(Lum(0.12, 0.3) > Lum(0.12, 0.75) + 100, $"top {Lum(0.12, 0.3)}, bottom {Lum(0.12, 0.75)}");
+    }
+
+    [Fact]
     public void Health_is_stored_per_layer_and_the_report_shows_the_stored_values()
     {
         using var store = ResultStore.Open(StoreTests.TempDb());
