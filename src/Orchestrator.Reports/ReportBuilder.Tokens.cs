@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using ScottPlot;
 
 namespace Orchestrator.Reports;
 
@@ -36,5 +37,32 @@ public sealed partial class ReportBuilder
             sb.AppendLine($"<tr><td>{WebUtility.HtmlEncode(config)}</td><td class=\"text\">{text}</td></tr>");
         }
         sb.AppendLine("</table>");
+    }
+
+    /// <summary>Experts per token against how frequent the word is: the held-out words of each configuration (its
+    /// seeds pooled) in bins of doubling count (1, 2–3, 4–7, …), each bin's token-weighted mean experts per
+    /// token. Frequent words are mostly function words; whether rare words get more experts is the question.
+    /// </summary>
+    static void ExpertsByWordFrequency(ReportData d, PlotSink sink)
+    {
+        var p = new Plot();
+        int drawn = 0;
+        foreach (var g in d.Groups)
+        {
+            var words = g.SelectMany(r => d.Words[r.RunId]).Where(w => w.Tokens > 0).ToList();
+            if (words.Count == 0) continue;
+            var bins = words.GroupBy(w => (int)Math.Floor(Math.Log2(w.Tokens))).OrderBy(b => b.Key)
+                .Select(b => (X: Math.Pow(2, b.Key), Y: b.Sum(w => w.Tokens * w.Experts) / b.Sum(w => w.Tokens)))
+                .ToList();
+            var sc = p.Add.Scatter(bins.Select(b => Math.Log2(b.X)).ToArray(), bins.Select(b => b.Y).ToArray());
+            sc.LegendText = g.First().Config;
+            drawn++;
+        }
+        if (drawn == 0) return;
+        p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        p.XLabel("log₂ of the word's count in the held-out text (bins 1, 2–3, 4–7, …)");
+        p.YLabel("experts per token (token-weighted)");
+        p.ShowLegend(Edge.Right);
+        sink.Save(p, "experts_by_word_frequency", "Experts per token against word frequency");
     }
 }

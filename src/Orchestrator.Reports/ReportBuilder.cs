@@ -67,6 +67,7 @@ public sealed partial class ReportBuilder(ResultStore store)
         ExpertsHistogram(data, sink);
         TrainingCurves(data, sink);
         HealthOverTraining(data, sink);
+        ExpertsByWordFrequency(data, sink);
         foreach (var g in data.Groups) CoActivation(data, g.First(), sink);
         foreach (var router in data.Done.Where(r => r.Experts != null).GroupBy(r => r.Router)) KnobSweep(router, sink);
         double maxShare = data.Done.SelectMany(r => data.Loads[r.RunId]).Select(l => l.Share).DefaultIfEmpty(1).Max();

@@ -38,6 +38,8 @@ sealed class ReportData
     /// <summary>Per run and layer: routing health over its evaluation (NULL for runs stored before schema 8).</summary>
     public required ILookup<string, (int Layer, double? MaxVio, double? MaxVioBatch, double? Dead, double? Entropy)>
         Health { get; init; }
+    /// <summary>Per run: each word's held-out count and its experts per token (averaged over MoE layers).</summary>
+    public required ILookup<string, (long Tokens, double Experts)> Words { get; init; }
     /// <summary>Per run: the held-out sample's (position, token, experts used averaged over MoE layers).</summary>
     public required ILookup<string, (int Position, string Token, double Experts)> TokenRoutes { get; init; }
     /// <summary>Per run: (layer, expert a, expert b, tokens that used both), a ≤ b.</summary>
@@ -109,6 +111,8 @@ sealed class ReportData
                 SELECT run_id, layer, max_vio, max_vio_batch, dead_experts, usage_entropy FROM routing_stats
                 WHERE run_id IN %RUNS% ORDER BY run_id, layer
                 """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2]), D(r[3]), D(r[4]), D(r[5]))),
+            Words = Rows("SELECT run_id, tokens, mean_experts_per_token FROM word_usage WHERE run_id IN %RUNS%")
+                .ToLookup(r => (string)r[0]!, r => (Convert.ToInt64(r[1]), D(r[2])!.Value)),
             TokenRoutes = Rows("""
                 SELECT run_id, position, token, avg(json_array_length(experts)) FROM token_routes
                 WHERE run_id IN %RUNS% GROUP BY run_id, position, token ORDER BY run_id, position

@@ -119,7 +119,8 @@ public class RoutingHealthTests
             """, ("$r", run)).Rows.Single().Select(v => Convert.ToDouble(v).ToString("0.####",
             System.Globalization.CultureInfo.InvariantCulture));
         Assert.Contains($"| top_k k=2 | {string.Join(" | ", expected)} |", section);
-        foreach (var plot in new[] { "max_vio_training.png", "dead_experts_training.png", $"coactivation_{run}.png" })
+        foreach (var plot in new[] { "max_vio_training.png", "dead_experts_training.png", $"coactivation_{run}.png",
+                     "experts_by_word_frequency.png" })
             Assert.True(File.Exists(Path.Combine(dir, plot)), plot);
         // The token-level view: each token shaded by its experts (1 → white, 3 → darkest), HTML-escaped.
         var tokens = md[md.IndexOf("## Where tokens use more experts", StringComparison.Ordinal)..];
