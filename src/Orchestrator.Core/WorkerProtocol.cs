@@ -80,11 +80,12 @@ public sealed record ItemResult(string Task, int Difficulty, int Item, bool? Cor
 public sealed record TaskClassUsage(string Task, int Difficulty, string TokenClass, long Tokens,
     double MeanExpertsPerToken);
 /// <summary>A layer's routing over an evaluation; MaxVio over all of it and averaged over its batches, the share of
-/// dead experts, the load entropy / log N, and CoActivation[i·N + j] = tokens that used experts i and j.</summary>
+/// dead experts, the load entropy / log N, CoActivation[i·N + j] = tokens that used experts i and j, and the share
+/// of the base model's top-k experts the run's router still uses (Training/RoutingStability).</summary>
 public sealed record LayerStats(int Layer, long Tokens, double MeanExpertsPerToken, long[] Histogram, double NullRate,
     double AllNullRate, double Entropy, double Margin, double BalanceLoss, double ZLoss, double EntropyLoss,
     double? MaxVio = null, double? MaxVioBatch = null, double? DeadShare = null, double? UsageEntropy = null,
-    long[]? CoActivation = null);
+    long[]? CoActivation = null, double? StabilityFromBase = null);
 public sealed record ExpertLoad(int Layer, int Expert, long Tokens, double Share, double MeanGateProbability);
 public sealed record ClassUsage(int Layer, string TokenClass, long Tokens, double MeanExpertsPerToken);
 public sealed record WordUsage(string Word, string TokenClass, long Tokens, double MeanExpertsPerToken);

@@ -17,14 +17,15 @@ public sealed partial class ReportBuilder
         sb.AppendLine().AppendLine("## Routing health").AppendLine();
         sb.AppendLine("Over the evaluation, averaged over MoE layers and seeds (`routing_stats`): MaxVio = " +
                       "(max load − mean load) / mean load over all of it and per batch (0: balanced), the share " +
-                      "of experts no token used, and the entropy of the load over experts / log N (1: uniform).")
-            .AppendLine();
-        sb.AppendLine("| configuration | MaxVio | MaxVio per batch | dead experts | load entropy |");
-        sb.AppendLine("|---|---|---|---|---|");
+                      "of experts no token used, the entropy of the load over experts / log N (1: uniform), and " +
+                      "the share of each token's top-k experts under the base model that the router still uses " +
+                      "(1: all kept).").AppendLine();
+        sb.AppendLine("| configuration | MaxVio | MaxVio per batch | dead experts | load entropy | kept from base |");
+        sb.AppendLine("|---|---|---|---|---|---|");
         foreach (var (config, layers) in rows)
             sb.AppendLine($"| {config} | {F(layers.Average(h => h.MaxVio))} | " +
-                          $"{F(layers.Average(h => h.MaxVioBatch))} | " +
-                          $"{F(layers.Average(h => h.Dead))} | {F(layers.Average(h => h.Entropy))} |");
+                          $"{F(layers.Average(h => h.MaxVioBatch))} | {F(layers.Average(h => h.Dead))} | " +
+                          $"{F(layers.Average(h => h.Entropy))} | {F(layers.Average(h => h.Stability))} |");
     }
 
     /// <summary>MaxVio of each fine-tuning batch and the share of dead experts, per run (EMA, as the loss curves).

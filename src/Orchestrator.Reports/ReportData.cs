@@ -36,8 +36,8 @@ sealed class ReportData
     public required ILookup<string, (string Key, double Step, double Value)> Curves { get; init; }
     public required ILookup<string, (int Layer, int Expert, double Share)> Loads { get; init; }
     /// <summary>Per run and layer: routing health over its evaluation (NULL for runs stored before schema 8).</summary>
-    public required ILookup<string, (int Layer, double? MaxVio, double? MaxVioBatch, double? Dead, double? Entropy)>
-        Health { get; init; }
+    public required ILookup<string, (int Layer, double? MaxVio, double? MaxVioBatch, double? Dead, double? Entropy,
+        double? Stability)> Health { get; init; }
     /// <summary>Per run: each word's held-out count and its experts per token (averaged over MoE layers).</summary>
     public required ILookup<string, (long Tokens, double Experts)> Words { get; init; }
     /// <summary>Per run: the held-out sample's (position, token, experts used averaged over MoE layers).</summary>
@@ -108,9 +108,9 @@ sealed class ReportData
             Loads = Rows("SELECT run_id, layer, expert, share FROM expert_usage WHERE run_id IN %RUNS%")
                 .ToLookup(r => (string)r[0]!, r => (I(r[1]), I(r[2]), D(r[3])!.Value)),
             Health = Rows("""
-                SELECT run_id, layer, max_vio, max_vio_batch, dead_experts, usage_entropy FROM routing_stats
-                WHERE run_id IN %RUNS% ORDER BY run_id, layer
-                """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2]), D(r[3]), D(r[4]), D(r[5]))),
+                SELECT run_id, layer, max_vio, max_vio_batch, dead_experts, usage_entropy, stability_from_base
+                FROM routing_stats WHERE run_id IN %RUNS% ORDER BY run_id, layer
+                """).ToLookup(r => (string)r[0]!, r => (I(r[1]), D(r[2]), D(r[3]), D(r[4]), D(r[5]), D(r[6]))),
             Words = Rows("SELECT run_id, tokens, mean_experts_per_token FROM word_usage WHERE run_id IN %RUNS%")
                 .ToLookup(r => (string)r[0]!, r => (Convert.ToInt64(r[1]), D(r[2])!.Value)),
             TokenRoutes = Rows("""

@@ -78,14 +78,15 @@ public sealed partial class ResultStore
         sql.Batch("""
             INSERT INTO routing_stats(run_id, layer, tokens, mean_experts_per_token, experts_histogram, null_rate,
                                       all_null_rate, entropy, margin, balance_loss, z_loss, entropy_loss, max_vio,
-                                      max_vio_batch, dead_experts, usage_entropy)
-            VALUES ($r, $l, $t, $m, $h, $n, $an, $e, $mg, $b, $z, $el, $mv, $mvb, $d, $ue)
+                                      max_vio_batch, dead_experts, usage_entropy, stability_from_base)
+            VALUES ($r, $l, $t, $m, $h, $n, $an, $e, $mg, $b, $z, $el, $mv, $mvb, $d, $ue, $sb)
             """,
-            ["$r", "$l", "$t", "$m", "$h", "$n", "$an", "$e", "$mg", "$b", "$z", "$el", "$mv", "$mvb", "$d", "$ue"],
+            ["$r", "$l", "$t", "$m", "$h", "$n", "$an", "$e", "$mg", "$b", "$z", "$el", "$mv", "$mvb", "$d", "$ue",
+             "$sb"],
             b.Layers,
             l => [run, l.Layer, l.Tokens, l.MeanExpertsPerToken, JsonSerializer.Serialize(l.Histogram), l.NullRate,
                   l.AllNullRate, l.Entropy, l.Margin, l.BalanceLoss, l.ZLoss, l.EntropyLoss, l.MaxVio, l.MaxVioBatch,
-                  l.DeadShare, l.UsageEntropy]);
+                  l.DeadShare, l.UsageEntropy, l.StabilityFromBase]);
         // Co-activation: the upper triangle with the diagonal (the matrix is symmetric), pairs that occurred.
         var pairs = b.Layers.Where(l => l.CoActivation != null).SelectMany(l =>
         {

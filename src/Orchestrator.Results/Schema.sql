@@ -391,6 +391,11 @@ CREATE TABLE token_routes (
   PRIMARY KEY (run_id, position, layer)
 );
 
+-- migration: 10
+-- Routing kept from the base model: per layer, the share of each token's top-k experts under the base (k = the
+-- base's k) that the run's router still uses, on the first held-out batch (1: all kept).
+ALTER TABLE routing_stats ADD COLUMN stability_from_base REAL;
+
 -- views
 -- Views users query: one row per sweep membership (a run planned by two sweeps appears under each), each with
 -- sweep, router, knobs and seed, so that `WHERE sweep = '…'` needs no join. run_configs (every configuration
@@ -452,7 +457,8 @@ FROM events e WHERE e.job_id IN (SELECT run_id FROM runs);
 
 CREATE VIEW usage_by_layer AS
 SELECT u.run_id, u.layer, u.mean_experts_per_token, u.null_rate, u.entropy, u.margin, u.tokens,
-       sr.sweep, r.router, r.knobs, r.seed, u.max_vio, u.max_vio_batch, u.dead_experts, u.usage_entropy
+       sr.sweep, r.router, r.knobs, r.seed, u.max_vio, u.max_vio_batch, u.dead_experts, u.usage_entropy,
+       u.stability_from_base
 FROM routing_stats u JOIN sweep_runs sr ON sr.run_id = u.run_id JOIN run_records r ON r.run_id = u.run_id;
 
 CREATE VIEW usage_by_difficulty AS

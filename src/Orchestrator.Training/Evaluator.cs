@@ -57,6 +57,14 @@ public static class Evaluator
         for (int i = 0; i < all.Count; i += BatchRows) yield return all.Skip(i).Take(BatchRows).ToList();
     }
 
+    /// <summary>The first batch of held-out text windows (the same for every run on a tokenizer): (B, context).
+    /// </summary>
+    public static Tensor FirstTextBatch(Dataset data, int context, Device device)
+    {
+        var rows = Windows(data.Test.Ids, context, 1).First();
+        return Trainer.ToBatch(rows.Select(r => r.tokens).ToList(), device).narrow(1, 0, context);
+    }
+
     public static EvalReport Evaluate(MoeTransformer model, Dataset data, RunConfig cfg)
     {
         model.eval();

@@ -45,11 +45,13 @@ public static class EvaluateRecipe
         job.Result.Classes.AddRange(report.Classes);
         job.Result.Words.AddRange(report.Words);
         job.Result.TokenRoutes.AddRange(report.TokenRoutes);
+        var stability = StabilityFromBase(job, model);
         foreach (var l in report.Usage.Layers.Values)
         {
             job.Result.Layers.Add(new LayerStats(l.Layer, l.Tokens, l.MeanExpertsPerToken, l.Histogram, l.NullRate,
                 l.Tokens == 0 ? 0 : l.AllNullTokens / (double)l.Tokens, l.MeanEntropy, l.MeanMargin, l.BalanceLoss,
-                l.ZLoss, l.EntropyLoss, l.MaxVio, l.MeanBatchMaxVio, l.DeadShare, l.UsageEntropy, l.CoActivation));
+                l.ZLoss, l.EntropyLoss, l.MaxVio, l.MeanBatchMaxVio, l.DeadShare, l.UsageEntropy, l.CoActivation,
+                stability?.GetValueOrDefault(l.Layer)));
             long total = l.Load.Sum();
             for (int e = 0; e < l.Experts; e++)
                 job.Result.Experts.Add(new ExpertLoad(l.Layer, e, l.Load[e], total == 0 ? 0 : l.Load[e] / (double)total,
@@ -72,5 +74,26 @@ public static class EvaluateRecipe
                          $"takes {Percent(maxShare)} of dispatches";
         if (l.SlotsPerToken > 0 && l.NullRate > 0.95)
             yield return $"null rate {Percent(l.NullRate)} at layer {l.Layer}: tokens almost never use a real expert";
+    }
+
+    /// <summary>Routing kept from the base model, per layer (RoutingStability), on the first held-out batch. The base
+    /// checkpoint is read where its pretraining job wrote it and checked against its manifest; where it is gone
+    /// (deleted, or on another machine's scratch) the measure is left out and the log says so.</summary>
+    static Dictionary<int, double>? StabilityFromBase(JobContext job, MoeTransformer tuned)
+    {
+        var cfg = job.Config;
+        var baseHash = RunIdentity.Of(ConfigValues.FromJson(job.Ticket.ConfigJson)).BaseHash;
+        var path = Path.Combine(Paths.Checkpoints, baseHash, "model.bin");
+        var manifest = ModelManifest.TryLoad(path);
+        if (!File.Exists(path) || manifest == null || Protocol.Sha256(path) != manifest.Sha256)
+        {
+            job.Log.WriteLine($"routing stability: base checkpoint {path} missing or not its manifest's; left out");
+            return null;
+        }
+        var baseModel = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK), job.Device);
+        baseModel.load(path);
+        var tokens = Evaluator.FirstTextBatch(job.Data, cfg.Model.Context, job.Device);
+        return RoutingStability.PerLayer(baseModel, tuned, tokens, cfg.PretrainK).ToDictionary(x => x.Layer,
+            x => x.Stability);
     }
 }

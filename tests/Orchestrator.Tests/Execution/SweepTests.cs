@@ -65,6 +65,9 @@ public class SweepTests
         Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
         Assert.Equal(2L, Count(store, "SELECT count(*) FROM run_summary WHERE status = 'completed' AND eval_loss > 0 AND flops_per_token > 0 AND perplexity > 1"));
         Assert.Equal(4L, Count(store, "SELECT count(*) FROM usage_by_layer"));                          // 2 runs × 2 layers
+        // Routing kept from the base model, measured for every layer of every run.
+        Assert.Equal(0L, Count(store, "SELECT count(*) FROM routing_stats WHERE NOT stability_from_base BETWEEN 0 AND 1 " +
+                                      "OR stability_from_base IS NULL"));
         // The token-level view: the first held-out window (context 32), every MoE layer, both runs; top-k: 2 each.
         Assert.Equal(2L * 32 * 2, Count(store, "SELECT count(*) FROM token_routes"));
         Assert.Equal(0L, Count(store, """

@@ -52,6 +52,25 @@ public class RoutingHealthTests
         Assert.Equal(LayerTelemetry.Imbalance(output.Telemetry.Load), output.Telemetry.MeanBatchMaxVio, 12);
     }
 
+    [Theory]
+    [InlineData(2, 1.0)]          // the same routing
+    [InlineData(1, 0.5)]          // top-1 keeps one of each token's two base experts, always the first
+    [InlineData(4, 1.0)]          // every expert: all of the base's kept
+    public void Routing_kept_from_the_base_by_hand(int tunedK, double expected)
+    {
+        manual_seed(7);
+        var baseModel = new MoeTransformer(ModelTests.Tiny, RouterConfig.TopK(2));
+        var path = Path.Combine(Directory.CreateTempSubdirectory("orch-stab").FullName, "model.bin");
+        baseModel.save(path);
+        var tuned = new MoeTransformer(ModelTests.Tiny, RouterConfig.TopK(2));
+        tuned.load(path);
+        tuned.ConvertRouter(RouterConfig.TopK(tunedK));
+        var tokens = randint(ModelTests.Tiny.VocabSize, [3, 16], dtype: ScalarType.Int64);
+        var layers = Orchestrator.Training.RoutingStability.PerLayer(baseModel, tuned, tokens, 2);
+        Assert.Equal(ModelTests.Tiny.Layers, layers.Count);
+        Assert.All(layers, l => Assert.Equal(expected, l.Stability, 6));
+    }
+
     [Fact]
     public void Heatmaps_draw_layer_zero_at_the_bottom_where_the_axis_says_zero()
     {
@@ -92,6 +111,7 @@ public class RoutingHealthTests
                 {
                     MaxVio = 0.1 * (i + 1) + l, MaxVioBatch = 0.2 * (i + 1), DeadShare = 0.25 * l,
                     UsageEntropy = 0.9 - 0.1 * i, CoActivation = [5, 2, 0, 1, 2, 4, 0, 0, 0, 0, 0, 0, 1, 0, 0, 3],
+                    StabilityFromBase = 1 - 0.25 * l,
                 };
             foreach (var (token, p) in new[] { "The", " cat", " <sat>" }.Select((t, p) => (t, p)))
                 for (int l = 0; l < 2; l++)
@@ -114,8 +134,8 @@ public class RoutingHealthTests
         var md = File.ReadAllText(output.Markdown);
         var section = md[md.IndexOf("## Routing health", StringComparison.Ordinal)..];
         var expected = store.Query("""
-            SELECT avg(max_vio), avg(max_vio_batch), avg(dead_experts), avg(usage_entropy) FROM routing_stats
-            WHERE run_id = $r
+            SELECT avg(max_vio), avg(max_vio_batch), avg(dead_experts), avg(usage_entropy), avg(stability_from_base)
+            FROM routing_stats WHERE run_id = $r
             """, ("$r", run)).Rows.Single().Select(v => Convert.ToDouble(v).ToString("0.####",
             System.Globalization.CultureInfo.InvariantCulture));
         Assert.Contains($"| top_k k=2 | {string.Join(" | ", expected)} |", section);
