@@ -69,8 +69,9 @@ public static class ConfigSchema
             // rest.
             var all = Common.Take(RouterKeysAt).Append(E("router.type", RouterCatalog.Baseline, RouterCatalog.Names,
                 "routing rule"))
-                .Concat(Common.Skip(RouterKeysAt).Take(2)).Concat(routers.SelectMany(r => r.Knobs))
-                .Concat(Common.Skip(RouterKeysAt + 2)).ToList();
+                .Concat(Common.Skip(RouterKeysAt).Take(SharedRouterKeys.Length))
+                .Concat(routers.SelectMany(r => r.Knobs))
+                .Concat(Common.Skip(RouterKeysAt + SharedRouterKeys.Length)).ToList();
             cache = c = (RouterCatalog.Version, all, all.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.ToList()));
             return c;
         }
@@ -78,6 +79,9 @@ public static class ConfigSchema
 
     /// <summary>Where router.type sits among the common keys: after the model's ten.</summary>
     const int RouterKeysAt = 10;
+
+    /// <summary>The router keys every router has (after router.type, before each router's own knobs).</summary>
+    public static readonly string[] SharedRouterKeys = ["balance_coef", "z_loss_coef", "balance", "bias_rate"];
 
     static readonly IReadOnlyList<ParamDef> Common =
     [
@@ -97,6 +101,16 @@ public static class ConfigSchema
         // own knobs are declared in its file under src/Orchestrator.Moe/Routing/
         F("router.balance_coef", 0.01, "Switch balance loss coefficient α (each router's own f_i)", 0),
         F("router.z_loss_coef", 0.0, "router z-loss coefficient (0.001 is common)", 0),
+        E("router.balance", "loss", ["loss", "bias"], "load balancing: the Switch loss (α = balance_coef), or " +
+            "auxiliary-loss-free per-expert selection biases (Wang et al. 2024; DeepSeek-V3)") with
+        {
+            OmittedAtDefault = true,
+        },
+        F("router.bias_rate", 0.001, "balance: bias — u in b_i += u·sign(mean load − load_i) after each step", 0,
+            minEx: true) with
+        {
+            OmittedAtDefault = true,
+        },
 
         // --- data
         S("data.corpus", "fortunes",

@@ -42,7 +42,12 @@ public sealed class RouterConfig
     public bool Bool(string knob) => (bool)Knobs[knob];
     public string String(string knob) => (string)Knobs[knob];
 
-    public double BalanceCoef => Double("balance_coef");
+    /// <summary>α of the Switch balance loss; 0 under auxiliary-loss-free balancing (balance: bias).</summary>
+    public double BalanceCoef => BiasBalancing ? 0 : Double("balance_coef");
+    /// <summary>balance: bias — per-expert selection biases instead of the balance loss (Moe/Routing/Router.cs).
+    /// </summary>
+    public bool BiasBalancing => String("balance") == "bias";
+    public double BiasRate => Double("bias_rate");
     public double ZLossCoef => Double("z_loss_coef");
     public RouterDefinition Definition => RouterCatalog.Get(Type);
 
@@ -52,6 +57,13 @@ public sealed class RouterConfig
         var type = (string)flat["router.type"];
         var knobs = ConfigSchema.RouterKnobs(type).Distinct().Where(k => flat.ContainsKey("router." + k))
             .ToDictionary(k => k, k => flat["router." + k]);
+        // Bias balancing changes how a router selects: named in its knobs when on (absent at the default, so the
+        // knobs of every run stored before it are unchanged).
+        if (flat.TryGetValue("router.balance", out var b) && (string)b == "bias")
+        {
+            knobs["balance"] = b;
+            knobs["bias_rate"] = flat["router.bias_rate"];
+        }
         return ConfigValues.CanonicalJson(knobs);
     }
 }

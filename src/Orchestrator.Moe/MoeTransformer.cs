@@ -84,8 +84,12 @@ public sealed class MoeTransformer : nn.Module
     /// <summary>After an optimizer step: routers with a controller update it (ReMoE's λ); returns its state.</summary>
     public IReadOnlyDictionary<string, double> AfterTrainingStep()
     {
-        var routers = MoeBlocks.Select(b => b.Router).ToList();
-        return routers.Count == 0 ? new Dictionary<string, double>() : routers[0].AfterStep(routers);
+        var blocks = MoeBlocks;
+        var routers = blocks.Select(b => b.Router).ToList();
+        var state = new Dictionary<string, double>(routers.Count == 0 ? [] : routers[0].AfterStep(routers));
+        var spreads = blocks.Select(b => b.UpdateBias()).OfType<double>().ToList();
+        if (spreads.Count > 0) state["expert_bias_spread"] = spreads.Average();      // balance: bias
+        return state;
     }
 
     /// <summary>Which MoE layers (0-based among MoE layers) have an allocator (Ada-K).</summary>

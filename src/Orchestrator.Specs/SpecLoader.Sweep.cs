@@ -83,7 +83,7 @@ public static partial class SpecLoader
                                 if (def == null || def.Key == "router.type")
                                 {
                                     UnknownKey(errors, k.KeyMark, path, k.Key,
-                                        ConfigSchema.RouterKnobs(r.Key).Concat(["balance_coef", "z_loss_coef"]));
+                                        ConfigSchema.RouterKnobs(r.Key).Concat(ConfigSchema.SharedRouterKeys));
                                     continue;
                                 }
                                 grid.Add(Values(k.Value).Select(v => ParseValue(def, v, path, errors) is { } x

@@ -17,7 +17,7 @@ static class TestRouters
     public static RouterConfig Config(string type, params (string Knob, object Value)[] knobs)
     {
         var declared = RouterCatalog.Get(type).Knobs.Select(k => k.Key["router.".Length..])
-            .Concat(["balance_coef", "z_loss_coef"]).ToHashSet();
+            .Concat(ConfigSchema.SharedRouterKeys).ToHashSet();
         var given = knobs.Where(k => declared.Contains(k.Knob)).ToList();
         if (type == "top_p" && !given.Any(k => k.Knob == "entropy_coef")) given.Add(("entropy_coef", 0.0));
         if (type == "adaptive_gating" && !given.Any(k => k.Knob == "normalize")) given.Add(("normalize", false));

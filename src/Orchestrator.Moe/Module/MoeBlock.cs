@@ -22,6 +22,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     private readonly ModuleList<SwiGluExpert> shared_experts;
     private Linear? null_gate;
     private Linear? allocator;
+    private Tensor? expert_bias;           // (N) selection biases of auxiliary-loss-free balancing (balance: bias)
+    private long[]? lastLoad;              // tokens per expert in the last training forward, for the bias update
     private readonly int dModel, layerIndex;
 
     public Router Router { get; private set; }
@@ -69,6 +71,13 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             }
             register_module("null_gate", null_gate);
         }
+        if (router.Config.BiasBalancing && expert_bias is null)
+        {
+            // Zero biases: routing starts as the unbiased rule; saved with the model, so evaluation chooses as
+            // training ended.
+            expert_bias = zeros(NumExperts, device: device);
+            register_buffer("expert_bias", expert_bias);
+        }
         if (withAllocator && allocator is null)
         {
             // Zero weights: the allocator starts from the uniform policy over k ∈ {1..N}.
@@ -92,7 +101,9 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var logits = gate.forward(h);                                          // z = h·W_r, (T, N)
         if (Router.NullExperts > 0) logits = cat([logits, null_gate!.forward(h)], 1);   // (T, N + m)
         var allocLogits = Router.NeedsAllocator && allocator is not null ? allocator.forward(h) : null;
-        var r = Router.Route(logits, allocLogits, sampleAllocator);
+        var r = Router.Config.BiasBalancing && expert_bias is not null
+            ? Router.RouteWithBias(logits, allocLogits, sampleAllocator, expert_bias)
+            : Router.Route(logits, allocLogits, sampleAllocator);
         // Auxiliary losses of this layer: α·L_b (+ β·L_d for top_p) (+ c_z·mean(logsumexp(z)²)).
         var aux = r.BalanceLoss + r.EntropyLoss;
         if (Router.Config.ZLossCoef > 0) aux = aux + Router.Config.ZLossCoef * ZLoss(logits);
@@ -102,6 +113,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var expertIds = pairs.select(1, 0);
         var tokenIds = pairs.select(1, 1);
         var counts = r.Mask.sum([0]).to(ScalarType.Int64).cpu().data<long>().ToArray();
+        if (is_grad_enabled()) lastLoad = counts;
         var w = r.Weights.t().reshape(-1).index_select(0, expertIds * t + tokenIds);   // (P) combine weights
         var xs = h.index_select(0, tokenIds);                                  // (P, d)
         var outs = new List<Tensor>(NumExperts);
@@ -120,6 +132,19 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var measured = telemetry != TelemetryLevel.None ? Measure(r, logits, counts, telemetry) : null;
         return new MoeLayerOutput(y.view(b, s, dModel), r, aux, h, measured);
     }
+
+    /// <summary>After an optimizer step under balance: bias, each expert's bias moves by u against its load in the
+    /// step (Router.UpdateBias). Returns the biases' spread, max − min, or null when not balancing by bias.</summary>
+    public double? UpdateBias()
+    {
+        if (!Router.Config.BiasBalancing || expert_bias is null || lastLoad is null) return null;
+        Router.UpdateBias(expert_bias, lastLoad, Router.Config.BiasRate);
+        lastLoad = null;
+        return (expert_bias.max() - expert_bias.min()).item<float>();
+    }
+
+    /// <summary>(N) the selection biases (balance: bias), null otherwise.</summary>
+    public Tensor? ExpertBias => expert_bias;
 
     /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
     public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(2).mean();

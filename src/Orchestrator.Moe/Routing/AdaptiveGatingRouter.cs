@@ -43,4 +43,10 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
             EntropyLoss = Zero(probs),
         };
     }
+
+    public override Tensor Weights(Tensor mask, Tensor logits)
+    {
+        var raw = logits.softmax(-1) * mask;
+        return normalize ? Renormalise(raw) : raw;
+    }
 }

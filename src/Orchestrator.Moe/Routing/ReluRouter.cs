@@ -73,4 +73,7 @@ public sealed class ReluRouter(RouterConfig config, int experts) : Router(config
         }
         return new Dictionary<string, double> { ["relu_sparsity"] = mean, ["relu_l1_coef"] = next };
     }
+
+    /// <summary>ReLU(z) of the chosen experts: ReMoE's weights are the router's outputs themselves.</summary>
+    public override Tensor Weights(Tensor mask, Tensor logits) => logits.relu() * mask;
 }

@@ -44,6 +44,37 @@ public abstract class Router
     /// <summary>Routing slots per token when some can be null (top-k over real + null experts): the k.</summary>
     public virtual int SlotsPerToken => 0;
 
+    /// <summary>Combine weights for a given selection, from the router's unbiased logits: what Route gives the
+    /// experts it chose. Used by auxiliary-loss-free balancing, which chooses with biased scores but weights with
+    /// the unbiased ones. Default: P = softmax(z) over the selected real experts, renormalised. mask: (T, N),
+    /// logits: (T, N + m).</summary>
+    public virtual Tensor Weights(Tensor mask, Tensor logits) =>
+        Renormalise(logits.softmax(-1).narrow(1, 0, Experts) * mask);
+
+    /// <summary>Auxiliary-loss-free balancing (Wang et al. 2024; DeepSeek-V3): experts are chosen on z + b (b: (N)
+    /// per-expert biases, null experts unbiased) and weighted on z alone; P stays softmax(z).</summary>
+    public RouterOutput RouteWithBias(Tensor logits, Tensor? allocatorLogits, bool training, Tensor bias)
+    {
+        var padded = NullExperts > 0 ? cat([bias, zeros(NullExperts, dtype: bias.dtype, device: bias.device)]) : bias;
+        var chosen = Route(logits + padded, allocatorLogits, training);
+        return new RouterOutput
+        {
+            Mask = chosen.Mask, Weights = Weights(chosen.Mask, logits), Probs = logits.softmax(-1),
+            NullsSelected = chosen.NullsSelected, AllocatorLogits = chosen.AllocatorLogits, ChosenK = chosen.ChosenK,
+            BalanceLoss = chosen.BalanceLoss, EntropyLoss = chosen.EntropyLoss,
+        };
+    }
+
+    /// <summary>The bias update after a step: b_i += u · sign(mean load − load_i) — an overloaded expert's bias
+    /// falls, an idle one's rises. load: tokens routed to each expert in the step's batch.</summary>
+    public static void UpdateBias(Tensor bias, IReadOnlyList<long> load, double rate)
+    {
+        double mean = load.Average();
+        var step = load.Select(l => (float)(rate * Math.Sign(mean - l))).ToArray();
+        using var _ = no_grad();
+        bias.add_(tensor(step, device: bias.device));
+    }
+
     /// <summary>Called once after every optimizer step, on the first MoE layer's router, with every layer's router:
     /// a rule with a controller (ReMoE's L1 coefficient) updates it from what the step measured and returns its
     /// state as metrics to log. Most rules have none.</summary>

@@ -50,4 +50,11 @@ public sealed class TopPRouter(RouterConfig config, int experts) : Router(config
             EntropyLoss = entropyCoef * entropy,
         };
     }
+
+    /// <summary>Raw probabilities of the kept experts (the official code), or renormalised.</summary>
+    public override Tensor Weights(Tensor mask, Tensor logits)
+    {
+        var raw = logits.softmax(-1) * mask;
+        return normalize ? Renormalise(raw) : raw;
+    }
 }
