@@ -33,8 +33,7 @@ public static partial class Cli
         var c = new Command("status", "Each run's state and stage from the database (SLURM job ids and states too)");
         var sweep = SweepOption("only this sweep's runs");
         var format = FormatOption();
-        c.Options.Add(sweep);
-        c.Options.Add(format);
+        AddOptions(c, sweep, format);
         c.SetAction(p => WithReadOnly(s =>
         {
             var name = p.GetValue(sweep);
@@ -90,7 +89,7 @@ public static partial class Cli
         var timeout = Number("--timeout", 0.1, "stop the query after this many seconds (30)");
         c.Arguments.Add(sqlArg);
         RefuseFlags(sqlArg, c);
-        foreach (var o in new Option[] { name, format, timeout }) c.Options.Add(o);
+        AddOptions(c, name, format, timeout);
         c.SetAction(p =>
         {
             string sql;
@@ -131,7 +130,7 @@ public static partial class Cli
         var sweep = SweepOption("the sweep to report");
         var several = Text("--sweeps", "\"A B\"", "sweeps to compare in one report");
         var output = Text("--out", "DIR", "where to write the report (default results/<sweep>/)");
-        foreach (var o in new Option[] { sweep, several, output }) c.Options.Add(o);
+        AddOptions(c, sweep, several, output);
         c.SetAction(p =>
         {
             var sweeps = (p.GetValue(several) ?? p.GetValue(sweep) ?? "")

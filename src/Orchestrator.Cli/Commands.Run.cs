@@ -11,11 +11,29 @@ namespace Orchestrator.Cli;
 /// </summary>
 public static partial class Cli
 {
-    static Option<string> SpecOption() => new("--spec")
+    /// <summary>The spec a sweep or plan reads: --spec FILE and the key.path=value overrides after the flags.</summary>
+    sealed record SpecInput(Option<string> Spec, Argument<string[]> Overrides)
     {
-        Description = "the experiment spec", HelpName = "FILE",
-        DefaultValueFactory = _ => Path.Combine("experiments", "default.yaml"),
-    };
+        public static SpecInput Add(Command c)
+        {
+            var input = new SpecInput(new Option<string>("--spec")
+            {
+                Description = "the experiment spec", HelpName = "FILE",
+                DefaultValueFactory = _ => Path.Combine("experiments", "default.yaml"),
+            }, OverridesArgument(c));
+            c.Options.Add(input.Spec);
+            c.Arguments.Add(input.Overrides);
+            return input;
+        }
+
+        public ExperimentSpec Load(ParseResult p) =>
+            SpecLoader.Load(p.GetValue(Spec)!, Cli.Overrides(p.GetValue(Overrides) ?? []));
+    }
+
+    static void AddOptions(Command c, params Option[] options)
+    {
+        foreach (var o in options) c.Options.Add(o);
+    }
 
     /// <summary>The options that decide which jobs a sweep (or its plan) runs.</summary>
     sealed record GraphFlags(Option<bool> RetryFailed, Option<bool> Reevaluate, Option<bool> Force)
@@ -26,7 +44,7 @@ public static partial class Cli
                 Switch("--retry-failed", "run failed runs and their failed fine-tunes again"),
                 Switch("--reevaluate", "evaluate finished runs again from their stored fine-tuned models"),
                 Switch("--force", "recompute everything, bases and fine-tunes included"));
-            c.Options.Add(f.RetryFailed); c.Options.Add(f.Reevaluate); c.Options.Add(f.Force);
+            AddOptions(c, f.RetryFailed, f.Reevaluate, f.Force);
             return f;
         }
 
@@ -38,7 +56,7 @@ public static partial class Cli
     {
         var c = new Command("sweep", "Run a spec's sweep: pretrain each base once, fine-tune per router, evaluate " +
                                      "each run; resumes where a previous sweep stopped. Then findings and report.");
-        var spec = SpecOption();
+        var spec = SpecInput.Add(c);
         var executor = Choice("--executor", "where jobs run (default: the spec's execution.executor)",
             "local", "slurm");
         executor.DefaultValueFactory = null;
@@ -50,14 +68,11 @@ public static partial class Cli
         var worker = Text("--worker", "COMMAND", "the worker command line (tests)");
         worker.Hidden = true;
         var noReport = Switch("--no-report", "skip the HTML/Markdown report");
-        foreach (var o in new Option[] { spec, executor, devices, jobs, maxJobs, lease, worker, noReport })
-            c.Options.Add(o);
+        AddOptions(c, executor, devices, jobs, maxJobs, lease, worker, noReport);
         var graph = GraphFlags.Add(c);
-        var overrides = OverridesArgument(c);
-        c.Arguments.Add(overrides);
         c.SetAction(p =>
         {
-            var loaded = SpecLoader.Load(p.GetValue(spec)!, Overrides(p.GetValue(overrides) ?? []));
+            var loaded = spec.Load(p);
             using var store = ResultStore.Open(Paths.Database);
             var g = graph.Read(p);
             var summary = new SweepRunner(store, Console.Out).Run(loaded, new SweepOptions(
@@ -85,16 +100,13 @@ public static partial class Cli
     {
         var c = new Command("plan", "The runs a spec expands to, with their status, and the job graph a sweep with " +
                                     "the same options would run. Runs nothing.");
-        var spec = SpecOption();
+        var spec = SpecInput.Add(c);
         var format = FormatOption();
-        c.Options.Add(spec);
         c.Options.Add(format);
         var graph = GraphFlags.Add(c);
-        var overrides = OverridesArgument(c);
-        c.Arguments.Add(overrides);
         c.SetAction(p =>
         {
-            var loaded = SpecLoader.Load(p.GetValue(spec)!, Overrides(p.GetValue(overrides) ?? []));
+            var loaded = spec.Load(p);
             if (!File.Exists(Paths.Database))
             {
                 PlanPrinter.Print(loaded, StoreLookup.Empty, graph.Read(p), p.GetValue(format)!, Console.Out);
@@ -149,7 +161,7 @@ public static partial class Cli
         var gate = Number("--gate-scale", 0, "scale of the random gate weights");
         var runs = Integer("--runs", 1, "runs in the store benchmark (10,000)");
         var small = Switch("--default-size-only", "model benchmark: skip the larger model");
-        foreach (var o in new Option[] { rounds, tokens, gate, runs, small }) c.Options.Add(o);
+        AddOptions(c, rounds, tokens, gate, runs, small);
         c.Arguments.Add(what);
         c.SetAction(p =>
         {

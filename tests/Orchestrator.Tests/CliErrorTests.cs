@@ -8,11 +8,8 @@ public class CliErrorTests
 {
     static (int rc, string stderr) Run(params string[] args)
     {
-        var err = new StringWriter();
-        var old = Console.Error;
-        Console.SetError(err);
-        try { return (Orchestrator.Cli.Cli.Run(args), err.ToString()); }
-        finally { Console.SetError(old); }
+        var (rc, _, stderr) = Cli.CommandLineTests.Run(args);
+        return (rc, stderr);
     }
 
     [Fact]
