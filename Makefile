@@ -10,7 +10,7 @@ ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/orchestrator.dll
 # Which make variable sets which flag, so that an error about a flag the user never typed names the variable.
 export ORCHESTRATOR_MAKE_VARS := spec=SPEC sweep=SWEEP sweeps=SWEEPS format=FORMAT name=NAME out=OUT
 
-.PHONY: setup sweep plan status cancel query report export test bench clean help
+.PHONY: setup sweep plan status cancel query report export test bench gpu-bundle clean help
 
 help:
 	@echo "make sweep [SPEC=experiments/x.yaml] [ARGS=\"finetune.steps=50 seeds=[0]\"] [TORCH=cuda]"
@@ -22,6 +22,7 @@ help:
 	@echo "make export [OUT=dir]     every table and view as Parquet (default results/export/)"
 	@echo "make test                 the whole test suite"
 	@echo "make bench                benchmarks, written to results/bench/"
+	@echo "make gpu-bundle           one file to run on a host with PyTorch but no .NET (docs/gpu-run.md)"
 
 # Idempotent: installs missing packages, restores and builds.
 setup:
@@ -56,6 +57,10 @@ test: setup
 
 bench: setup
 	$(ORCH) bench $(ARGS)
+
+# A self-contained bundle for hosts without .NET or a NuGet feed that have a Python PyTorch (docs/gpu-run.md).
+gpu-bundle: setup
+	bash build/gpu-bundle.sh
 
 clean:
 	dotnet clean Orchestrator.sln -c $(CONFIG) -v:q

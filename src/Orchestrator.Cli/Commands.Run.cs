@@ -146,21 +146,23 @@ public static partial class Cli
         var what = new Argument<string>("what")
         {
             Description = "moe (one MoE layer), model (whole model per router: speed-ups against FLOPs, telemetry, " +
-                          "MFU), sweep (orchestration overhead), store (SQLite) or all",
-            DefaultValueFactory = _ => "all", HelpName = "moe|model|sweep|store|all",
+                          "MFU), sweep (orchestration overhead), store (SQLite), all of these, or step (the " +
+                          "training step of --spec's model on --device, for comparison with tools/gpu/twin.py)",
+            DefaultValueFactory = _ => "all", HelpName = "moe|model|sweep|store|all|step",
         };
         what.Validators.Add(r =>
         {
             var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "all";
             if (FlagShaped().IsMatch(text)) r.AddError(UnknownFlag(c, text));
-            else if (text is not ("moe" or "model" or "sweep" or "store" or "all"))
-                r.AddError($"bench what? moe, model, sweep, store or all, got '{text}'");
+            else if (text is not ("moe" or "model" or "sweep" or "store" or "all" or "step"))
+                r.AddError($"bench what? moe, model, sweep, store, all or step, got '{text}'");
         });
         var rounds = Integer("--rounds", 1, "rounds of the MoE layer and model benchmarks");
         var tokens = Integer("--tokens", 1, "tokens per MoE layer forward");
         var gate = Number("--gate-scale", 0, "scale of the random gate weights");
         var runs = Integer("--runs", 1, "runs in the store benchmark (10,000)");
         var small = Switch("--default-size-only", "model benchmark: skip the larger model");
+        var step = StepOptions.Add(c);
         AddOptions(c, rounds, tokens, gate, runs, small);
         c.Arguments.Add(what);
         c.SetAction(p =>
@@ -189,6 +191,7 @@ public static partial class Cli
             if (w is "sweep" or "all") Write(Bench.SweepBench.Run(Console.Out), "sweep.json");
             if (w is "store" or "all")
                 Write(Bench.StoreBench.Run(p.GetValue(runs) ?? 10_000, Console.Out), "store.json");
+            if (w is "step") Write(step.Run(p), step.FileName(p));
             return ExitOk;
         });
         return c;

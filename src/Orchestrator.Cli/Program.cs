@@ -53,7 +53,7 @@ namespace Orchestrator.Cli
             var root = new RootCommand("Orchestrator: sweeps of adaptive expert routers for MoE language models, " +
                                        "their results in SQLite, their reports and findings.");
             foreach (var c in new[] { SweepCommand(), PlanCommand(), StatusCommand(), CancelCommand(), QueryCommand(),
-                         ReportCommand(), ExportCommand(), BenchCommand(), WorkerCommand() })
+                         ReportCommand(), ExportCommand(), BenchCommand(), SmokeCommand(), WorkerCommand() })
                 root.Subcommands.Add(c);
             foreach (var v in root.Options.OfType<VersionOption>())
             {
@@ -79,9 +79,8 @@ namespace Orchestrator.Cli
             var asm = typeof(Cli).Assembly;
             var version = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
                 .Split('+')[0] ?? "0";
-            var commit = Orchestrator.Execution.Provenance.Git("rev-parse --short=12 HEAD") ?? "unknown";
-            bool dirty = Orchestrator.Execution.Provenance.Git("status --porcelain --untracked-files=no") is
-                { Length: > 0 };
+            var (hash, dirty) = Orchestrator.Execution.Provenance.Commit();
+            var commit = hash.Length > 12 ? hash[..12] : hash;
             var torch = typeof(TorchSharp.torch).Assembly
                 .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0];
             return $"orchestrator {version} (commit {commit}{(dirty ? ", uncommitted changes" : "")}; " +

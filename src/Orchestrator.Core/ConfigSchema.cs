@@ -77,8 +77,8 @@ public static class ConfigSchema
         }
     }
 
-    /// <summary>Where router.type sits among the common keys: after the model's ten.</summary>
-    const int RouterKeysAt = 10;
+    /// <summary>Where router.type sits among the common keys: after the model's eleven.</summary>
+    const int RouterKeysAt = 11;
 
     /// <summary>The router keys every router has (after router.type, before each router's own knobs).</summary>
     public static readonly string[] SharedRouterKeys = ["balance_coef", "z_loss_coef", "balance", "bias_rate"];
@@ -96,6 +96,11 @@ public static class ConfigSchema
         I("model.vocab_size", 512, "tokenizer vocabulary (byte-level BPE, trained on the corpus)", 260, 65536),
         I("model.context", 64, "context length in tokens", 8, 8192),
         F("model.rope_theta", 10000, "rotary embedding base", 1),
+        E("model.dtype", "float32", ["float32", "bfloat16"], "weights and activations: float32, or bfloat16 " +
+            "(for GPU runs: half the memory, tensor cores; losses and routing probabilities stay float32)") with
+        {
+            OmittedAtDefault = true,
+        },
 
         // --- router (used for fine-tuning and evaluation; pretraining uses top_k with pretrain.k); each router's
         // own knobs are declared in its file under src/Orchestrator.Moe/Routing/

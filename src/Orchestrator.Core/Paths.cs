@@ -36,8 +36,12 @@ public static class Paths
     public static string FromStored(string stored) =>
         Path.IsPathRooted(stored) ? stored : Path.Combine(Results, stored);
 
+    /// <summary>ORCHESTRATOR_ROOT, when set (a bundle from `make gpu-bundle`); else the folder holding
+    /// Orchestrator.sln, above the working directory or the program.</summary>
     static string FindRepoRoot()
     {
+        if (Environment.GetEnvironmentVariable("ORCHESTRATOR_ROOT") is { Length: > 0 } root)
+            return Path.GetFullPath(root);
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             var dir = new DirectoryInfo(start);

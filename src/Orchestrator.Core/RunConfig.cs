@@ -1,8 +1,10 @@
 namespace Orchestrator.Core;
 
 public sealed record ModelConfig(int Layers, int DModel, int Heads, int Experts, int ExpertHidden, int SharedExperts,
-    string MoeLayers, int VocabSize, int Context, double RopeTheta)
+    string MoeLayers, int VocabSize, int Context, double RopeTheta, string DType = "float32")
 {
+    public bool BFloat16 => DType == "bfloat16";
+
     public bool IsMoeLayer(int layer) => MoeLayers == "all" || layer % 2 == 1;
 }
 
@@ -97,7 +99,7 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
 
         var model = new ModelConfig(I("model.layers"), I("model.d_model"), I("model.heads"), I("model.experts"),
             I("model.expert_hidden"), I("model.shared_experts"), S("model.moe_layers"), I("model.vocab_size"),
-            I("model.context"), D("model.rope_theta"));
+            I("model.context"), D("model.rope_theta"), S("model.dtype"));
         var router = new RouterConfig(type, defaults.Keys
             .Where(k => k.StartsWith("router.", StringComparison.Ordinal) && k != "router.type")
             .ToDictionary(k => k["router.".Length..], Get));

@@ -147,9 +147,10 @@ public sealed record ModelManifest(string Sha256, long Size, TrainingSummary? Tr
         File.Exists(PathFor(checkpoint)) ? Protocol.Read<ModelManifest>(PathFor(checkpoint), "model manifest") : null;
 }
 
-/// <summary>What fine-tuning measured: training wall time and throughput, time to eval.target_loss, job time.</summary>
+/// <summary>What fine-tuning measured: training wall time and throughput, time to eval.target_loss, job time, and
+/// the job's peak memory (bytes; the process's on the CPU, NVML's for the process on a GPU).</summary>
 public sealed record TrainingSummary(double TrainSeconds, double TrainTokensPerSecond, double? TimeToTargetLoss,
-    double JobSeconds);
+    double JobSeconds, double? PeakMemoryBytes = null);
 
 public static class Protocol
 {

@@ -68,11 +68,12 @@ public sealed class DevicePool
     public int ThreadsFor(Slot slot, int cpuJobsRunning) => slot.Threads != Shared ? slot.Threads
         : Math.Max(1, Cores / Math.Max(1, cpuJobsRunning));
 
-    /// <summary>GPUs visible to this host, from the NVIDIA driver's /proc entries (no libtorch load needed).</summary>
+    /// <summary>GPUs visible to this host, from the NVIDIA driver's /proc entries, else from NVML (no libtorch load
+    /// needed either way).</summary>
     static int CountGpus()
     {
         const string dir = "/proc/driver/nvidia/gpus";
-        return Directory.Exists(dir) ? Directory.GetDirectories(dir).Length : 0;
+        return Directory.Exists(dir) ? Directory.GetDirectories(dir).Length : Orchestrator.Training.DeviceInfo.GpuCount();
     }
 
     public static IDictionary<string, string> WorkerEnvironment(Slot slot)

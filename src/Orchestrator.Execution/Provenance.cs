@@ -15,15 +15,15 @@ public static class Provenance
         var torchAsm = typeof(TorchSharp.torch).Assembly;
         return new Dictionary<string, string>
         {
-            ["git_commit"] = Git("rev-parse HEAD") ?? "unknown",
-            ["git_dirty"] = (Git("status --porcelain --untracked-files=no") is { Length: > 0 }).ToString()
-                .ToLowerInvariant(),
+            ["git_commit"] = Commit().Hash,
+            ["git_dirty"] = Commit().Dirty.ToString().ToLowerInvariant(),
             ["spec"] = job.SpecPath,
             ["config_json"] = job.ConfigJson,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["torchsharp"] = torchAsm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
                                  ?.Split('+')[0] ?? torchAsm.GetName().Version?.ToString() ?? "unknown",
-            ["libtorch"] = Meta("LibTorchPackage") ?? "unknown",
+            // The package the build referenced; the worker adds the libtorch it actually loaded (DeviceInfo).
+            ["libtorch_package"] = Meta("LibTorchPackage") ?? "unknown",
             ["device"] = deviceName,
             ["threads"] = job.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["host"] = Environment.MachineName,
@@ -32,6 +32,21 @@ public static class Provenance
             ["started_at"] = DateTime.UtcNow.ToString("O"),
         };
     }
+
+    /// <summary>The source commit: from git, or where there is no repository (a bundle built by
+    /// `make gpu-bundle`) from the source-commit.txt the bundle carries ("HASH" or "HASH dirty").</summary>
+    public static (string Hash, bool Dirty) Commit()
+    {
+        if (Git("rev-parse HEAD") is { } hash)
+            return (hash, Git("status --porcelain --untracked-files=no") is { Length: > 0 });
+        var file = Path.Combine(Paths.RepoRoot, SourceCommitFile);
+        if (!File.Exists(file)) return ("unknown", false);
+        var parts = File.ReadAllText(file).Split(' ',
+            StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return (parts.ElementAtOrDefault(0) ?? "unknown", parts.Contains("dirty"));
+    }
+
+    public const string SourceCommitFile = "source-commit.txt";
 
     public static string? Git(string args)
     {

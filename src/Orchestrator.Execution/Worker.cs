@@ -32,6 +32,9 @@ public static class Worker
                 Provenance = Provenance.Collect(ticket, DeviceName(device)),
             };
             result.Provenance["seed"] = seed.ToString();
+            foreach (var (k, v) in DeviceInfo.Describe(device)) result.Provenance[k] = v;
+            // Where the loaded libtorch does not say its version (the build's copy), the package the build used does.
+            result.Provenance.TryAdd("libtorch", result.Provenance["libtorch_package"]);
             // The model the job started from, by its hash: a run's provenance names the fine-tune it evaluated.
             if (ticket.Input is { } input)
                 result.Provenance[ticket.Kind == JobKind.Evaluate ? "finetune_hash" : "base_hash"] = input.Hash;

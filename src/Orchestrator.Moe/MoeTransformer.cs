@@ -21,7 +21,7 @@ public sealed class MoeBody : nn.Module
 
     public MoeBody(ModelConfig c, RouterConfig router, Device device) : base("model")
     {
-        var rope = new RotaryEmbedding(c.DModel / c.Heads, c.Context, c.RopeTheta, device);
+        var rope = new RotaryEmbedding(c.DModel / c.Heads, c.Context, c.RopeTheta, device, MoeTransformer.DType(c));
         embed_tokens = nn.Embedding(c.VocabSize, c.DModel);
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.Layers)
             .Select(i => new DecoderLayer(i, c, rope, c.IsMoeLayer(i) ? Routers.Create(router,
@@ -51,8 +51,12 @@ public sealed class MoeTransformer : nn.Module
         lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
         RegisterComponents();
         InitWeights();
+        if (config.BFloat16) this.to(ScalarType.BFloat16);
         if (Device.type != DeviceType.CPU) this.to(Device);
     }
+
+    /// <summary>The dtype of the weights and activations (model.dtype).</summary>
+    public static ScalarType DType(ModelConfig c) => c.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
     /// <summary>Adds LoRA adapters (rank r, α = 2r) to every attention layer's query and value projections.</summary>
     public void EnableLora(int rank)
@@ -116,7 +120,8 @@ public sealed class MoeTransformer : nn.Module
             if (moe.Telemetry is { } t) tel.Add(t);
         }
         var logits = lm_head.forward(model.norm.forward(x));         // (B, S, V)
-        return new ModelOutput(logits, aux, tel, routing);
+        // Losses and log-probabilities are taken in float32 whatever the weights' dtype.
+        return new ModelOutput(logits.to(ScalarType.Float32), aux, tel, routing);
     }
 
     /// <summary>Parameters by group, for FLOPs and "activated parameters" accounting.</summary>

@@ -97,8 +97,8 @@ public static class AdaKTrainer
                     var routed = output.Routing[a.moeIndex];
                     var labels = WarmStartLabels(routed.Routing.Probs.narrow(1, 0, model.Config.Experts), set.WarmStart,
                         set.WarmP, set.DefaultK);
-                    return nn.functional.cross_entropy(a.block.Allocator!.forward(routed.RouterInput.detach()),
-                        labels - 1);
+                    var allocatorLogits = a.block.Allocator!.forward(routed.RouterInput.detach());
+                    return nn.functional.cross_entropy(allocatorLogits.to(ScalarType.Float32), labels - 1);
                 }).ToList();
                 var loss = stack(losses).mean();
                 loss.backward();
@@ -151,7 +151,7 @@ public static class AdaKTrainer
                     for (int j = 0; j < agents.Count; j++)
                     {
                         var (h, k, logpOld, piOld, discount) = rollout[j];
-                        var logits = agents[j].block.Allocator!.forward(h);                     // (T, N)
+                        var logits = agents[j].block.Allocator!.forward(h).to(ScalarType.Float32);             // (T, N)
                         var logp = logits.log_softmax(-1);
                         var logpK = logp.gather(1, (k - 1).unsqueeze(1)).squeeze(1);
                         rl.Add(PpoLoss(logpK, logpOld, discount * gain, set.Epsilon));

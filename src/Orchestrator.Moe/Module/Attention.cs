@@ -28,11 +28,10 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public void EnableLora(int rank, double alpha)
     {
         long d = q_proj.weight!.shape[1];
-        var device = q_proj.weight!.device;
-        (q_lora_A, q_lora_B) = (nn.Linear(d, rank, hasBias: false, device: device), nn.Linear(rank, d, hasBias: false,
-            device: device));
-        (v_lora_A, v_lora_B) = (nn.Linear(d, rank, hasBias: false, device: device), nn.Linear(rank, d, hasBias: false,
-            device: device));
+        var (device, dtype) = (q_proj.weight!.device, q_proj.weight!.dtype);
+        Linear L(long i, long o) => nn.Linear(i, o, hasBias: false, device: device, dtype: dtype);
+        (q_lora_A, q_lora_B) = (L(d, rank), L(rank, d));
+        (v_lora_A, v_lora_B) = (L(d, rank), L(rank, d));
         using (no_grad()) { q_lora_B.weight!.zero_(); v_lora_B.weight!.zero_(); }
         register_module("q_lora_A", q_lora_A); register_module("q_lora_B", q_lora_B);
         register_module("v_lora_A", v_lora_A); register_module("v_lora_B", v_lora_B);

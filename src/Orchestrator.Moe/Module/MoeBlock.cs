@@ -60,10 +60,10 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
 
     private void EnsureRouterModules(Router router, bool withAllocator)
     {
-        var device = gate.weight!.device;
+        var (device, dtype) = (gate.weight!.device, gate.weight!.dtype);
         if (router.NullExperts > 0 && (null_gate is null || null_gate.weight!.shape[0] != router.NullExperts))
         {
-            null_gate = nn.Linear(dModel, router.NullExperts, hasBias: false, device: device);
+            null_gate = nn.Linear(dModel, router.NullExperts, hasBias: false, device: device, dtype: dtype);
             using (no_grad())
             {
                 var rows = arange(router.NullExperts, device: device).remainder(NumExperts);
@@ -81,7 +81,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         if (withAllocator && allocator is null)
         {
             // Zero weights: the allocator starts from the uniform policy over k ∈ {1..N}.
-            allocator = nn.Linear(dModel, NumExperts, hasBias: false, device: device);
+            allocator = nn.Linear(dModel, NumExperts, hasBias: false, device: device, dtype: dtype);
             using (no_grad()) allocator.weight!.zero_();
             register_module("allocator", allocator);
         }
@@ -100,7 +100,10 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var h = x.reshape(t, dModel);                                          // (T, d)
         var logits = gate.forward(h);                                          // z = h·W_r, (T, N)
         if (Router.NullExperts > 0) logits = cat([logits, null_gate!.forward(h)], 1);   // (T, N + m)
-        var allocLogits = Router.NeedsAllocator && allocator is not null ? allocator.forward(h) : null;
+        // Routing (probabilities, masks, weights, losses) in float32 also when the weights are bfloat16.
+        logits = logits.to(ScalarType.Float32);
+        var allocLogits = Router.NeedsAllocator && allocator is not null
+            ? allocator.forward(h).to(ScalarType.Float32) : null;
         var r = Router.Config.BiasBalancing && expert_bias is not null
             ? Router.RouteWithBias(logits, allocLogits, sampleAllocator, expert_bias)
             : Router.Route(logits, allocLogits, sampleAllocator);
@@ -114,7 +117,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var tokenIds = pairs.select(1, 1);
         var counts = r.Mask.sum([0]).to(ScalarType.Int64).cpu().data<long>().ToArray();
         if (is_grad_enabled()) lastLoad = counts;
-        var w = r.Weights.t().reshape(-1).index_select(0, expertIds * t + tokenIds);   // (P) combine weights
+        var w = r.Weights.t().reshape(-1).index_select(0, expertIds * t + tokenIds).to(h.dtype);   // (P) weights
         var xs = h.index_select(0, tokenIds);                                  // (P, d)
         var outs = new List<Tensor>(NumExperts);
         long start = 0;

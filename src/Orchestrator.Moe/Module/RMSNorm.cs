@@ -20,7 +20,8 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var rms = rsqrt(x.pow(2).mean([-1], keepdim: true) + eps);
-        return (x * rms * weight).MoveToOuterDisposeScope();
+        var xf = x.to(ScalarType.Float32);            // mean of squares in float32 under bfloat16 (a no-op else)
+        var rms = rsqrt(xf.pow(2).mean([-1], keepdim: true) + eps);
+        return ((xf * rms).to(x.dtype) * weight).MoveToOuterDisposeScope();
     }
 }

@@ -8,15 +8,16 @@ public sealed class RotaryEmbedding
 {
     private readonly Tensor cos, sin;   // (context, d_head)
 
-    public RotaryEmbedding(int headDim, int context, double theta, Device device)
+    public RotaryEmbedding(int headDim, int context, double theta, Device device,
+        ScalarType dtype = ScalarType.Float32)
     {
         using var scope = NewDisposeScope();
         var inv = pow(theta, -arange(0, headDim, 2, dtype: ScalarType.Float64) / headDim);   // (d_head/2)
         var pos = arange(context, dtype: ScalarType.Float64);
         var freqs = outer(pos, inv);                                                         // (S, d_head/2)
         var emb = cat([freqs, freqs], -1);                                                   // (S, d_head)
-        cos = emb.cos().to(ScalarType.Float32).to(device).DetachFromDisposeScope();
-        sin = emb.sin().to(ScalarType.Float32).to(device).DetachFromDisposeScope();
+        cos = emb.cos().to(dtype).to(device).DetachFromDisposeScope();
+        sin = emb.sin().to(dtype).to(device).DetachFromDisposeScope();
     }
 
     /// <summary>x: (B, H, S, d_head).</summary>

@@ -30,12 +30,15 @@ public static class EvaluateRecipe
         f["threads"] = TorchSharp.torch.get_num_threads();
         f["total_parameters"] = model.ParameterCount();
         f["eval_seconds"] = job.Clock.Elapsed.TotalSeconds;
+        // Bytes: the evaluation process's peak resident set, or on a GPU what NVML attributes to it.
+        if (DeviceInfo.PeakMemoryBytes(job.Device) is { } peak) f["eval_peak_memory_bytes"] = peak;
         var training = manifest?.Training;
         if (training != null)
         {
             f["train_seconds"] = training.TrainSeconds;
             f["train_tokens_per_second"] = training.TrainTokensPerSecond;
             if (training.TimeToTargetLoss is { } t) f["time_to_target_loss"] = t;
+            if (training.PeakMemoryBytes is { } m) f["train_peak_memory_bytes"] = m;
         }
         // A run's wall time: its fine-tuning job's and its evaluation's.
         f["job_seconds"] = job.Clock.Elapsed.TotalSeconds + (training?.JobSeconds ?? 0);

@@ -53,7 +53,8 @@ public static class FinetuneRecipe
                 ValidLoss);
         ValidLoss(steps);
         var training = new TrainingSummary(lastWall, history.Count == 0 ? 0 : history.Average(h => h.TokensPerSecond),
-            double.IsNaN(timeToTarget) ? null : timeToTarget, job.Clock.Elapsed.TotalSeconds);
+            double.IsNaN(timeToTarget) ? null : timeToTarget, job.Clock.Elapsed.TotalSeconds,
+            DeviceInfo.PeakMemoryBytes(job.Device));
         Checkpoints.Save(model, job, training);
         job.Log.WriteLine($"finetune done: {steps} steps in {lastWall:F1}s, checkpoint {job.Ticket.OutputDir}");
     }

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Orchestrator.Moe;
+using Orchestrator.Specs;
+using Orchestrator.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Cli;
+
+/// <summary>The commands that check a device: `smoke` (does it compute what the CPU computes, for every router)
+/// and `bench step`'s options (the training step of a spec's model, timed on a device).</summary>
+public static partial class Cli
+{
+    static Command SmokeCommand()
+    {
+        var c = new Command("smoke", "Check a device: a matmul and every router's forward and backward pass against " +
+                                     "the CPU's, then in bfloat16; exit 0 when every check passes, 1 otherwise");
+        var device = Choice("--device", "the device to check", "cuda", "cpu");
+        var json = Text("--json", "FILE", "also write the checks as JSON to FILE");
+        AddOptions(c, device, json);
+        c.SetAction(p =>
+        {
+            var d = Device(p.GetValue(device)!);
+            Console.WriteLine($"smoke: device {d}, commit {Orchestrator.Execution.Provenance.Commit().Hash}");
+            var checks = DeviceSmoke.Run(d, Console.Out);
+            foreach (var (k, v) in DeviceInfo.Describe(d)) Console.WriteLine($"  {k}: {v}");
+            int failed = checks.Count(x => !x.Passed);
+            Console.WriteLine(failed == 0 ? $"smoke: all {checks.Count} checks passed"
+                : $"smoke: {failed} of {checks.Count} checks failed");
+            if (p.GetValue(json) is { } file)
+            {
+                var o = new JsonObject
+                {
+                    ["device"] = d.ToString(),
+                    ["machine"] = new JsonObject(DeviceInfo.Describe(d).Select(kv =>
+                        KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+                    ["checks"] = new JsonArray(checks.Select(x => (JsonNode)new JsonObject
+                    {
+                        ["name"] = x.Name, ["passed"] = x.Passed, ["detail"] = x.Detail, ["seconds"] = x.Seconds,
+                    }).ToArray()),
+                };
+                Bench.MoeLayerBench.Write(o, file);
+            }
+            return failed == 0 ? ExitOk : ExitFailure;
+        });
+        return c;
+    }
+
+    /// <summary>cuda (the first visible GPU) or cpu; CUDA asked for but absent is a plain error.</summary>
+    static Device Device(string name)
+    {
+        if (name == "cpu") return CPU;
+        if (!cuda.is_available())
+            throw new UsageException("--device cuda: CUDA is not available to this build and host (a CUDA build " +
+                                     "of libtorch and an NVIDIA GPU are needed; see docs/gpu-run.md)");
+        return new Device(DeviceType.CUDA, 0);
+    }
+
+    /// <summary>`bench step`: --spec (its first run with --router), --device, --steps, --dtype.</summary>
+    sealed record StepOptions(Option<string> Spec, Option<string> Device, Option<string> Router, Option<int?> Steps,
+        Option<string?> DType)
+    {
+        public static StepOptions Add(Command c)
+        {
+            var o = new StepOptions(
+                new Option<string>("--spec")
+                {
+                    Description = "step benchmark: the spec whose model and pretraining batch are timed",
+                    HelpName = "FILE", DefaultValueFactory = _ => Path.Combine("experiments", "default.yaml"),
+                },
+                Choice("--device", "step benchmark: where", "cpu", "cuda"),
+                new Option<string>("--router")
+                {
+                    Description = "step benchmark: the router (a run of the spec with it)", HelpName = "NAME",
+                    DefaultValueFactory = _ => "top_k",
+                },
+                Integer("--steps", 1, "step benchmark: timed steps after 10 warm-up steps (40)"),
+                Text("--dtype", "float32|bfloat16", "step benchmark: model.dtype instead of the spec's"));
+            AddOptions(c, o.Spec, o.Device, o.Router, o.Steps, o.DType);
+            return o;
+        }
+
+        public string FileName(ParseResult p) => $"step_{p.GetValue(Device)}_{p.GetValue(Router)}.json";
+
+        public JsonObject Run(ParseResult p)
+        {
+            var spec = SpecLoader.Load(p.GetValue(Spec)!, []);
+            var router = p.GetValue(Router)!;
+            var run = spec.Runs.FirstOrDefault(r => Equals(r.Config["router.type"], router))
+                      ?? throw new UsageException($"spec {spec.Name} has no run with router {router} (it has: " +
+                          string.Join(", ", spec.Runs.Select(r => r.Config["router.type"]).Distinct()) + ")");
+            var dtype = p.GetValue(DType);
+            if (dtype is not (null or "float32" or "bfloat16"))
+                throw new UsageException($"--dtype must be float32 or bfloat16, got '{dtype}'");
+            var opt = new Bench.StepBench.Options(DType: dtype);
+            if (p.GetValue(Steps) is { } n) opt = opt with { Steps = n };
+            return Bench.StepBench.Run(RunConfig.From(run.Config), Cli.Device(p.GetValue(Device)!), opt, Console.Out);
+        }
+    }
+}
