@@ -58,11 +58,11 @@ for ours in sorted(glob.glob("steps/ours-*.json")):
 PY
 
 stage "default sweep on cuda:0"
-run 240 ./orchestrator.sh sweep --spec experiments/default.yaml --devices cuda:0 --jobs-per-device 4 \
+run 210 ./orchestrator.sh sweep --spec experiments/default.yaml --devices cuda:0 --jobs-per-device 4 \
   execution.cpu_fallback=false
 
 stage "gpu-small-mixtral, a few hundred steps, bfloat16"
-run 240 ./orchestrator.sh sweep --spec experiments/gpu-small-mixtral.yaml --devices cuda:0 --jobs-per-device 2 \
+run 170 ./orchestrator.sh sweep --spec experiments/gpu-small-mixtral.yaml --devices cuda:0 --jobs-per-device 2 \
   execution.cpu_fallback=false model.dtype=bfloat16 seeds=[0] pretrain.steps=300 pretrain.warmup=30 \
   pretrain.eval_every=100 finetune.steps=100 finetune.warmup=10 finetune.eval_every=50 eval.text_batches=8 \
   eval.task_samples=16

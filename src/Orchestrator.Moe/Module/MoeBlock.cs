@@ -171,7 +171,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             F(-(probs * probs.clamp_min(1e-9).log()).sum()),                                // Σ_t H(P_t)
             F(margin.sum()),                                                                // Σ_t (P(1) − P(2))
             F(r.BalanceLoss.detach()), F(r.EntropyLoss.detach()), F(ZLoss(logits.detach())),
-            F(r.NullsSelected?.sum() ?? zeros(1)), F(perToken.eq(0).sum()),
+            F(r.NullsSelected?.sum() ?? zeros(1, device: probs.device)), F(perToken.eq(0).sum()),
             F(r.Mask.t().matmul(r.Mask)),                                                   // n²: co-activation
         ]).cpu().data<double>().ToArray();
         int o = 2 * n + 1;
