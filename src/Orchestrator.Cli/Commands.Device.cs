@@ -59,7 +59,7 @@ public static partial class Cli
 
     /// <summary>`bench step`: --spec (its first run with --router), --device, --steps, --dtype.</summary>
     sealed record StepOptions(Option<string> Spec, Option<string> Device, Option<string> Router, Option<int?> Steps,
-        Option<string?> DType)
+        Option<string?> DType, Option<string> Telemetry)
     {
         public static StepOptions Add(Command c)
         {
@@ -76,12 +76,15 @@ public static partial class Cli
                     DefaultValueFactory = _ => "top_k",
                 },
                 Integer("--steps", 1, "step benchmark: timed steps after 10 warm-up steps (40)"),
-                Text("--dtype", "float32|bfloat16", "step benchmark: model.dtype instead of the spec's"));
-            AddOptions(c, o.Spec, o.Device, o.Router, o.Steps, o.DType);
+                Text("--dtype", "float32|bfloat16", "step benchmark: model.dtype instead of the spec's"),
+                Choice("--telemetry", "step benchmark: the per-step routing statistics training logs (off: to " +
+                                      "measure their cost)", "on", "off"));
+            AddOptions(c, o.Spec, o.Device, o.Router, o.Steps, o.DType, o.Telemetry);
             return o;
         }
 
-        public string FileName(ParseResult p) => $"step_{p.GetValue(Device)}_{p.GetValue(Router)}.json";
+        public string FileName(ParseResult p) => $"step_{p.GetValue(Device)}_{p.GetValue(Router)}" +
+                                                 (p.GetValue(Telemetry) == "off" ? "_no_telemetry" : "") + ".json";
 
         public JsonObject Run(ParseResult p)
         {
@@ -93,7 +96,7 @@ public static partial class Cli
             var dtype = p.GetValue(DType);
             if (dtype is not (null or "float32" or "bfloat16"))
                 throw new UsageException($"--dtype must be float32 or bfloat16, got '{dtype}'");
-            var opt = new Bench.StepBench.Options(DType: dtype);
+            var opt = new Bench.StepBench.Options(DType: dtype, Telemetry: p.GetValue(Telemetry) == "on");
             if (p.GetValue(Steps) is { } n) opt = opt with { Steps = n };
             return Bench.StepBench.Run(RunConfig.From(run.Config), Cli.Device(p.GetValue(Device)!), opt, Console.Out);
         }

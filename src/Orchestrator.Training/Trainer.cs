@@ -43,10 +43,11 @@ public static class Trainer
     }
 
     /// <summary>Runs the configured number of steps. nextBatch(step) returns (B, S + 1) token ids on the model's
-    /// device.</summary>
+    /// device. telemetry: the routing statistics logged per step (None only to measure what they cost).</summary>
     public static IReadOnlyList<StepMetrics> Train(MoeTransformer model, TrainConfig cfg,
         IEnumerable<Parameter> trainable,
-        Func<int, Tensor> nextBatch, Action<StepMetrics>? onStep = null, Action<int>? onEval = null)
+        Func<int, Tensor> nextBatch, Action<StepMetrics>? onStep = null, Action<int>? onEval = null,
+        TelemetryLevel telemetry = TelemetryLevel.Summary)
     {
         var parameters = trainable.ToList();
         var history = new List<StepMetrics>();
@@ -62,7 +63,7 @@ public static class Trainer
             foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
             optimizer.zero_grad();
             var batch = nextBatch(step);
-            var (loss, output) = LmLoss(model, batch, TelemetryLevel.Summary);
+            var (loss, output) = LmLoss(model, batch, telemetry);
             var total = loss + output.AuxLoss;
             total.backward();
             double gradNorm = cfg.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, cfg.GradClip) : 0;

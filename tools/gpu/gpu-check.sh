@@ -3,9 +3,12 @@
 # machine with an NVIDIA GPU and a Python PyTorch: the machine, libtorch (TorchSharp's native library rebuilt for it
 # when needed), the CUDA smoke test, our training step against the PyTorch eager twin (tools/gpu/twin.py) at the
 # GPU spec's size in float32 and bfloat16 and at the default size on the GPU and on the CPU, the default sweep on
-# cuda:0, then a few hundred steps of the GPU spec in bfloat16. Each stage has a time limit inside DEADLINE
-# seconds (default 480), so that what ran is always collected: OUT (default ./gpu-run) receives log.txt, smoke.json,
-# orchestrator.db, reports.tgz (reports, job logs, step timings) and the rebuilt libLibTorchSharp.so.
+# cuda:0, then a few hundred steps of the GPU spec's model in bfloat16 (experiments/gpu-check.yaml). STAGES picks
+# stages (default: smoke steps default mixtral; also: telemetry, our step with and without the training telemetry
+# beside the twin's). Each stage has a time limit inside DEADLINE seconds (default 480), so that what ran is always
+# collected: OUT (default ./gpu-run) receives log.txt, smoke.json, orchestrator.db (checkpointed: a sweep stopped at
+# its limit leaves its last writes in the WAL), reports.tgz (reports, job logs, step timings) and the rebuilt
+# libLibTorchSharp.so.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -19,6 +22,8 @@ left() { echo $(( deadline - ($(date +%s) - began) )); }
 limit() { local l=$(( $(left) - 25 )); [ "$l" -lt "$1" ] && echo $(( l > 5 ? l : 5 )) || echo "$1"; }
 stage() { echo; echo "== $1 (t+$(( $(date +%s) - began )) s)"; }
 run() { local cap=$1; shift; timeout --kill-after=10 "$(limit "$cap")" "$@"; echo "-> exit $?"; }
+stages=" ${STAGES:-smoke steps default mixtral} "
+want() { [[ "$stages" == *" $1 "* ]]; }
 
 stage "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
@@ -31,8 +36,10 @@ run 300 ./orchestrator.sh --version
 [ -f app/libLibTorchSharp.so.shipped ] && cp app/libLibTorchSharp.so "$out/"
 [ -f native-build/build.log ] && tail -5 native-build/build.log
 
-stage "smoke test on cuda"
-run 120 ./orchestrator.sh smoke --device cuda --json "$out/smoke.json"
+if want smoke; then
+  stage "smoke test on cuda"
+  run 120 ./orchestrator.sh smoke --device cuda --json "$out/smoke.json"
+fi
 
 step() {   # step NAME SPEC DEVICE [DTYPE]: ours, then the twin on the same shapes
   local name=$1 spec=$2 device=$3 dtype=${4:-}
@@ -40,37 +47,47 @@ step() {   # step NAME SPEC DEVICE [DTYPE]: ours, then the twin on the same shap
     cp "results/bench/step_${device}_top_k.json" "steps/ours-$name.json" &&
     run 90 python3 twin.py --like "steps/ours-$name.json" --out "steps/twin-$name.json"
 }
-stage "training step: ours against PyTorch eager"
-step mixtral-fp32 experiments/gpu-small-mixtral.yaml cuda
-step mixtral-bf16 experiments/gpu-small-mixtral.yaml cuda bfloat16
-step default-cuda experiments/default.yaml cuda
-step default-cpu experiments/default.yaml cpu
+if want steps; then
+  stage "training step: ours against PyTorch eager"
+  step mixtral-fp32 experiments/gpu-small-mixtral.yaml cuda
+  step mixtral-bf16 experiments/gpu-small-mixtral.yaml cuda bfloat16
+  step default-cuda experiments/default.yaml cuda
+  step default-cpu experiments/default.yaml cpu
+fi
+if want telemetry; then
+  stage "training step: what the per-step routing telemetry costs"
+  step mixtral-fp32 experiments/gpu-small-mixtral.yaml cuda
+  run 90 ./orchestrator.sh bench step --spec experiments/gpu-small-mixtral.yaml --device cuda --telemetry off \
+    --steps 30 && cp results/bench/step_cuda_top_k_no_telemetry.json steps/ours-mixtral-fp32-no-telemetry.json
+fi
 python3 - <<'PY' || true
 import glob, json, os
 for ours in sorted(glob.glob("steps/ours-*.json")):
     twin = ours.replace("ours-", "twin-")
     o = json.load(open(ours))
     line = f"{os.path.basename(ours)[5:-5]:14} ours {o['median_step_ms']:8.2f} ms ({o['tokens_per_second']:9.0f} tok/s)"
+    twin = twin.replace("-no-telemetry", "")
     if os.path.exists(twin):
         t = json.load(open(twin))
         line += f"  PyTorch {t['median_step_ms']:8.2f} ms  ratio {o['median_step_ms'] / t['median_step_ms']:.3f}"
     print(line)
 PY
 
-stage "default sweep on cuda:0"
-run 210 ./orchestrator.sh sweep --spec experiments/default.yaml --devices cuda:0 --jobs-per-device 4 \
-  execution.cpu_fallback=false
-
-stage "gpu-small-mixtral, a few hundred steps, bfloat16"
-run 170 ./orchestrator.sh sweep --spec experiments/gpu-small-mixtral.yaml --devices cuda:0 --jobs-per-device 2 \
-  execution.cpu_fallback=false model.dtype=bfloat16 seeds=[0] pretrain.steps=300 pretrain.warmup=30 \
-  pretrain.eval_every=100 finetune.steps=100 finetune.warmup=10 finetune.eval_every=50 eval.text_batches=8 \
-  eval.task_samples=16
+if want default; then
+  stage "default sweep on cuda:0"
+  run 210 ./orchestrator.sh sweep --spec experiments/default.yaml --devices cuda:0 --jobs-per-device 4 \
+    execution.cpu_fallback=false
+fi
+if want mixtral; then
+  stage "the GPU spec's model, a few hundred steps, bfloat16 (experiments/gpu-check.yaml)"
+  run 170 ./orchestrator.sh sweep --spec experiments/gpu-check.yaml
+fi
 
 stage "collect"
 ./orchestrator.sh query --format csv "SELECT sweep, router, knobs, seed, status, accuracy, eval_loss,
   mean_experts_per_token FROM run_summary ORDER BY sweep, router, seed" || true
-cp results/orchestrator.db "$out/" 2>/dev/null
-tar -czf "$out/reports.tgz" steps results/default results/gpu-small-mixtral results/jobs results/bench 2>/dev/null
+python3 -c 'import sqlite3; sqlite3.connect("results/orchestrator.db").execute("PRAGMA wal_checkpoint(TRUNCATE)")' &&
+  cp results/orchestrator.db "$out/"
+tar -czf "$out/reports.tgz" steps results/default results/gpu-check results/jobs results/bench 2>/dev/null
 ls -la "$out"
 echo "gpu-check: done in $(( $(date +%s) - began )) s"

@@ -11,7 +11,7 @@ namespace Orchestrator.Cli.Bench;
 /// same fields; the median after the warm-up steps is the figure.</summary>
 public static class StepBench
 {
-    public sealed record Options(int Steps = 40, int Warmup = 10, string? DType = null);
+    public sealed record Options(int Steps = 40, int Warmup = 10, string? DType = null, bool Telemetry = true);
 
     /// <summary>cfg: one run of a spec (its model, router and pretraining batch).</summary>
     public static JsonObject Run(RunConfig cfg, Device device, Options o, TextWriter log)
@@ -28,18 +28,19 @@ public static class StepBench
         {
             if (m.Step >= o.Warmup) times.Add((m.WallSeconds - last) * 1000);
             last = m.WallSeconds;
-        });
+        }, telemetry: o.Telemetry ? TelemetryLevel.Summary : TelemetryLevel.None);
         times.Sort();
         double median = times[times.Count / 2];
         long tokens = (long)train.BatchSize * shape.Context;
         log.WriteLine($"step: {cfg.Router.Type} {shape.Layers}×d{shape.DModel}, {shape.Experts} experts, batch " +
-                      $"{train.BatchSize}×{shape.Context}, {shape.DType} on {device}: median {median:F2} ms " +
+                      $"{train.BatchSize}×{shape.Context}, {shape.DType} on {device}" +
+                      $"{(o.Telemetry ? "" : ", training telemetry off")}: median {median:F2} ms " +
                       $"({tokens / median * 1000:F0} tokens/s) over {times.Count} steps");
         return new JsonObject
         {
             ["implementation"] = "orchestrator (TorchSharp)", ["router"] = cfg.Router.Type,
             ["device"] = device.ToString(),
-            ["dtype"] = shape.DType, ["layers"] = shape.Layers, ["d_model"] = shape.DModel, ["heads"] = shape.Heads,
+            ["dtype"] = shape.DType, ["telemetry"] = o.Telemetry, ["layers"] = shape.Layers, ["d_model"] = shape.DModel, ["heads"] = shape.Heads,
             ["experts"] = shape.Experts, ["expert_hidden"] = shape.ExpertHidden, ["vocab_size"] = shape.VocabSize,
             ["rope_theta"] = shape.RopeTheta, ["moe_layers"] = shape.MoeLayers,
             ["shared_experts"] = shape.SharedExperts,
