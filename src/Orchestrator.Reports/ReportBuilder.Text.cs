@@ -108,15 +108,17 @@ public sealed partial class ReportBuilder
             SELECT DISTINCT json_extract(provenance_json, '$.git_commit'), json_extract(provenance_json, '$.git_dirty'),
                    json_extract(provenance_json, '$.torchsharp'), json_extract(provenance_json, '$.libtorch'),
                    json_extract(provenance_json, '$.dotnet'), json_extract(provenance_json, '$.device'),
-                   json_extract(provenance_json, '$.host')
+                   json_extract(provenance_json, '$.host'), json_extract(provenance_json, '$.gpu'),
+                   json_extract(provenance_json, '$.cuda_runtime'), json_extract(provenance_json, '$.gpu_driver')
             FROM runs WHERE provenance_json IS NOT NULL
               AND run_id IN (SELECT run_id FROM sweep_runs WHERE sweep IN (%IN%))
             """;
         var inSweeps = string.Join(",", sweeps.Select((_, i) => "$s" + i));
         var sweepArgs = sweeps.Select((s, i) => ("$s" + i, (object?)s)).ToArray();
         foreach (var row in store.Query(ProvenanceSql.Replace("%IN%", inSweeps), sweepArgs).Rows)
-            sb.AppendLine($"- commit {row[0]} (dirty: {row[1]}), TorchSharp {row[2]}, {row[3]}, {row[4]}, device " +
-                $"{row[5]}, host {row[6]}");
+            sb.AppendLine($"- commit {row[0]} (dirty: {row[1]}), TorchSharp {row[2]}, libtorch {row[3]}, {row[4]}, " +
+                $"device {row[5]}{(row[7] is string gpu ? $" ({gpu}, CUDA {row[8]}, driver {row[9]})" : "")}, " +
+                $"host {row[6]}");
         foreach (var s in sweeps)
         {
             var spec = store.Query("SELECT spec_path, spec_hash FROM sweeps WHERE name = $n", ("$n",
