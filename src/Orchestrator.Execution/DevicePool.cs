@@ -73,7 +73,8 @@ public sealed class DevicePool
     static int CountGpus()
     {
         const string dir = "/proc/driver/nvidia/gpus";
-        return Directory.Exists(dir) ? Directory.GetDirectories(dir).Length : Orchestrator.Training.DeviceInfo.GpuCount();
+        return Directory.Exists(dir) ? Directory.GetDirectories(dir).Length
+            : Orchestrator.Training.DeviceInfo.GpuCount();
     }
 
     public static IDictionary<string, string> WorkerEnvironment(Slot slot)

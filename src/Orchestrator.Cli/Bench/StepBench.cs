@@ -40,7 +40,8 @@ public static class StepBench
         {
             ["implementation"] = "orchestrator (TorchSharp)", ["router"] = cfg.Router.Type,
             ["device"] = device.ToString(),
-            ["dtype"] = shape.DType, ["telemetry"] = o.Telemetry, ["layers"] = shape.Layers, ["d_model"] = shape.DModel, ["heads"] = shape.Heads,
+            ["dtype"] = shape.DType, ["telemetry"] = o.Telemetry, ["layers"] = shape.Layers,
+            ["d_model"] = shape.DModel, ["heads"] = shape.Heads,
             ["experts"] = shape.Experts, ["expert_hidden"] = shape.ExpertHidden, ["vocab_size"] = shape.VocabSize,
             ["rope_theta"] = shape.RopeTheta, ["moe_layers"] = shape.MoeLayers,
             ["shared_experts"] = shape.SharedExperts,

@@ -13,7 +13,8 @@ public class DeterminismTests
     static readonly string[] Tables =
     [
         "SELECT run_id, key, value FROM final_metrics WHERE key NOT IN ('eval_seconds', 'job_seconds', " +
-        "'inference_tokens_per_second', 'train_seconds', 'train_tokens_per_second') ORDER BY 1, 2",
+        "'inference_tokens_per_second', 'train_seconds', 'train_tokens_per_second', 'eval_peak_memory_bytes', " +
+        "'train_peak_memory_bytes') ORDER BY 1, 2",
         "SELECT job_id, phase, key, step, value FROM metrics WHERE key != 'tokens_per_second' ORDER BY 1, 2, 3, 4",
         "SELECT * FROM item_results ORDER BY 1, 2, 3, 4",
         "SELECT * FROM routing_stats ORDER BY 1, 2",
