@@ -43,8 +43,10 @@ public sealed partial class BpeTokenizer
 
     public static IEnumerable<string> PreTokens(string text) => PreTokenizer().Matches(text).Select(m => m.Value);
 
-    /// <summary>Learns vocabSize − 257 merges from word counts; ties broken by the smaller pair, so training is
-    /// deterministic.</summary>
+    /// <summary>Learns vocabSize − 257 merges from word counts: each merge is the most frequent adjacent pair, ties
+    /// broken by the smaller pair, so training is deterministic. Pair counts are kept up to date incrementally — a
+    /// merge re-counts only the words that contain its pair — and the best pair comes from a heap whose stale
+    /// entries are skipped (recounting every pair of every word for each merge took 29 s for 4,096 tokens).</summary>
     public static BpeTokenizer Train(IEnumerable<string> documents, int vocabSize)
     {
         if (vocabSize < FirstMerge) throw new ArgumentOutOfRangeException(nameof(vocabSize),
@@ -55,21 +57,49 @@ public sealed partial class BpeTokenizer
         var words = counts.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => (ids: System.Text.Encoding.UTF8.GetBytes(kv.Key).Select(b => (int)b).ToList(),
                 n: kv.Value)).ToList();
-        var merges = new List<(int, int)>();
-        while (FirstMerge + merges.Count < vocabSize)
+        var pairs = new Dictionary<(int, int), long>();                   // weighted count of each adjacent pair
+        var where = new Dictionary<(int, int), HashSet<int>>();          // words that contain (or contained) it
+        // Max count first, then the smaller pair: the heap's order is the order merges are chosen in.
+        var heap = new PriorityQueue<(int, int), (long, int, int)>(Comparer<(long, int, int)>.Create((x, y) =>
+            x.Item1 != y.Item1 ? y.Item1.CompareTo(x.Item1) : x.Item2 != y.Item2 ? x.Item2.CompareTo(y.Item2)
+                : x.Item3.CompareTo(y.Item3)));
+        var touched = new HashSet<(int, int)>();
+        void Count(int w, int sign)
         {
-            var pairs = new Dictionary<(int, int), long>();
-            foreach (var (ids, n) in words)
-                for (int i = 0; i + 1 < ids.Count; i++)
-                    pairs[(ids[i], ids[i + 1])] = pairs.GetValueOrDefault((ids[i], ids[i + 1])) + n;
-            if (pairs.Count == 0) break;
-            var best = pairs.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p
-                => p.Key.Item2).First().Key;
+            var (ids, n) = words[w];
+            for (int i = 0; i + 1 < ids.Count; i++)
+            {
+                var pair = (ids[i], ids[i + 1]);
+                pairs[pair] = pairs.GetValueOrDefault(pair) + sign * n;
+                touched.Add(pair);
+                if (sign < 0) continue;
+                if (!where.TryGetValue(pair, out var set)) where[pair] = set = [];
+                set.Add(w);
+            }
+        }
+        void Requeue()
+        {
+            foreach (var pair in touched)
+                if (pairs[pair] > 0) heap.Enqueue(pair, (pairs[pair], pair.Item1, pair.Item2));
+            touched.Clear();
+        }
+        for (int w = 0; w < words.Count; w++) Count(w, +1);
+        Requeue();
+        var merges = new List<(int, int)>();
+        while (FirstMerge + merges.Count < vocabSize && heap.TryDequeue(out var best, out var priority))
+        {
+            if (pairs[best] != priority.Item1) continue;          // a stale entry: the pair's count has changed since
             int id = FirstMerge + merges.Count;
             merges.Add(best);
-            foreach (var (ids, _) in words)
+            foreach (var w in where[best].ToArray())
+            {
+                Count(w, -1);
+                var ids = words[w].ids;
                 for (int i = 0; i + 1 < ids.Count; i++)
                     if (ids[i] == best.Item1 && ids[i + 1] == best.Item2) { ids[i] = id; ids.RemoveAt(i + 1); }
+                Count(w, +1);
+            }
+            Requeue();
         }
         return new BpeTokenizer(merges);
     }
