@@ -109,7 +109,6 @@ public sealed class MoeTransformer : nn.Module
     {
         var x = model.embed_tokens.forward(tokens);                  // (B, S, d)
         var aux = zeros([], device: x.device);
-        var tel = new List<LayerTelemetry>();
         var routing = new List<MoeLayerOutput>();
         foreach (var layer in model.layers)
         {
@@ -117,9 +116,12 @@ public sealed class MoeTransformer : nn.Module
             if (moe is null) continue;
             aux = aux + moe.AuxLoss;
             routing.Add(moe);
-            if (moe.Telemetry is { } t) tel.Add(t);
         }
         var logits = lm_head.forward(model.norm.forward(x));         // (B, S, V)
+        // Every layer's statistics in one device-to-host transfer, queued behind the whole forward.
+        var pending = routing.Select(m => m.PendingTelemetry).OfType<PendingTelemetry>().ToList();
+        PendingTelemetry.ResolveAll(pending);
+        var tel = pending.Select(p => p.Value).ToList();
         // Losses and log-probabilities are taken in float32 whatever the weights' dtype.
         return new ModelOutput(logits.to(ScalarType.Float32), aux, tel, routing);
     }

@@ -7,9 +7,12 @@ namespace Orchestrator.Moe.Module;
 
 /// <summary>What one MoE layer returns: its output (B, S, d), the routing decision, its auxiliary losses (α·L_b
 /// + β·L_d + z-loss), the router's input h (T, d) — which Ada-K's trainer re-scores — and telemetry if
-/// asked.</summary>
+/// asked (still on the device until read: the model reads every layer's at once).</summary>
 public sealed record MoeLayerOutput(Tensor Hidden, RouterOutput Routing, Tensor AuxLoss, Tensor RouterInput,
-    LayerTelemetry? Telemetry);
+    PendingTelemetry? PendingTelemetry)
+{
+    public LayerTelemetry? Telemetry => PendingTelemetry?.Value;
+}
 
 /// <summary>Mixtral's block_sparse_moe: a bias-free linear gate, N SwiGLU experts, optional shared
 /// experts, optional null-expert logits and an optional Ada-K allocator. Dispatch is dropless and
@@ -152,9 +155,9 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
     public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(2).mean();
 
-    /// <summary>The layer's routing statistics, computed on the device and brought to the host in one transfer
-    /// (one sync per layer instead of one per statistic: on a GPU each sync stalls the stream).</summary>
-    private LayerTelemetry Measure(RouterOutput r, Tensor logits, long[] counts, TelemetryLevel level)
+    /// <summary>The layer's routing statistics, computed on the device as one float64 vector that the model brings
+    /// to the host with every other layer's in one transfer (PendingTelemetry).</summary>
+    private PendingTelemetry Measure(RouterOutput r, Tensor logits, long[] counts, TelemetryLevel level)
     {
         using var scope = NewDisposeScope();
         long t = r.Mask.shape[0];
@@ -164,7 +167,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var top2 = probs.topk(Math.Min(2, (int)probs.shape[1]), dim: -1).Item1;
         var margin = top2.shape[1] > 1 ? top2.select(1, 0) - top2.select(1, 1) : top2.select(1, 0);
         Tensor F(Tensor x) => x.to(ScalarType.Float64).reshape(-1);
-        var stats = cat([
+        var parts = new List<Tensor>
+        {
             F(perToken.to(ScalarType.Int64).bincount(null, n + 1)),                        // [0, n]: histogram
             F(probs.narrow(1, 0, n).sum([0])),                                             // n: Σ_t P_ti
             F(perToken.sum()),                                                              // Σ experts per token
@@ -173,8 +177,19 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             F(r.BalanceLoss.detach()), F(r.EntropyLoss.detach()), F(ZLoss(logits.detach())),
             F(r.NullsSelected?.sum() ?? zeros(1, device: probs.device)), F(perToken.eq(0).sum()),
             F(r.Mask.t().matmul(r.Mask)),                                                   // n²: co-activation
-        ]).cpu().data<double>().ToArray();
-        int o = 2 * n + 1;
+        };
+        if (level == TelemetryLevel.Tokens) parts.Add(F(perToken));                         // T: experts per token
+        var stats = cat(parts, 0).MoveToOuterDisposeScope();
+        bool nulls = r.NullsSelected is not null;
+        var router = Router;                               // as routed, should the rule be swapped before reading
+        return new PendingTelemetry(stats, s => Read(s, router, counts, t, nulls, level));
+    }
+
+    /// <summary>The statistics vector Measure laid out, read back into the layer's telemetry.</summary>
+    private LayerTelemetry Read(double[] stats, Router router, long[] counts, long t, bool nulls,
+        TelemetryLevel level)
+    {
+        int n = NumExperts, o = 2 * n + 1;
         var tel = new LayerTelemetry
         {
             Layer = layerIndex, Experts = n, Tokens = t, Batches = 1,
@@ -182,17 +197,17 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             GateProbability = stats[(n + 1)..o],
             ExpertSelections = stats[o], EntropySum = stats[o + 1], MarginSum = stats[o + 2],
             BalanceLossSum = stats[o + 3], EntropyLossSum = stats[o + 4], ZLossSum = stats[o + 5],
-            NullExperts = Router.NullExperts, SlotsPerToken = Router.SlotsPerToken,
+            NullExperts = router.NullExperts, SlotsPerToken = router.SlotsPerToken,
             MaxVioBatchSum = LayerTelemetry.Imbalance(counts),
-            CoActivation = stats[(o + 8)..].Select(v => (long)v).ToArray(),
+            CoActivation = stats[(o + 8)..(o + 8 + n * n)].Select(v => (long)v).ToArray(),
         };
-        if (r.NullsSelected is not null)
+        if (nulls)
         {
             tel.NullSelections = stats[o + 6];
             tel.AllNullTokens = (long)stats[o + 7];
         }
         if (level == TelemetryLevel.Tokens)
-            tel.ExpertsPerToken = perToken.to(ScalarType.Int32).cpu().data<int>().ToArray();
+            tel.ExpertsPerToken = stats[(o + 8 + n * n)..].Select(v => (int)v).ToArray();
         return tel;
     }
 }

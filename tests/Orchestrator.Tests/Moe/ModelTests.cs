@@ -187,3 +187,45 @@ public class LoraTests
         Assert.Contains("model.layers.1.self_attn.v_lora_B.weight", names);
     }
 }
+
+public class PendingTelemetryTests
+{
+    [Fact]
+    public void Every_layers_statistics_come_back_in_one_transfer_split_as_each_layer_laid_them_out()
+    {
+        var seen = new List<double[]>();
+        PendingTelemetry Layer(params double[] values) => new(tensor(values, ScalarType.Float64), s =>
+        {
+            seen.Add(s);
+            return new LayerTelemetry { Layer = seen.Count, Experts = 1, Histogram = [], Load = [],
+                GateProbability = [] };
+        });
+        var layers = new[] { Layer(1, 2, 3), Layer(4), Layer(5, 6) };
+        PendingTelemetry.ResolveAll(layers);
+        Assert.Equal([[1.0, 2, 3], [4.0], [5.0, 6]], seen);
+        Assert.Equal([1, 2, 3], layers.Select(l => l.Value.Layer));        // read once, not again
+        Assert.Equal(3, seen.Count);
+        var alone = Layer(7, 8);
+        Assert.Equal(4, alone.Value.Layer);                                 // read on its own when asked first
+        Assert.Equal([7.0, 8], seen[^1]);
+    }
+
+    [Fact]
+    public void A_forwards_telemetry_equals_each_layers_own_reading()
+    {
+        manual_seed(21);
+        var model = new MoeTransformer(ModelTests.Tiny, RouterConfig.Of("null_experts", ("nulls", 2), ("k", 2)));
+        var tokens = randint(ModelTests.Tiny.VocabSize, [2, 12], dtype: ScalarType.Int64);
+        using var _ = no_grad();
+        var output = model.Forward(tokens, TelemetryLevel.Tokens);
+        var h = model.MoeBlocks[0].Forward(output.Routing[0].RouterInput.view(2, 12, -1), TelemetryLevel.Tokens);
+        var own = h.Telemetry!;
+        var batched = output.Telemetry[0];
+        Assert.Equal(own.Histogram, batched.Histogram);
+        Assert.Equal(own.ExpertsPerToken, batched.ExpertsPerToken);
+        Assert.Equal(own.CoActivation, batched.CoActivation);
+        Assert.Equal(own.NullSelections, batched.NullSelections);
+        Assert.Equal(own.EntropySum, batched.EntropySum, 9);
+        Assert.Equal(24, batched.ExpertsPerToken!.Length);
+    }
+}
