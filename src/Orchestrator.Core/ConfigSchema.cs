@@ -81,7 +81,8 @@ public static class ConfigSchema
     const int RouterKeysAt = 11;
 
     /// <summary>The router keys every router has (after router.type, before each router's own knobs).</summary>
-    public static readonly string[] SharedRouterKeys = ["balance_coef", "z_loss_coef", "balance", "bias_rate"];
+    public static readonly string[] SharedRouterKeys = ["balance_coef", "z_loss_coef", "balance", "bias_rate",
+        "target_experts", "budget_rate"];
 
     static readonly IReadOnlyList<ParamDef> Common =
     [
@@ -113,6 +114,17 @@ public static class ConfigSchema
         },
         F("router.bias_rate", 0.001, "balance: bias — u in b_i += u·sign(mean load − load_i) after each step", 0,
             minEx: true) with
+        {
+            OmittedAtDefault = true,
+        },
+        F("router.target_experts", 0.0, "a compute budget: mean real experts per token held at this value by a " +
+            "controller on the router's own threshold (top_p: p, adaptive_gating: T, null_experts: the null " +
+            "logits, relu: its L1 target); 0: off", 0) with
+        {
+            OmittedAtDefault = true,
+        },
+        F("router.budget_rate", 0.01, "target_experts: the controller's step, β += rate·sign(target − mean) per " +
+            "training step", 0, minEx: true) with
         {
             OmittedAtDefault = true,
         },

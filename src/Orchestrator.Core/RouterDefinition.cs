@@ -20,6 +20,9 @@ public sealed class RouterDefinition
     /// <summary>The configuration every other router is compared with (top-k at the base model's k).</summary>
     public bool IsBaseline { get; init; }
     public FinetuneStrategy Finetune { get; init; } = FinetuneStrategy.Loss;
+    /// <summary>Whether router.target_experts can hold this rule's mean experts per token (a variable-k rule with a
+    /// threshold to move); else why not.</summary>
+    public string? NoTargetExperts { get; init; }
     /// <summary>Cross-field checks over a run's flat configuration: (key, message) for each violation.</summary>
     public Func<IReadOnlyDictionary<string, object>, IEnumerable<(string Key,
         string Message)>> Constraints { get; init; } =

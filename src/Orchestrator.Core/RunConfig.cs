@@ -50,6 +50,9 @@ public sealed class RouterConfig
     /// </summary>
     public bool BiasBalancing => String("balance") == "bias";
     public double BiasRate => Double("bias_rate");
+    /// <summary>The compute budget (mean real experts per token) a controller holds; 0: none.</summary>
+    public double TargetExperts => Double("target_experts");
+    public double BudgetRate => Double("budget_rate");
     public double ZLossCoef => Double("z_loss_coef");
     public RouterDefinition Definition => RouterCatalog.Get(Type);
 

@@ -93,6 +93,8 @@ public sealed class MoeTransformer : nn.Module
         var state = new Dictionary<string, double>(routers.Count == 0 ? [] : routers[0].AfterStep(routers));
         var spreads = blocks.Select(b => b.UpdateBias()).OfType<double>().ToList();
         if (spreads.Count > 0) state["expert_bias_spread"] = spreads.Average();      // balance: bias
+        var budgets = blocks.Select(b => b.UpdateBudget()).OfType<double>().ToList();
+        if (budgets.Count > 0) state["expert_budget"] = budgets.Average();           // target_experts: mean β
         return state;
     }
 

@@ -283,6 +283,15 @@ public static partial class SpecLoader
         if (L("pretrain.k") > L("model.experts")) Fail("pretrain.k",
             $"k {L("pretrain.k")} exceeds model.experts {L("model.experts")}");
         foreach (var (key, message) in RouterCatalog.Get(type).Constraints(run)) Fail(key, message);
+        if (run.TryGetValue("router.target_experts", out var target) && Convert.ToDouble(target) > 0)
+        {
+            if (RouterCatalog.Get(type).NoTargetExperts is { } why)
+                Fail("router.target_experts", $"{type} cannot hold a target number of experts per token: {why} " +
+                    $"(target_experts applies to {string.Join(", ", RouterCatalog.All.Where(d => d.NoTargetExperts
+                        is null).Select(d => d.Name))})");
+            else if (Convert.ToDouble(target) > L("model.experts"))
+                Fail("router.target_experts", $"target {target} exceeds model.experts {L("model.experts")}");
+        }
         var tasks = ((string)run["data.tasks"]).Split(',',
             StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var t in tasks.Where(t => !ConfigSchema.Tasks.Contains(t)))

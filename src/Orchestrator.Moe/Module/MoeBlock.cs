@@ -27,6 +27,9 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     private Linear? allocator;
     private Tensor? expert_bias;           // (N) selection biases of auxiliary-loss-free balancing (balance: bias)
     private long[]? lastLoad;              // tokens per expert in the last training forward, for the bias update
+    private Tensor? expert_budget;         // (1) β of the compute budget (router.target_experts)
+    private PendingTelemetry? lastRouting; // the last training forward's statistics, for the budget update
+    private double? budgetOnHost;          // β mirrored on the host, so that logging it needs no device sync
     private readonly int dModel, layerIndex;
 
     public Router Router { get; private set; }
@@ -81,6 +84,14 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             expert_bias = zeros(NumExperts, device: device);
             register_buffer("expert_bias", expert_bias);
         }
+        if (router.Config.TargetExperts > 0 && router.TakesBudget && expert_budget is null)
+        {
+            // β = 0: routing starts as the rule's own threshold; saved with the model, so evaluation routes with the
+            // budget training ended on.
+            expert_budget = zeros(1, device: device);
+            register_buffer("expert_budget", expert_budget);
+        }
+        router.Budget = router.TakesBudget ? expert_budget : null;
         if (withAllocator && allocator is null)
         {
             // Zero weights: the allocator starts from the uniform policy over k ∈ {1..N}.
@@ -136,6 +147,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         foreach (var se in shared_experts) y = y + se.forward(h);
 
         var measured = telemetry != TelemetryLevel.None ? Measure(r, logits, counts, telemetry) : null;
+        if (is_grad_enabled() && expert_budget is not null) lastRouting = measured;
         return new MoeLayerOutput(y.view(b, s, dModel), r, aux, h, measured);
     }
 
@@ -148,6 +160,23 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         lastLoad = null;
         return (expert_bias.max() - expert_bias.min()).item<float>();
     }
+
+    /// <summary>After an optimizer step under target_experts: β += rate · sign(target − mean real experts per token
+    /// in the step's batch), so a layer using too few experts loosens its threshold and one using too many
+    /// tightens it. Returns β, or null without a budget (or without the step's telemetry).</summary>
+    public double? UpdateBudget()
+    {
+        if (expert_budget is null || lastRouting is null) return null;
+        double mean = lastRouting.Value.MeanExpertsPerToken;            // read with the forward's single transfer
+        lastRouting = null;
+        double step = Router.Config.BudgetRate * Math.Sign(Router.Config.TargetExperts - mean);
+        budgetOnHost = (budgetOnHost ?? expert_budget.item<float>()) + step;   // read once (after a load), then kept
+        using (no_grad()) expert_budget.add_(step);
+        return budgetOnHost;
+    }
+
+    /// <summary>(1) β of the compute budget (target_experts), null otherwise.</summary>
+    public Tensor? ExpertBudget => expert_budget;
 
     /// <summary>(N) the selection biases (balance: bias), null otherwise.</summary>
     public Tensor? ExpertBias => expert_bias;

@@ -27,6 +27,8 @@ public sealed class AdaKRouter(RouterConfig config, int experts) : Router(config
         ], "lambda")
     {
         Finetune = FinetuneStrategy.AllocatorPolicy,
+        NoTargetExperts = "its allocators learn k by policy gradient against the FLOPs penalty lambda, which sets " +
+                          "its budget",
         Constraints = c => RouterDefinition.AtMost(c, "router.default_k", "default_k", "model.experts",
             "model.experts"),
     };

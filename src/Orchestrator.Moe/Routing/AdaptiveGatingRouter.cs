@@ -18,6 +18,7 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
     readonly bool normalize = config.Bool("normalize");
 
     public override int MaxExpertsPerToken => Math.Min(2, Experts);
+    public override bool TakesBudget => true;
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
@@ -27,7 +28,10 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
         if (MaxExpertsPerToken == 1) keep = ones_like(vals);
         else
         {
-            var two = (vals.select(1, 0) - vals.select(1, 1)).le(threshold + Tolerance).to(vals.dtype);   // (T,)
+            var gap = vals.select(1, 0) - vals.select(1, 1);                                      // P1 − P2, (T,)
+            // target_experts: T moved by β (T + β), so that the mean experts per token holds its target.
+            var two = (Budget is null ? gap.le(threshold + Tolerance) : gap.le(Budget + (threshold + Tolerance)))
+                .to(vals.dtype);
             keep = stack([ones_like(two), two], 1);                                                // (T, 2)
         }
         var mask = MaskFrom(idx, keep, Experts);

@@ -24,6 +24,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
 
     public override int NullExperts => nullCount;
     public override int SlotsPerToken => k;
+    public override bool TakesBudget => true;
     public override int MaxExpertsPerToken => Math.Min(k, Experts);
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
@@ -31,6 +32,14 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         long n = Experts, m = nullCount;
         var probs = logits.softmax(-1);                                  // (T, N + m)
         var (vals, idx) = probs.topk(k, dim: -1);                        // (T, k) over real and null experts
+        if (Budget is not null && m > 0)
+        {
+            // target_experts (LongCat-Flash's budget on zero-computation experts): chosen on z with −β on every
+            // null logit, weighted on P = softmax(z).
+            var nullOffset = cat([zeros(n, dtype: logits.dtype, device: logits.device), (-Budget).expand(m)]);
+            idx = (logits + nullOffset).topk(k, dim: -1).Item2;
+            vals = probs.gather(1, idx);
+        }
         var isReal = idx.lt(n).to(probs.dtype);                          // (T, k)
         var realIdx = idx.clamp_max(n - 1);                              // nulls are masked out below
         var mask = MaskFrom(realIdx, isReal, n).clamp_max(1);

@@ -33,7 +33,8 @@ public sealed class ReluRouter(RouterConfig config, int experts) : Router(config
     public double L1Coefficient { get; private set; } = config.Double("l1_init");
 
     /// <summary>1 − k/N: the share of (token, expert) pairs that should be inactive.</summary>
-    public double TargetSparsity => 1 - (double)k / Experts;
+    /// <summary>1 − k/N, or 1 − target_experts/N when a compute budget is set.</summary>
+    public double TargetSparsity => 1 - (Config.TargetExperts > 0 ? Config.TargetExperts : k) / Experts;
 
     public override int MaxExpertsPerToken => Experts;
 

@@ -41,6 +41,16 @@ public abstract class Router
     /// <summary>logits: (T, N + m). allocatorLogits: (T, N) for Ada-K, else null.</summary>
     public abstract RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training);
 
+    /// <summary>target_experts: β, a (1) tensor on the device, moved by the budget controller after each training
+    /// step (MoeBlock.UpdateBudget) and saved with the model; β &gt; 0 means more real experts per token. Rules
+    /// that take a budget (top_p, adaptive_gating, null_experts) read it in Route; null when there is none.
+    /// </summary>
+    public Tensor? Budget { get; set; }
+
+    /// <summary>Whether MoeBlock keeps a β for this rule when target_experts is set (relu holds its target with
+    /// its own L1 controller instead).</summary>
+    public virtual bool TakesBudget => false;
+
     /// <summary>Routing slots per token when some can be null (top-k over real + null experts): the k.</summary>
     public virtual int SlotsPerToken => 0;
 

@@ -10,6 +10,7 @@ public sealed class TopKRouter(RouterConfig config, int experts) : Router(config
         [Param.Int("k", 2, "experts per token", 1, 256)], "k")
     {
         IsBaseline = true,
+        NoTargetExperts = "it uses exactly k experts per token",
         Constraints = c => RouterDefinition.AtMost(c, "router.k", "k", "model.experts", "model.experts"),
     };
 

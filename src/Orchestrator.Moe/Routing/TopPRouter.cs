@@ -26,6 +26,7 @@ public sealed class TopPRouter(RouterConfig config, int experts) : Router(config
     readonly double entropyCoef = config.Double("entropy_coef");
 
     public override int MaxExpertsPerToken => maxExperts > 0 ? Math.Min(maxExperts, Experts) : Experts;
+    public override bool TakesBudget => true;
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
@@ -34,7 +35,8 @@ public sealed class TopPRouter(RouterConfig config, int experts) : Router(config
         // Exclusive cumulative sum c_{r-1}: rank r is kept iff the mass before it is ≤ p,
         // i.e. c has not yet exceeded p — which keeps the crossing expert.
         var before = sorted.cumsum(-1) - sorted;
-        var keep = before.le(p + Tolerance);
+        // target_experts: p moved by β (p + β), so that the mean experts per token holds its target.
+        var keep = Budget is null ? before.le(p + Tolerance) : before.le(Budget + (p + Tolerance));
         if (maxExperts > 0)
             keep = keep.logical_and(arange(Experts, device: probs.device).lt(maxExperts).unsqueeze(0));
         var keepF = keep.to(probs.dtype);

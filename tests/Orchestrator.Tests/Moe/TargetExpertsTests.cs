@@ -1,0 +1,93 @@
+using Orchestrator.Moe;
+using Orchestrator.Moe.Routing;
+using Orchestrator.Specs;
+using Orchestrator.Training;
+using Orchestrator.Training.Data;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Tests.Moe;
+
+/// <summary>router.target_experts: a controller moves each layer's threshold (top_p's p, adaptive gating's T, the
+/// null logits) after every training step until the mean real experts per token holds the target — measured
+/// afterwards on held-out text, where no controller acts.</summary>
+public class TargetExpertsTests
+{
+    static readonly Lazy<(BpeTokenizer tok, int[] train, int[] test)> Text = new(() =>
+    {
+        var corpus = Corpus.Load("fortunes", 0.05, 0.05);
+        var tok = BpeTokenizer.Train(corpus.Train.Take(2000), 300);
+        int[] Encode(IEnumerable<string> docs) => docs.SelectMany(d => tok.Encode(d)).ToArray();
+        return (tok, Encode(corpus.Train.Take(3000)), Encode(corpus.Test.Take(600)));
+    });
+
+    static Tensor Windows(int[] ids, int count, int length, Random rng)
+    {
+        var rows = Enumerable.Range(0, count).Select(_ =>
+        {
+            int start = rng.Next(ids.Length - length);
+            return ids[start..(start + length)];
+        }).ToList();
+        return Trainer.ToBatch(rows, CPU);
+    }
+
+    [Theory]
+    [InlineData("top_p", 1.6)]
+    [InlineData("adaptive_gating", 1.6)]
+    [InlineData("null_experts", 1.3)]
+    public void The_controller_holds_mean_experts_per_token_within_5_percent_of_the_target_on_held_out_text(
+        string router, double target)
+    {
+        var (_, train, test) = Text.Value;
+        var knobs = new List<(string, object)> { ("target_experts", target), ("budget_rate", 0.01) };
+        if (router == "null_experts") knobs.AddRange([("nulls", 4), ("k", 3)]);
+        var config = RouterConfig.Of(router, [.. knobs]);
+        manual_seed(5);
+        var shape = ModelTests.Tiny with { VocabSize = 300 };
+        using var model = new MoeTransformer(shape, config);
+        var rng = new Random(5);
+        var cfg = new TrainConfig(Steps: 300, BatchSize: 8, Lr: 3e-3, Warmup: 10, WeightDecay: 0, GradClip: 1,
+            EvalEvery: 0);
+        var history = Trainer.Train(model, cfg, model.parameters(), _ => Windows(train, 16, 17, rng));
+        Assert.Contains(history, h => h.Routing!.ContainsKey("expert_budget"));
+        // The budget moved away from the rule's own threshold: without it the rule would use another number.
+        Assert.All(model.MoeBlocks, b => Assert.NotEqual(0f, b.ExpertBudget!.item<float>()));
+
+        model.eval();
+        using var _ = no_grad();
+        var held = Windows(test, 128, 17, new Random(9));
+        var output = model.Forward(held.narrow(1, 0, 16), TelemetryLevel.Summary);
+        foreach (var layer in output.Telemetry)
+            Assert.InRange(layer.MeanExpertsPerToken, target * 0.95, target * 1.05);
+    }
+
+    [Fact]
+    public void The_budget_is_saved_with_the_model_and_routes_the_same_after_loading()
+    {
+        var config = RouterConfig.Of("top_p", ("target_experts", 1.5));
+        manual_seed(6);
+        using var model = new MoeTransformer(ModelTests.Tiny, config);
+        using (no_grad()) model.MoeBlocks[0].ExpertBudget!.fill_(0.2);
+        var path = Path.Combine(Directory.CreateTempSubdirectory("budget-").FullName, "model.bin");
+        model.save(path);
+        using var loaded = new MoeTransformer(ModelTests.Tiny, config);
+        loaded.load(path);
+        Assert.Equal(0.2f, loaded.MoeBlocks[0].ExpertBudget!.item<float>());
+        var tokens = randint(ModelTests.Tiny.VocabSize, [2, 16], dtype: ScalarType.Int64);
+        using var _ = no_grad();
+        var before = model.Forward(tokens).Routing[0].Routing.Mask;
+        Assert.True(before.eq(loaded.Forward(tokens).Routing[0].Routing.Mask).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData("top_k", "top_k cannot hold a target number of experts per token: it uses exactly k experts per token")]
+    [InlineData("ada_k", "ada_k cannot hold a target number of experts per token: its allocators learn k")]
+    public void Routers_without_a_threshold_to_move_refuse_a_target_with_the_routers_that_take_one(string router,
+        string expected)
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.LoadText(
+            $"name: t\nsweep:\n  router:\n    {router}: {{target_experts: 1.5}}\n", "t.yaml"));
+        var message = Assert.Single(e.Errors).ToString();
+        Assert.Contains(expected, message);
+        Assert.Contains("(target_experts applies to top_p, adaptive_gating, null_experts, relu)", message);
+    }
+}
