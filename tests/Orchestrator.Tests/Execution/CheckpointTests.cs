@@ -17,20 +17,36 @@ public class CheckpointTests
     [InlineData("ada_k", "router_only")]
     [InlineData("adaptive_gating", "lora")]
     [InlineData("relu", "full")]
-    public void A_finetuned_checkpoint_reloads_to_the_same_outputs(string router, string mode)
+    [InlineData("top_p", "full", "target_experts")]
+    [InlineData("null_experts", "lora", "target_experts")]
+    [InlineData("adaptive_gating", "full", "bias")]
+    [InlineData("relu", "router_only", "bias")]
+    public void A_finetuned_checkpoint_reloads_to_the_same_outputs(string router, string mode, string variant = "")
     {
-        var cfg = RunConfig.From(new Dictionary<string, object>
+        var flat = new Dictionary<string, object>
         {
             ["router.type"] = router, ["finetune.mode"] = mode, ["finetune.lora_rank"] = 4L,
             ["model.layers"] = 2L, ["model.d_model"] = 32L, ["model.heads"] = 2L, ["model.experts"] = 4L,
             ["model.expert_hidden"] = 32L, ["model.vocab_size"] = 300L, ["model.context"] = 16L,
-        });
+        };
+        if (variant == "target_experts") flat["router.target_experts"] = 1.5;
+        if (variant == "bias") flat["router.balance"] = "bias";
+        var cfg = RunConfig.From(flat);
         manual_seed(5);
         var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK));
         model.ConvertRouter(cfg.Router);
         if (mode == "lora") model.EnableLora(cfg.Finetune.LoraRank);
         using (no_grad())
+        {
             foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.05);   // as if fine-tuned: every weight moved, LoRA B included
+            foreach (var block in model.MoeBlocks)                                 // and the controllers' state
+            {
+                block.ExpertBudget?.fill_(0.05);
+                block.ExpertBias?.add_(randn_like(block.ExpertBias) * 0.05);
+            }
+        }
+        Assert.Equal(variant == "target_experts", model.MoeBlocks.All(b => b.ExpertBudget is not null));
+        Assert.Equal(variant == "bias", model.MoeBlocks.All(b => b.ExpertBias is not null));
         var dir = Directory.CreateTempSubdirectory("orch-ckpt").FullName;
         var path = Path.Combine(dir, "model.bin");
         model.save(path);
