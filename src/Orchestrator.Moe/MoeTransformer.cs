@@ -114,7 +114,7 @@ public sealed class MoeTransformer : nn.Module
         var routing = new List<MoeLayerOutput>();
         foreach (var layer in model.layers)
         {
-            (x, var moe) = layer.Forward(x, telemetry, sampleAllocators);
+            (x, var moe) = layer.Forward(x, telemetry, sampleAllocators, routing.LastOrDefault()?.RouterLogits);
             if (moe is null) continue;
             aux = aux + moe.AuxLoss;
             routing.Add(moe);

@@ -29,12 +29,13 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Forward(x, TelemetryLevel.None, false).Hidden;
 
     /// <summary>x: (B, S, d) → (B, S, d) and, for an MoE layer, its routing.</summary>
-    public (Tensor Hidden, MoeLayerOutput? Moe) Forward(Tensor x, TelemetryLevel telemetry, bool sampleAllocator)
+    public (Tensor Hidden, MoeLayerOutput? Moe) Forward(Tensor x, TelemetryLevel telemetry, bool sampleAllocator,
+        Tensor? previousLogits = null)
     {
         x = x + self_attn.forward(input_layernorm.forward(x));
         var h = post_attention_layernorm.forward(x);
         if (block_sparse_moe is null) return (x + mlp!.forward(h), null);
-        var moe = block_sparse_moe.Forward(h, telemetry, sampleAllocator);
+        var moe = block_sparse_moe.Forward(h, telemetry, sampleAllocator, previousLogits);
         return (x + moe.Hidden, moe);
     }
 }

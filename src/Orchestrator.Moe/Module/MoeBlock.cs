@@ -11,6 +11,10 @@ namespace Orchestrator.Moe.Module;
 public sealed record MoeLayerOutput(Tensor Hidden, RouterOutput Routing, Tensor AuxLoss, Tensor RouterInput,
     PendingTelemetry? PendingTelemetry)
 {
+    /// <summary>(T, N + m) this layer's router logits, its gating residual included: what the next MoE layer's
+    /// gating residual reads (MoE++).</summary>
+    public Tensor? RouterLogits { get; init; }
+
     public LayerTelemetry? Telemetry => PendingTelemetry?.Value;
 }
 
@@ -25,6 +29,9 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     private readonly ModuleList<SwiGluExpert> shared_experts;
     private Linear? null_gate;
     private Linear? allocator;
+    private Linear? constant_gate;         // MoE++: d → 2c, [a₁, a₂] = softmax of each constant expert's pair
+    private Parameter? constant_values;    // MoE++: (c, d) the constant experts' learned vectors v
+    private Linear? gate_map;              // MoE++ gating residual W_g: (N + m) → (N + m), zero at conversion
     private Tensor? expert_bias;           // (N) selection biases of auxiliary-loss-free balancing (balance: bias)
     private long[]? lastLoad;              // tokens per expert in the last training forward, for the bias update
     private Tensor? expert_budget;         // (1) β of the compute budget (router.target_experts)
@@ -84,6 +91,22 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             expert_bias = zeros(NumExperts, device: device);
             register_buffer("expert_bias", expert_bias);
         }
+        if (router is NullExpertRouter { Constants: > 0 } pp && (constant_gate is null
+            || constant_values!.shape[0] != pp.Constants))
+        {
+            constant_gate = nn.Linear(dModel, 2 * pp.Constants, hasBias: false, device: device, dtype: dtype);
+            constant_values = nn.Parameter(randn(pp.Constants, dModel, dtype: dtype, device: device));
+            register_module("constant_gate", constant_gate);
+            register_parameter("constant_values", constant_values);
+        }
+        if (router.GatingResidual && (gate_map is null || gate_map.weight!.shape[0] != NumExperts + router.NullExperts))
+        {
+            // Zero: a converted model routes exactly as before until W_g is trained.
+            int width = NumExperts + router.NullExperts;
+            gate_map = nn.Linear(width, width, hasBias: false, device: device, dtype: dtype);
+            using (no_grad()) gate_map.weight!.zero_();
+            register_module("gate_map", gate_map);
+        }
         if (router.Config.TargetExperts > 0 && router.TakesBudget && expert_budget is null)
         {
             // β = 0: routing starts as the rule's own threshold; saved with the model, so evaluation routes with the
@@ -108,7 +131,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     /// logits). sampleAllocator: an allocator samples k from π (Ada-K training) instead of taking its
     /// argmax.</summary>
     public MoeLayerOutput Forward(Tensor x, TelemetryLevel telemetry = TelemetryLevel.None,
-        bool sampleAllocator = false)
+        bool sampleAllocator = false, Tensor? previousLogits = null)
     {
         long b = x.shape[0], s = x.shape[1], t = b * s;
         var h = x.reshape(t, dModel);                                          // (T, d)
@@ -116,6 +139,9 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         if (Router.NullExperts > 0) logits = cat([logits, null_gate!.forward(h)], 1);   // (T, N + m)
         // Routing (probabilities, masks, weights, losses) in float32 also when the weights are bfloat16.
         logits = logits.to(ScalarType.Float32);
+        // MoE++ gating residual: z_l += W_g · z_(l−1), the previous MoE layer's logits (residual included).
+        if (gate_map is not null && previousLogits is not null)
+            logits = logits + gate_map.forward(previousLogits.to(gate_map.weight!.dtype)).to(ScalarType.Float32);
         var allocLogits = Router.NeedsAllocator && allocator is not null
             ? allocator.forward(h).to(ScalarType.Float32) : null;
         var r = Router.Config.BiasBalancing && expert_bias is not null
@@ -144,11 +170,30 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var y = zeros_like(h);
         if (outs.Count > 0)
             y = y.index_add(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);       // y_t = Σ_j w_tj · E_j(h_t)
+        if (r.ExtraWeights is { } extra) y = y + CopyAndConstantExperts(h, extra);
         foreach (var se in shared_experts) y = y + se.forward(h);
 
         var measured = telemetry != TelemetryLevel.None ? Measure(r, logits, counts, telemetry) : null;
         if (is_grad_enabled() && expert_budget is not null) lastRouting = measured;
-        return new MoeLayerOutput(y.view(b, s, dModel), r, aux, h, measured);
+        return new MoeLayerOutput(y.view(b, s, dModel), r, aux, h, measured)
+        {
+            RouterLogits = Router.GatingResidual ? logits : null,
+        };
+    }
+
+    /// <summary>MoE++'s copy and constant experts, weighted: Σ_copy w·h + Σ_const w·(a₁·h + a₂·v). h: (T, d),
+    /// extra: (T, copies + constants) their combine weights. Each costs O(d) per token, no FFN.</summary>
+    private Tensor CopyAndConstantExperts(Tensor h, Tensor extra)
+    {
+        var router = (NullExpertRouter)Router;
+        var w = extra.to(h.dtype);
+        int cp = router.Copies, c = router.Constants;
+        var y = cp > 0 ? w.narrow(1, 0, cp).sum([1], keepdim: true) * h : zeros_like(h);
+        if (c == 0) return y;
+        long t = h.shape[0];
+        var a = constant_gate!.forward(h).view(t, c, 2).softmax(-1);              // (T, c, 2): [a₁, a₂] per expert
+        var wc = w.narrow(1, cp, c);                                                // (T, c)
+        return y + (wc * a.select(2, 0)).sum([1], keepdim: true) * h + (wc * a.select(2, 1)).matmul(constant_values!);
     }
 
     /// <summary>After an optimizer step under balance: bias, each expert's bias moves by u against its load in the

@@ -5,7 +5,12 @@ namespace Orchestrator.Moe.Routing;
 /// <summary>AdaMoE (Zeng et al. 2024): m null experts with their own logits; top-k over all N + m;
 /// nulls output zero and are never dispatched; weights renormalised over the selected REAL experts
 /// only; a token that picks only nulls gets a zero MoE output and passes through the residual.
-/// Balance loss over N + m with the null experts' loads averaged among the nulls.</summary>
+/// Balance loss over N + m with the null experts' loads averaged among the nulls.
+/// MoE++ (Jin et al., ICLR 2025) as options: besides the zero (null) experts, `copies` copy experts (output x)
+/// and `constants` constant experts (a₁·x + a₂·v, [a₁, a₂] = softmax(W_c·x), v learned), all chosen by
+/// the same top-k; weights renormalised over every selected expert that is not a zero expert, as the official
+/// code does; and a gating residual, each MoE layer's logits plus a learned map of the previous MoE layer's.
+/// Extra logits are laid out [zero experts | copy experts | constant experts] after the N real ones.</summary>
 public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(config, experts)
 {
     public static readonly RouterDefinition Definition = new("null_experts",
@@ -13,23 +18,38 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         [
             Param.Int("nulls", 8, "null experts m (AdaMoE)", 0, 1024),
             Param.Int("k", 3, "top-k over real + null experts", 1, 1280),
-        ], "nulls", "k")
+            Param.Int("copies", 0, "MoE++ copy experts (output x)", 0, 64) with { OmittedAtDefault = true },
+            Param.Int("constants", 0, "MoE++ constant experts (output a₁·x + a₂·v)", 0, 64)
+                with { OmittedAtDefault = true },
+            Param.Bool("gating_residual", false, "MoE++ gating residual: logits + W_g · the previous MoE layer's")
+                with { OmittedAtDefault = true },
+        ], "nulls", "k", "copies", "constants")
     {
-        Constraints = c => RouterDefinition.AtMost(c, "router.k", "k", "experts + nulls =", "model.experts",
-            "router.nulls"),
+        // k picks among every slot: real experts, nulls and (MoE++) copy and constant experts.
+        Constraints = c => Convert.ToInt64(c["router.copies"]) + Convert.ToInt64(c["router.constants"]) == 0
+            ? RouterDefinition.AtMost(c, "router.k", "k", "experts + nulls =", "model.experts", "router.nulls")
+            : RouterDefinition.AtMost(c, "router.k", "k", "experts + nulls + copies + constants =", "model.experts",
+                "router.nulls", "router.copies", "router.constants"),
     };
 
     readonly int k = config.Int("k");
     readonly int nullCount = config.Int("nulls");
 
-    public override int NullExperts => nullCount;
+    /// <summary>MoE++ copy and constant experts, and whether logits take the previous layer's through W_g.</summary>
+    public int Copies { get; } = config.Int("copies");
+    public int Constants { get; } = config.Int("constants");
+    readonly bool gatingResidual = config.Bool("gating_residual");
+    public override bool GatingResidual => gatingResidual;
+
+    /// <summary>Every extra logit: zero, copy and constant experts.</summary>
+    public override int NullExperts => nullCount + Copies + Constants;
     public override int SlotsPerToken => k;
     public override bool TakesBudget => true;
     public override int MaxExpertsPerToken => Math.Min(k, Experts);
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
-        long n = Experts, m = nullCount;
+        long n = Experts, m = NullExperts;                              // m: every extra logit
         var probs = logits.softmax(-1);                                  // (T, N + m)
         var (vals, idx) = probs.topk(k, dim: -1);                        // (T, k) over real and null experts
         if (Budget is not null && m > 0)
@@ -43,8 +63,20 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         var isReal = idx.lt(n).to(probs.dtype);                          // (T, k)
         var realIdx = idx.clamp_max(n - 1);                              // nulls are masked out below
         var mask = MaskFrom(realIdx, isReal, n).clamp_max(1);
-        var weights = MaskFrom(realIdx, Renormalise(vals * isReal), n);  // all-null rows: 0/ε = 0
-        var nulls = (1 - isReal).sum([1]);                               // (T,)
+        // Renormalised over the selected experts that have an output: real ones (AdaMoE), and copy and constant
+        // experts (MoE++); zero experts' weights are dropped. All-zero rows: 0/ε = 0.
+        int extra = Copies + Constants;
+        var isOutput = extra > 0 ? isReal + idx.ge(n + nullCount).to(probs.dtype) : isReal;   // (T, k)
+        var w = vals * isOutput / (vals * isOutput).sum(-1, keepdim: true).clamp_min(1e-9);
+        var weights = MaskFrom(realIdx, w * isReal, n);
+        Tensor? extraWeights = null;
+        if (extra > 0)
+        {
+            // (T, copies + constants): weight of each copy and constant slot, in their logit order.
+            var slot = (idx - (n + nullCount)).clamp(0, extra - 1);
+            extraWeights = MaskFrom(slot, w * idx.ge(n + nullCount).to(probs.dtype), extra);
+        }
+        var nulls = (1 - isReal).sum([1]);                               // (T,) slots without an FFN expert
 
         var all = MaskFrom(idx, ones_like(vals), n + m);                 // (T, N + m) every selection
         var f = DispatchFractions(all);
@@ -61,7 +93,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         else balance = SwitchBalance(f, probs);
         return new RouterOutput
         {
-            Mask = mask, Weights = weights, Probs = probs, NullsSelected = nulls,
+            Mask = mask, Weights = weights, Probs = probs, NullsSelected = nulls, ExtraWeights = extraWeights,
             BalanceLoss = balance, EntropyLoss = Zero(probs),
         };
     }

@@ -13,6 +13,8 @@ public sealed class RouterOutput
     public required Tensor Probs { get; init; }
     /// <summary>(T,) number of null experts selected per token (null_experts only).</summary>
     public Tensor? NullsSelected { get; init; }
+    /// <summary>MoE++: (T, copies + constants) combine weights of the copy and constant experts.</summary>
+    public Tensor? ExtraWeights { get; init; }
     /// <summary>Ada-K: (T, N) allocator logits and (T,) chosen k (1..N), for the RL trainer.</summary>
     public Tensor? AllocatorLogits { get; init; }
     public Tensor? ChosenK { get; init; }
@@ -35,6 +37,8 @@ public abstract class Router
     /// <summary>m, extra logits beyond the N real experts (null experts).</summary>
     public virtual int NullExperts => 0;
     public virtual bool NeedsAllocator => false;
+    /// <summary>MoE++'s gating residual: this layer's logits plus W_g times the previous MoE layer's.</summary>
+    public virtual bool GatingResidual => false;
     /// <summary>The largest number of real experts one token can use: the FLOPs ceiling.</summary>
     public abstract int MaxExpertsPerToken { get; }
 
@@ -71,6 +75,7 @@ public abstract class Router
         {
             Mask = chosen.Mask, Weights = Weights(chosen.Mask, logits), Probs = logits.softmax(-1),
             NullsSelected = chosen.NullsSelected, AllocatorLogits = chosen.AllocatorLogits, ChosenK = chosen.ChosenK,
+            ExtraWeights = chosen.ExtraWeights,
             BalanceLoss = chosen.BalanceLoss, EntropyLoss = chosen.EntropyLoss,
         };
     }

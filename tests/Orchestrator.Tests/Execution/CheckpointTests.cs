@@ -21,6 +21,7 @@ public class CheckpointTests
     [InlineData("null_experts", "lora", "target_experts")]
     [InlineData("adaptive_gating", "full", "bias")]
     [InlineData("relu", "router_only", "bias")]
+    [InlineData("null_experts", "full", "moe++")]
     public void A_finetuned_checkpoint_reloads_to_the_same_outputs(string router, string mode, string variant = "")
     {
         var flat = new Dictionary<string, object>
@@ -31,6 +32,10 @@ public class CheckpointTests
         };
         if (variant == "target_experts") flat["router.target_experts"] = 1.5;
         if (variant == "bias") flat["router.balance"] = "bias";
+        if (variant == "moe++")
+            foreach (var (k, v) in new (string, object)[] { ("router.nulls", 2L), ("router.copies", 1L),
+                         ("router.constants", 2L), ("router.gating_residual", true), ("router.k", 3L) })
+                flat[k] = v;
         var cfg = RunConfig.From(flat);
         manual_seed(5);
         var model = new MoeTransformer(cfg.Model, RouterConfig.TopK(cfg.PretrainK));
