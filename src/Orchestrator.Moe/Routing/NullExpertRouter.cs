@@ -23,7 +23,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
                 with { OmittedAtDefault = true },
             Param.Bool("gating_residual", false, "MoE++ gating residual: logits + W_g · the previous MoE layer's")
                 with { OmittedAtDefault = true },
-        ], "nulls", "k", "copies", "constants")
+        ], "nulls", "k")
     {
         // k picks among every slot: real experts, nulls and (MoE++) copy and constant experts.
         Constraints = c => Convert.ToInt64(c["router.copies"]) + Convert.ToInt64(c["router.constants"]) == 0
