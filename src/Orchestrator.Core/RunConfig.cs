@@ -60,7 +60,12 @@ public sealed class RouterConfig
     public static string KnobsJson(IReadOnlyDictionary<string, object> flat)
     {
         var type = (string)flat["router.type"];
-        var knobs = ConfigSchema.RouterKnobs(type).Distinct().Where(k => flat.ContainsKey("router." + k))
+        // Options added to a router later (MoE++'s copies, constants, gating_residual) are left out at their
+        // defaults, as they are from the run identity, so that knobs of runs stored before them are unchanged.
+        bool AtOmittedDefault(string k) => ConfigSchema.Find("router." + k, type) is { OmittedAtDefault: true } d
+            && ConfigValues.Format(d.Default) == ConfigValues.Format(flat["router." + k]);
+        var knobs = ConfigSchema.RouterKnobs(type).Distinct()
+            .Where(k => flat.ContainsKey("router." + k) && !AtOmittedDefault(k))
             .ToDictionary(k => k, k => flat["router." + k]);
         // Bias balancing changes how a router selects: named in its knobs when on (absent at the default, so the
         // knobs of every run stored before it are unchanged).
@@ -68,6 +73,12 @@ public sealed class RouterConfig
         {
             knobs["balance"] = b;
             knobs["bias_rate"] = flat["router.bias_rate"];
+        }
+        // So is a compute budget: a budgeted and an unbudgeted run of one rule are two configurations.
+        if (flat.TryGetValue("router.target_experts", out var target) && Convert.ToDouble(target) > 0)
+        {
+            knobs["target_experts"] = target;
+            knobs["budget_rate"] = flat["router.budget_rate"];
         }
         return ConfigValues.CanonicalJson(knobs);
     }

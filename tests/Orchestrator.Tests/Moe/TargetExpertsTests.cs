@@ -90,4 +90,17 @@ public class TargetExpertsTests
         Assert.Contains(expected, message);
         Assert.Contains("(target_experts applies to top_p, adaptive_gating, null_experts, relu)", message);
     }
+
+    [Fact]
+    public void A_budget_names_its_configuration_and_options_at_their_defaults_stay_out_of_the_knobs()
+    {
+        var flat = ConfigSchema.Defaults("null_experts").ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal("{\"k\":3,\"nulls\":8}", RouterConfig.KnobsJson(flat));       // as stored before MoE++
+        flat["router.target_experts"] = 1.5;
+        flat["router.copies"] = 1L;
+        Assert.Equal("{\"budget_rate\":0.01,\"copies\":1,\"k\":3,\"nulls\":8,\"target_experts\":1.5}",
+            RouterConfig.KnobsJson(flat));
+        Assert.Equal("null_experts m=8 k=3 copies=1 target_experts=1.5",
+            Orchestrator.Reports.ReportBuilder.ConfigLabel("null_experts", RouterConfig.KnobsJson(flat)));
+    }
 }
