@@ -6,8 +6,9 @@ public enum Verdict { Supported, Contradicted, Inconclusive }
 
 /// <summary>Which values of the effect the claim predicts: above or below the null value, or away from it on
 /// either side (then an interval inside ±Margin of it contradicts the claim: "no difference worth the
-/// name").</summary>
-public enum Claimed { Above, Below, Either }
+/// name"), or within ±Margin of it (an equivalence claim: supported when the whole interval lies inside the band,
+/// contradicted when it lies wholly outside).</summary>
+public enum Claimed { Above, Below, Either, Within }
 
 /// <summary>A published claim checked on one configuration of a sweep.</summary>
 public sealed record Finding(string Claim, string Subject, string Statement, string Source, string Metric,
@@ -31,6 +32,8 @@ public sealed record Finding(string Claim, string Subject, string Statement, str
                 Claimed.Either when lo > NullValue || hi < NullValue => Verdict.Supported,
                 Claimed.Either when Margin > 0 && lo > NullValue - Margin && hi < NullValue + Margin =>
                     Verdict.Contradicted,
+                Claimed.Within when lo > NullValue - Margin && hi < NullValue + Margin => Verdict.Supported,
+                Claimed.Within when hi < NullValue - Margin || lo > NullValue + Margin => Verdict.Contradicted,
                 _ => Verdict.Inconclusive,
             };
         }
@@ -56,6 +59,7 @@ public static class Findings
             var pairs = e.Pairs(runs).ToList();
             if (pairs.Count > 0) list.AddRange(AgainstTopK(e, config.Key, pairs));
             if (VariesExperts(e, runs)) list.AddRange(Routing(e, config.Key, runs));
+            if (runs[0].TargetExperts > 0) list.Add(BudgetHeld(e, config.Key, runs));
         }
         list.AddRange(AdaKLambda(e));
         return list;
@@ -126,6 +130,20 @@ public static class Findings
         yield return new Finding("experts_differ_across_layers", config,
             "layers use different numbers of experts", AllFour, "range of per-layer mean experts/token",
             spread, 0, Claimed.Either, runs.Count, ids, "seed-level t interval", Margin: 0.05);
+    }
+
+    /// <summary>router.target_experts: did the budget the controller held in training hold on held-out text? The
+    /// relative deviation of each run's held-out experts per token from its target, a t interval over seeds,
+    /// supported within ±5% (the tolerance the controller's own test holds to).</summary>
+    static Finding BudgetHeld(SweepEvidence e, string config, List<RunEvidence> runs)
+    {
+        double target = runs[0].TargetExperts;
+        var deviation = Statistics.MeanT(runs.Select(r => e.Items[r.RunId].Where(i => i.Task == "text")
+            .Select(i => i.SequenceExperts).DefaultIfEmpty(double.NaN).Average() / target - 1).ToList());
+        return new Finding("budget_held", config, "holds its compute budget on held-out text",
+            "budget controller (LongCat-Flash)", $"relative deviation of held-out experts/token from target {target}",
+            deviation, 0, Claimed.Within, runs.Count, runs.Select(r => r.RunId).ToList(),
+            "held in training; ±5% band", Margin: 0.05);
     }
 
     /// <summary>Whether tokens of these runs used different numbers of experts (routing claims are about

@@ -119,6 +119,34 @@ public class FindingsTests
         Assert.Equal(1.9, (double)sql[0]!, 9);
     }
 
+    [Fact]
+    public void A_budget_is_held_when_held_out_experts_stay_within_5_percent_of_the_target()
+    {
+        var spec = SpecLoader.LoadText("""
+            name: budget
+            sweep:
+              seeds: [0, 1, 2]
+              router:
+                top_k: {k: 2}
+                top_p: {p: 0.4, target_experts: [1.6, 1.2]}
+            """);
+        using var store = ResultStore.Open(StoreTests.TempDb());
+        store.RegisterSweep(spec);
+        var rng = new Random(8);
+        foreach (var run in spec.Runs)
+        {
+            Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(run.ConfigHash), "me", 60));
+            // Both budgeted configurations used 1.6 experts/token on held-out text.
+            store.Ingest(Result(run.ConfigHash, rng, 0.5, 3.0, run.Router == "top_p" ? 1.6 : 2.0, 0, 1000));
+        }
+        var held = Findings.Refresh(store, "budget").Where(f => f.Claim == "budget_held")
+            .ToDictionary(f => f.Subject.Contains("\"target_experts\":1.6") ? 1.6 : 1.2);
+        Assert.Equal(2, held.Count);                                     // top-k has no budget: no row
+        Assert.Equal(Verdict.Supported, held[1.6].Verdict);             // 1.6 against 1.6: inside ±5%
+        Assert.Equal(Verdict.Contradicted, held[1.2].Verdict);          // 1.6 against 1.2: +33%
+        Assert.Equal(1.6 / 1.2 - 1, held[1.2].Interval.Estimate, 2);
+    }
+
     [Theory]
     [InlineData(Claimed.Above, 0.1, 0.3, Verdict.Supported)]
     [InlineData(Claimed.Above, -0.3, -0.1, Verdict.Contradicted)]
@@ -129,6 +157,10 @@ public class FindingsTests
     [InlineData(Claimed.Either, -0.01, 0.02, Verdict.Contradicted)]    // inside the ±0.05 margin: no difference
     [InlineData(Claimed.Either, -0.01, 0.2, Verdict.Inconclusive)]
     [InlineData(Claimed.Above, double.NaN, double.NaN, Verdict.Inconclusive)]
+    [InlineData(Claimed.Within, -0.03, 0.04, Verdict.Supported)]       // the whole interval inside ±0.05
+    [InlineData(Claimed.Within, 0.06, 0.10, Verdict.Contradicted)]     // wholly outside the band
+    [InlineData(Claimed.Within, -0.12, -0.07, Verdict.Contradicted)]
+    [InlineData(Claimed.Within, 0.02, 0.08, Verdict.Inconclusive)]     // straddles the band's edge
     public void Verdicts_follow_from_the_interval_alone(Claimed side, double low, double high, Verdict expected)
     {
         var f = new Finding("c", "s", "statement", "paper", "metric", new Interval((low + high) / 2, low, high, 10,
