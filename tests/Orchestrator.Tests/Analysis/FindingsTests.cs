@@ -42,29 +42,36 @@ public class FindingsTests
         return r;
     }
 
+    /// <summary>A store holding the sweep of `yaml`, every run evaluated with the result `result` plants.</summary>
+    static ResultStore Evaluated(string yaml, Func<PlannedRun, JobResult> result)
+    {
+        var spec = SpecLoader.LoadText(yaml);
+        var store = ResultStore.Open(StoreTests.TempDb());
+        store.RegisterSweep(spec);
+        foreach (var run in spec.Runs)
+        {
+            Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(run.ConfigHash), "me", 60));
+            store.Ingest(result(run));
+        }
+        return store;
+    }
+
     [Fact]
     public void Planted_effects_give_each_verdict_and_land_in_the_findings_view()
     {
-        var spec = SpecLoader.LoadText("""
+        var rng = new Random(5);
+        // top-p: +0.3 accuracy (supported), +0.4 nats loss (contradicted: the claim is "lower"), 1.6 vs 2.0
+        // experts (supported), the same speed up to noise (inconclusive), experts rising 0.2 per level.
+        using var store = Evaluated("""
             name: evidence
             sweep:
               seeds: [0, 1, 2]
               router:
                 top_k: {k: 2}
                 top_p: {p: 0.4}
-            """);
-        using var store = ResultStore.Open(StoreTests.TempDb());
-        store.RegisterSweep(spec);
-        var rng = new Random(5);
-        foreach (var run in spec.Runs)
-        {
-            Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(run.ConfigHash), "me", 60));
-            bool topP = run.Router == "top_p";
-            // top-p: +0.3 accuracy (supported), +0.4 nats loss (contradicted: the claim is "lower"), 1.6 vs 2.0
-            // experts (supported), the same speed up to noise (inconclusive), experts rising 0.2 per level.
-            store.Ingest(Result(run.ConfigHash, rng, topP ? 0.7 : 0.4, topP ? 3.4 : 3.0, topP ? 1.6 : 2.0,
-                topP ? 0.2 : 0, 1000 + rng.NextDouble() * 200));
-        }
+            """, run => run.Router == "top_p"
+            ? Result(run.ConfigHash, rng, 0.7, 3.4, 1.6, 0.2, 1000 + rng.NextDouble() * 200)
+            : Result(run.ConfigHash, rng, 0.4, 3.0, 2.0, 0, 1000 + rng.NextDouble() * 200));
         var findings = Findings.Refresh(store, "evidence").ToDictionary(f => f.Claim);
 
         var acc = findings["accuracy_vs_top_k"];
@@ -122,23 +129,16 @@ public class FindingsTests
     [Fact]
     public void A_budget_is_held_when_held_out_experts_stay_within_5_percent_of_the_target()
     {
-        var spec = SpecLoader.LoadText("""
+        var rng = new Random(8);
+        // Both budgeted configurations used 1.6 experts/token on held-out text.
+        using var store = Evaluated("""
             name: budget
             sweep:
               seeds: [0, 1, 2]
               router:
                 top_k: {k: 2}
                 top_p: {p: 0.4, target_experts: [1.6, 1.2]}
-            """);
-        using var store = ResultStore.Open(StoreTests.TempDb());
-        store.RegisterSweep(spec);
-        var rng = new Random(8);
-        foreach (var run in spec.Runs)
-        {
-            Assert.True(store.Jobs.TryClaim(JobKey.Evaluate(run.ConfigHash), "me", 60));
-            // Both budgeted configurations used 1.6 experts/token on held-out text.
-            store.Ingest(Result(run.ConfigHash, rng, 0.5, 3.0, run.Router == "top_p" ? 1.6 : 2.0, 0, 1000));
-        }
+            """, run => Result(run.ConfigHash, rng, 0.5, 3.0, run.Router == "top_p" ? 1.6 : 2.0, 0, 1000));
         var held = Findings.Refresh(store, "budget").Where(f => f.Claim == "budget_held")
             .ToDictionary(f => f.Subject.Contains("\"target_experts\":1.6") ? 1.6 : 1.2);
         Assert.Equal(2, held.Count);                                     // top-k has no budget: no row
