@@ -47,14 +47,11 @@ public static partial class Cli
         return c;
     }
 
-    /// <summary>cuda (the first visible GPU) or cpu; CUDA asked for but absent is a plain error.</summary>
+    /// <summary>cuda (the first visible GPU) or cpu; CUDA asked for but absent is a usage error.</summary>
     static Device Device(string name)
     {
-        if (name == "cpu") return CPU;
-        if (!cuda.is_available())
-            throw new UsageException("--device cuda: CUDA is not available to this build and host (a CUDA build " +
-                                     "of libtorch and an NVIDIA GPU are needed; see docs/gpu-run.md)");
-        return new Device(DeviceType.CUDA, 0);
+        try { return DeviceInfo.Resolve(name); }
+        catch (InvalidOperationException e) { throw new UsageException(e.Message); }
     }
 
     /// <summary>`bench step`: --spec (its first run with --router), --device, --steps, --dtype.</summary>

@@ -13,10 +13,11 @@ public static class Provenance
     public static Dictionary<string, string> Collect(JobTicket job, string deviceName)
     {
         var torchAsm = typeof(TorchSharp.torch).Assembly;
+        var (commit, dirty) = Commit();
         return new Dictionary<string, string>
         {
-            ["git_commit"] = Commit().Hash,
-            ["git_dirty"] = Commit().Dirty.ToString().ToLowerInvariant(),
+            ["git_commit"] = commit,
+            ["git_dirty"] = dirty.ToString().ToLowerInvariant(),
             ["spec"] = job.SpecPath,
             ["config_json"] = job.ConfigJson,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,

@@ -22,7 +22,7 @@ public static class Worker
             FaultInjection.At(ticket.Subject, "start");
             var cfg = RunConfig.From(ConfigValues.FromJson(ticket.ConfigJson));
             if (ticket.Threads > 0) set_num_threads(ticket.Threads);
-            var device = ResolveDevice(ticket.Device);
+            var device = DeviceInfo.Resolve(ticket.Device);
             // A base pretrains with its own seed (pretrain.seed, when fixed, is shared by every seed of the sweep).
             long seed = ticket.Kind == JobKind.Pretrain ? cfg.PretrainSeed : cfg.Seed;
             Trainer.Seed(seed);
@@ -60,21 +60,6 @@ public static class Worker
             log.Flush();
             return 1;
         }
-    }
-
-    static Device ResolveDevice(string spec)
-    {
-        if (spec.StartsWith("cuda"))
-        {
-            if (!cuda.is_available())
-                throw new InvalidOperationException($"device {spec} requested but CUDA is not available in this " +
-                    $"build/host " +
-                                                    "(build with `make ... TORCH=cuda` on a machine with an NVIDIA " +
-                                                    "GPU)");
-            // The scheduler pins each worker with CUDA_VISIBLE_DEVICES, so the visible GPU is always 0.
-            return new Device(DeviceType.CUDA, 0);
-        }
-        return CPU;
     }
 
     static string DeviceName(Device d) => d.type == DeviceType.CUDA

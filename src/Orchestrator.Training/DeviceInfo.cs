@@ -13,6 +13,18 @@ namespace Orchestrator.Training;
 /// NVML attributes to this process. NVML, not TorchSharp: TorchSharp 0.107 exposes no CUDA memory statistics.</summary>
 public static partial class DeviceInfo
 {
+    /// <summary>"cpu", or "cuda"/"cuda:N" as the first visible GPU (workers are pinned with CUDA_VISIBLE_DEVICES, so
+    /// the GPU a worker sees is always 0). CUDA asked for but absent is an error saying what is missing.</summary>
+    public static Device Resolve(string spec)
+    {
+        if (!spec.StartsWith("cuda")) return CPU;
+        if (!cuda.is_available())
+            throw new InvalidOperationException($"device {spec} requested but CUDA is not available to this build " +
+                "and host (a CUDA libtorch — `make ... TORCH=cuda`, or `make gpu-bundle` on a host with PyTorch " +
+                "— and an NVIDIA GPU are needed; see docs/gpu-run.md)");
+        return new Device(DeviceType.CUDA, 0);
+    }
+
     /// <summary>Provenance entries: libtorch_path, libtorch (version), and for CUDA gpu, gpu_driver, cuda_driver,
     /// cuda_runtime (the CUDA version the loaded libtorch was built for, where its installation says).</summary>
     public static Dictionary<string, string> Describe(Device device)
