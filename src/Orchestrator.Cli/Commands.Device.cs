@@ -56,7 +56,7 @@ public static partial class Cli
 
     /// <summary>`bench step`: --spec (its first run with --router), --device, --steps, --dtype.</summary>
     sealed record StepOptions(Option<string> Spec, Option<string> Device, Option<string> Router, Option<int?> Steps,
-        Option<string?> DType, Option<string> Telemetry)
+        Option<string?> DType, Option<string> Telemetry, Option<string> Optimizer, Option<bool> Phases)
     {
         public static StepOptions Add(Command c)
         {
@@ -75,13 +75,22 @@ public static partial class Cli
                 Integer("--steps", 1, "step benchmark: timed steps after 10 warm-up steps (40)"),
                 Text("--dtype", "float32|bfloat16", "step benchmark: model.dtype instead of the spec's"),
                 Choice("--telemetry", "step benchmark: the per-step routing statistics training logs (off: to " +
-                                      "measure their cost)", "on", "off"));
-            AddOptions(c, o.Spec, o.Device, o.Router, o.Steps, o.DType, o.Telemetry);
+                                      "measure their cost)", "on", "off"),
+                Choice("--optimizer", "step benchmark: flat (FlatAdamW, what training runs) or per-tensor " +
+                                      "(TorchSharp's AdamW, to measure the difference)", "flat", "per-tensor"),
+                new Option<bool>("--phases")
+                {
+                    Description = "step benchmark: also time forward, backward, optimizer and read-back apart, " +
+                                  "synchronising the device between them",
+                });
+            AddOptions(c, o.Spec, o.Device, o.Router, o.Steps, o.DType, o.Telemetry, o.Optimizer, o.Phases);
             return o;
         }
 
         public string FileName(ParseResult p) => $"step_{p.GetValue(Device)}_{p.GetValue(Router)}" +
-                                                 (p.GetValue(Telemetry) == "off" ? "_no_telemetry" : "") + ".json";
+                                                 (p.GetValue(Telemetry) == "off" ? "_no_telemetry" : "") +
+                                                 (p.GetValue(Optimizer) == "per-tensor" ? "_per_tensor" : "") +
+                                                 (p.GetValue(Phases) ? "_phases" : "") + ".json";
 
         public JsonObject Run(ParseResult p)
         {
@@ -93,7 +102,9 @@ public static partial class Cli
             var dtype = p.GetValue(DType);
             if (dtype is not (null or "float32" or "bfloat16"))
                 throw new UsageException($"--dtype must be float32 or bfloat16, got '{dtype}'");
-            var opt = new Bench.StepBench.Options(DType: dtype, Telemetry: p.GetValue(Telemetry) == "on");
+            var opt = new Bench.StepBench.Options(DType: dtype, Telemetry: p.GetValue(Telemetry) == "on",
+                Optimizer: p.GetValue(Optimizer) == "per-tensor" ? OptimizerKind.PerTensor : OptimizerKind.Flat,
+                Phases: p.GetValue(Phases));
             if (p.GetValue(Steps) is { } n) opt = opt with { Steps = n };
             return Bench.StepBench.Run(RunConfig.From(run.Config), Cli.Device(p.GetValue(Device)!), opt, Console.Out);
         }

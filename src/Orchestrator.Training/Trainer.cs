@@ -19,6 +19,10 @@ public sealed class DivergedException(int step,
     public int Step { get; } = step;
 }
 
+/// <summary>The points of a training step that <see cref="Trainer.Train"/> reports (for the step benchmark's
+/// per-phase timings).</summary>
+public enum StepPhase { Forward, Backward, Optimizer }
+
 /// <summary>AdamW with linear warm-up and cosine decay to 10% of the peak, gradient clipping,
 /// next-token cross-entropy plus the routers' auxiliary losses. One dispose scope per step.</summary>
 public static class Trainer
@@ -47,12 +51,13 @@ public static class Trainer
     public static IReadOnlyList<StepMetrics> Train(MoeTransformer model, TrainConfig cfg,
         IEnumerable<Parameter> trainable,
         Func<int, Tensor> nextBatch, Action<StepMetrics>? onStep = null, Action<int>? onEval = null,
-        TelemetryLevel telemetry = TelemetryLevel.Summary)
+        TelemetryLevel telemetry = TelemetryLevel.Summary, OptimizerKind optimizerKind = OptimizerKind.Flat,
+        Action<StepPhase>? onPhase = null)
     {
         var parameters = trainable.ToList();
         var history = new List<StepMetrics>();
         if (cfg.Steps == 0 || parameters.Count == 0) return history;
-        using var optimizer = optim.AdamW(parameters, lr: cfg.Lr, weight_decay: cfg.WeightDecay);
+        using var optimizer = IStepOptimizer.Create(optimizerKind, parameters, cfg.WeightDecay);
         model.train();
         var clock = Stopwatch.StartNew();
         for (int step = 0; step < cfg.Steps; step++)
@@ -60,24 +65,27 @@ public static class Trainer
             using var scope = NewDisposeScope();
             var t0 = clock.Elapsed.TotalSeconds;
             double lr = LearningRate(cfg, step);
-            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             var batch = nextBatch(step);
             var (loss, output) = LmLoss(model, batch, telemetry);
+            onPhase?.Invoke(StepPhase.Forward);
             var total = loss + output.AuxLoss;
             total.backward();
-            double gradNorm = cfg.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, cfg.GradClip) : 0;
-            optimizer.step();
+            onPhase?.Invoke(StepPhase.Backward);
+            var gradNorm = cfg.GradClip > 0 ? optimizer.ClipGradNorm(cfg.GradClip) : zeros(1, device: loss.device);
+            optimizer.Step(lr);
+            onPhase?.Invoke(StepPhase.Optimizer);
+            var read = ReadBack(loss, output.AuxLoss, gradNorm);
             var routing = new Dictionary<string, double>(model.AfterTrainingStep());
             if (output.Telemetry.Count > 0)
             {
                 routing["max_vio"] = output.Telemetry.Average(t => t.MaxVio);          // this batch, mean over layers
                 routing["dead_experts"] = output.Telemetry.Average(t => t.DeadShare);
             }
-            double lossValue = loss.item<float>();
+            double lossValue = read[0];
             if (!double.IsFinite(lossValue)) throw new DivergedException(step, lossValue);
             double tokens = batch.shape[0] * (batch.shape[1] - 1);
-            var m = new StepMetrics(step, lossValue, output.AuxLoss.item<float>(), lr, gradNorm,
+            var m = new StepMetrics(step, lossValue, read[1], lr, read[2],
                 output.Telemetry.Count == 0 ? 0 : output.Telemetry.Average(t => t.MeanExpertsPerToken),
                 tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds - t0), clock.Elapsed.TotalSeconds, routing);
             history.Add(m);
@@ -89,6 +97,15 @@ public static class Trainer
             }
         }
         return history;
+    }
+
+    /// <summary>Scalars (any device, any dtype) as doubles, in one device-to-host transfer: one sync per step for
+    /// what the step logs.</summary>
+    static double[] ReadBack(params Tensor[] scalars)
+    {
+        var device = scalars[0].device;
+        var all = stack(scalars.Select(v => v.detach().reshape([]).to(ScalarType.Float64).to(device)).ToArray());
+        return all.cpu().data<double>().ToArray();
     }
 
     /// <summary>Deterministic given the seed: torch's generator and the data sampler both seeded.</summary>

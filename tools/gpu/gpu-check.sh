@@ -4,8 +4,9 @@
 # when needed), the CUDA smoke test, our training step against the PyTorch eager twin (tools/gpu/twin.py) at the
 # GPU spec's size in float32 and bfloat16 and at the default size on the GPU and on the CPU, the default sweep on
 # cuda:0, then a few hundred steps of the GPU spec's model in bfloat16 (experiments/gpu-check.yaml). STAGES picks
-# stages (default: smoke steps default mixtral; also: telemetry, our step with and without the training telemetry
-# beside the twin's). Each stage has a time limit inside DEADLINE seconds (default 480), so that what ran is always
+# stages (default: smoke steps default mixtral; also: phases, our step with TorchSharp's per-tensor AdamW and both
+# sides' forward, backward, optimizer and read-back timed apart; telemetry, our step with and without the training
+# telemetry beside the twin's). Each stage has a time limit inside DEADLINE seconds (default 480), so that what ran is always
 # collected: OUT (default ./gpu-run) receives log.txt, smoke.json, orchestrator.db (checkpointed: a sweep stopped at
 # its limit leaves its last writes in the WAL), reports.tgz (reports, job logs, step timings) and the rebuilt
 # libLibTorchSharp.so.
@@ -41,11 +42,17 @@ if want smoke; then
   run 120 ./orchestrator.sh smoke --device cuda --json "$out/smoke.json"
 fi
 
+ours() {   # ours NAME SPEC DEVICE DTYPE [bench step flags]: our step, kept as steps/ours-NAME.json
+  local name=$1 spec=$2 device=$3 dtype=$4; shift 4
+  run 90 ./orchestrator.sh bench step --spec "$spec" --device "$device" ${dtype:+--dtype $dtype} --steps 30 "$@" &&
+    cp "$(ls -t results/bench/step_*.json | head -1)" "steps/ours-$name.json"
+}
+twin() {   # twin NAME [twin.py flags]: the PyTorch eager twin on the shapes of steps/ours-NAME.json
+  local name=$1; shift
+  run 90 python3 twin.py --like "steps/ours-$name.json" --out "steps/twin-$name.json" "$@"
+}
 step() {   # step NAME SPEC DEVICE [DTYPE]: ours, then the twin on the same shapes
-  local name=$1 spec=$2 device=$3 dtype=${4:-}
-  run 90 ./orchestrator.sh bench step --spec "$spec" --device "$device" ${dtype:+--dtype $dtype} --steps 30 &&
-    cp "results/bench/step_${device}_top_k.json" "steps/ours-$name.json" &&
-    run 90 python3 twin.py --like "steps/ours-$name.json" --out "steps/twin-$name.json"
+  ours "$1" "$2" "$3" "${4:-}" && twin "$1"
 }
 if want steps; then
   stage "training step: ours against PyTorch eager"
@@ -54,22 +61,33 @@ if want steps; then
   step default-cuda experiments/default.yaml cuda
   step default-cpu experiments/default.yaml cpu
 fi
+if want phases; then
+  stage "training step: TorchSharp's per-tensor AdamW, and each side's phases timed apart"
+  for dt in fp32 bf16; do
+    dtype=$([ $dt = bf16 ] && echo bfloat16 || echo "")
+    ours mixtral-$dt-per-tensor experiments/gpu-small-mixtral.yaml cuda "$dtype" --optimizer per-tensor
+    ours mixtral-$dt-phases experiments/gpu-small-mixtral.yaml cuda "$dtype" --phases &&
+      twin mixtral-$dt-phases --phases
+  done
+fi
 if want telemetry; then
   stage "training step: what the per-step routing telemetry costs"
   step mixtral-fp32 experiments/gpu-small-mixtral.yaml cuda
-  run 90 ./orchestrator.sh bench step --spec experiments/gpu-small-mixtral.yaml --device cuda --telemetry off \
-    --steps 30 && cp results/bench/step_cuda_top_k_no_telemetry.json steps/ours-mixtral-fp32-no-telemetry.json
+  ours mixtral-fp32-no-telemetry experiments/gpu-small-mixtral.yaml cuda "" --telemetry off
 fi
 python3 - <<'PY' || true
-import glob, json, os
+import glob, json, os, re
 for ours in sorted(glob.glob("steps/ours-*.json")):
-    twin = ours.replace("ours-", "twin-")
+    name = os.path.basename(ours)[5:-5]
     o = json.load(open(ours))
-    line = f"{os.path.basename(ours)[5:-5]:14} ours {o['median_step_ms']:8.2f} ms ({o['tokens_per_second']:9.0f} tok/s)"
-    twin = twin.replace("-no-telemetry", "")
+    line = f"{name:24} ours {o['median_step_ms']:8.2f} ms ({o['tokens_per_second']:9.0f} tok/s)"
+    twin = f"steps/twin-{re.sub('-(no-telemetry|per-tensor)$', '', name)}.json"
     if os.path.exists(twin):
         t = json.load(open(twin))
         line += f"  PyTorch {t['median_step_ms']:8.2f} ms  ratio {o['median_step_ms'] / t['median_step_ms']:.3f}"
+        if o.get("phases_ms") and t.get("phases_ms"):
+            line += "\n    phases ours/PyTorch ms: " + ", ".join(
+                f"{k} {v:.2f}/{t['phases_ms'].get(k, float('nan')):.2f}" for k, v in o["phases_ms"].items())
     print(line)
 PY
 
@@ -80,7 +98,7 @@ if want default; then
 fi
 if want mixtral; then
   stage "the GPU spec's model, a few hundred steps, bfloat16 (experiments/gpu-check.yaml)"
-  run 170 ./orchestrator.sh sweep --spec experiments/gpu-check.yaml
+  run 230 ./orchestrator.sh sweep --spec experiments/gpu-check.yaml
 fi
 
 stage "collect"

@@ -130,6 +130,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--like", required=True, help="the JSON `orchestrator bench step` wrote")
     ap.add_argument("--out", help="write the result here as JSON")
+    ap.add_argument("--phases", action="store_true", help="also time forward, backward, optimizer and read-back "
+                    "apart, synchronising the device between them (as `bench step --phases`)")
     a = ap.parse_args()
     c = json.load(open(a.like))
     if c["router"] != "top_k" or c["moe_layers"] != "all" or c["shared_experts"]:
@@ -140,30 +142,45 @@ def main():
     model = Model(c, device, dtype).to(device=device, dtype=dtype)
     opt = torch.optim.AdamW(model.parameters(), lr=c["lr"], weight_decay=c["weight_decay"])
     batch = torch.randint(c["vocab_size"], (c["batch"], c["context"] + 1), device=device)
-    times = []
+    times, phases, last = [], {}, [time.perf_counter()]
+
+    def mark(name):                                          # --phases: sync, then the time since the last mark
+        if a.phases:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            now = time.perf_counter()
+            phases.setdefault(name, []).append((now - last[0]) * 1000)
+            last[0] = now
+
     for step in range(c["warmup"] + c["steps"]):
         t0 = time.perf_counter()
         opt.zero_grad()
         logits, aux = model(batch[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+        mark("forward")
         (loss + aux).backward()
+        mark("backward")
         if c["grad_clip"] > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), c["grad_clip"])
         opt.step()
+        mark("optimizer")
         value = loss.item()                                  # the loss read back, as our trainer does
         if not math.isfinite(value):
             raise SystemExit(f"loss {value} at step {step}")
+        mark("readback")
         if step >= c["warmup"]:
             times.append((time.perf_counter() - t0) * 1000)
     median = statistics.median(times)
+    phase_ms = {k: statistics.median(v[c["warmup"]:]) for k, v in phases.items()} if a.phases else None
     tokens = c["batch"] * c["context"]
     out = {k: c[k] for k in ("router", "device", "dtype", "layers", "d_model", "heads", "experts", "expert_hidden",
                              "vocab_size", "batch", "context", "warmup")}
     out.update(implementation=f"PyTorch {torch.__version__} eager", steps=len(times), median_step_ms=median,
-               tokens_per_second=tokens / median * 1000, step_ms=times,
+               tokens_per_second=tokens / median * 1000, step_ms=times, phases_ms=phase_ms,
                gpu=torch.cuda.get_device_name(0) if device.type == "cuda" else None)
     print(f"twin: PyTorch {torch.__version__} eager, {c['layers']}×d{c['d_model']} {c['dtype']} on {device}: "
-          f"median {median:.2f} ms ({tokens / median * 1000:.0f} tokens/s)")
+          f"median {median:.2f} ms ({tokens / median * 1000:.0f} tokens/s)" + (
+              "; synchronised phases: " + ", ".join(f"{k} {v:.2f} ms" for k, v in phase_ms.items()) if phase_ms else ""))
     if a.out:
         json.dump(out, open(a.out, "w"), indent=1)
 
