@@ -57,7 +57,7 @@ public sealed class FlatAdamW : IStepOptimizer
     {
         (this.weightDecay, this.beta1, this.beta2, this.eps) = (weightDecay, beta1, beta2, eps);
         using var _ = no_grad();
-        foreach (var group in parameters.GroupBy(p => (p.device.ToString(), p.dtype)))
+        foreach (var group in parameters.DistinctBy(p => p.Handle).GroupBy(p => (p.device.ToString(), p.dtype)))
         {
             var members = group.ToList();
             long total = members.Sum(p => p.numel());

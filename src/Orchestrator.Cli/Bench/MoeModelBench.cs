@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Moe;
 using Orchestrator.Moe.Routing;
+using Orchestrator.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ public static class MoeModelBench
     {
         public string Name { get; } = name;
         public MoeTransformer Model { get; } = model;
-        public optim.Optimizer Optimizer { get; } = optim.AdamW(model.parameters(), lr: 1e-6);
+        public IStepOptimizer Optimizer { get; } = new FlatAdamW(model.parameters().ToList(), weightDecay: 0);
         public List<double> Inference { get; } = [];
         public List<double> Telemetry { get; } = [];
         public List<double> Training { get; } = [];
@@ -181,9 +182,9 @@ public static class MoeModelBench
             var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]),
                 tokens.narrow(1, 1, s - 1).reshape(-1)) + output.AuxLoss;
             loss.backward();
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0);
-            cand.Optimizer.step();
-            cand.Optimizer.zero_grad();
+            cand.Optimizer.ClipGradNorm(1.0);
+            cand.Optimizer.Step(1e-6);
+            cand.Optimizer.ZeroGrad();
             if (keep) cand.Training.Add(sw.Elapsed.TotalMilliseconds);
         }
     }
