@@ -98,6 +98,13 @@ public sealed class MoeTransformer : nn.Module
         return state;
     }
 
+    /// <summary>After the last training step: compute budgets settle on their controllers' recent average
+    /// (MoeBlock.FinishBudget).</summary>
+    public void AfterTraining()
+    {
+        foreach (var b in MoeBlocks) b.FinishBudget();
+    }
+
     /// <summary>Which MoE layers (0-based among MoE layers) have an allocator (Ada-K).</summary>
     public IReadOnlySet<int> AllocatorLayers { get; private set; } = new HashSet<int>();
 

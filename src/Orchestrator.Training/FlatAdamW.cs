@@ -22,14 +22,15 @@ public interface IStepOptimizer : IDisposable
 {
     void ZeroGrad();
 
-    /// <summary>Scales the gradients by min(1, max / (‖g‖₂ + 1e-6)); returns ‖g‖₂ over all of them, a scalar
-    /// tensor (still on the device for FlatAdamW, so that reading it costs no extra sync).</summary>
+    /// <summary>Scales the gradients by min(1, max / (‖g‖₂ + 1e-6)); returns ‖g‖₂ over all of
+    /// them, a scalar tensor (still on the device for FlatAdamW, so that reading it costs no extra sync).</summary>
     Tensor ClipGradNorm(double maxNorm);
 
     void Step(double lr);
 
     public static IStepOptimizer Create(OptimizerKind kind, IReadOnlyList<Parameter> parameters, double weightDecay) =>
-        kind == OptimizerKind.Flat ? new FlatAdamW(parameters, weightDecay) : new PerTensorAdamW(parameters, weightDecay);
+        kind == OptimizerKind.Flat ? new FlatAdamW(parameters, weightDecay)
+            : new PerTensorAdamW(parameters, weightDecay);
 }
 
 /// <summary>AdamW (Loshchilov &amp; Hutter 2019), TorchSharp's update equation for equation, over flat buffers: the
@@ -109,7 +110,7 @@ public sealed class FlatAdamW : IStepOptimizer
             s.ExpAvg.mul_(beta1).add_(s.Grad, alpha: 1 - beta1);                  // m ← β₁m + (1 − β₁)g
             s.ExpAvgSq.mul_(beta2).addcmul_(s.Grad, s.Grad, value: 1 - beta2);    // v ← β₂v + (1 − β₂)g²
             var denom = (s.ExpAvgSq.sqrt() / Math.Sqrt(bias2)).add_(eps);         // √(v / (1 − β₂ᵗ)) + ε
-            s.Param.addcdiv_(s.ExpAvg, denom, value: -lr / bias1);                 // θ ← θ − η m / (1 − β₁ᵗ) / denom
+            s.Param.addcdiv_(s.ExpAvg, denom, value: -lr / bias1);   // θ −= η m / (1 − β₁ᵗ) / denom
         }
     }
 

@@ -96,6 +96,7 @@ public static class Trainer
                 model.train();
             }
         }
+        model.AfterTraining();
         return history;
     }
 

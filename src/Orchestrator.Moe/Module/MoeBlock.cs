@@ -37,6 +37,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     private Tensor? expert_budget;         // (1) β of the compute budget (router.target_experts)
     private PendingTelemetry? lastRouting; // the last training forward's statistics, for the budget update
     private double? budgetOnHost;          // β mirrored on the host, so that logging it needs no device sync
+    private double? budgetAverage;         // β̄, an exponential average of β over the controller's recent steps
     private readonly int dModel, layerIndex;
 
     public Router Router { get; private set; }
@@ -211,13 +212,27 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     /// tightens it. Returns β, or null without a budget (or without the step's telemetry).</summary>
     public double? UpdateBudget()
     {
-        if (expert_budget is null || lastRouting is null) return null;
-        double mean = lastRouting.Value.MeanExpertsPerToken;            // read with the forward's single transfer
+        if (expert_budget is null || lastRouting?.Value.MeanExpertsPerToken is not { } measured) return null;
         lastRouting = null;
-        double step = Router.Config.BudgetRate * Math.Sign(Router.Config.TargetExperts - mean);
-        budgetOnHost = (budgetOnHost ?? expert_budget.item<float>()) + step;   // read once (after a load), then kept
+        double step = Router.Config.BudgetRate * Math.Sign(Router.Config.TargetExperts - measured);
+        double beta = (budgetOnHost ?? expert_budget.item<float>()) + step;   // read once (after a load), then kept
+        budgetOnHost = beta;
+        // β̄ ← 0.8 β̄ + 0.2 β: the controller's recent average, which training ends on (FinishBudget).
+        budgetAverage = budgetAverage is { } avg ? 0.8 * avg + 0.2 * beta : beta;
         using (no_grad()) expert_budget.add_(step);
-        return budgetOnHost;
+        return beta;
+    }
+
+    /// <summary>At the end of training under target_experts: β ← β̄, the average of its last ~5 values. The sign
+    /// controller never rests: it oscillates around the β that holds the target, a whole step either side, and for
+    /// adaptive gating's T one step of 0.01 moves the mean by ~10%; evaluation routes with the centre instead.
+    /// </summary>
+    public void FinishBudget()
+    {
+        if (expert_budget is null || budgetAverage is not { } avg) return;
+        using (no_grad()) expert_budget.fill_(avg);
+        budgetOnHost = avg;
+        budgetAverage = null;
     }
 
     /// <summary>(1) β of the compute budget (target_experts), null otherwise.</summary>
