@@ -62,6 +62,10 @@ public static class MoeModelBench
         var candidates = new List<Candidate> { new("top_k", Build(c, RouterConfig.TopK(2), o.GateScale)) };
         candidates.AddRange(RouterCatalog.All.Where(d => !d.IsBaseline)
             .Select(d => new Candidate(d.Name, Build(c, RouterConfig.Of(d.Name), o.GateScale))));
+        // MoE++ (null experts with copy and constant experts and the gating residual), as experiments/beyond.yaml
+        // runs it.
+        candidates.Add(new("moe++", Build(c, RouterConfig.Of("null_experts", ("copies", 1L), ("constants", 2L),
+            ("gating_residual", true)), o.GateScale)));
         var matmul = new List<double>();
         var a = randn(2048, 2048);
         var b = randn(2048, 2048);
