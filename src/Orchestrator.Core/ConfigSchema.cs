@@ -82,7 +82,7 @@ public static class ConfigSchema
 
     /// <summary>The router keys every router has (after router.type, before each router's own knobs).</summary>
     public static readonly string[] SharedRouterKeys = ["balance_coef", "z_loss_coef", "balance", "bias_rate",
-        "target_experts", "budget_rate"];
+        "target_experts", "budget_rate", "budget_calibration"];
 
     static readonly IReadOnlyList<ParamDef> Common =
     [
@@ -125,6 +125,12 @@ public static class ConfigSchema
         },
         F("router.budget_rate", 0.01, "target_experts: the controller's step, β += rate·sign(target − mean) per " +
             "training step", 0, minEx: true) with
+        {
+            OmittedAtDefault = true,
+        },
+        I("router.budget_calibration", 0, "target_experts: after fine-tuning, rounds of bisection of each layer's " +
+            "β on held-out validation text, so that the budget holds on text rather than on the training mix; " +
+            "0: off", 0, 200) with
         {
             OmittedAtDefault = true,
         },

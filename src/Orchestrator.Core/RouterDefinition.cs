@@ -23,6 +23,9 @@ public sealed class RouterDefinition
     /// <summary>Whether router.target_experts can hold this rule's mean experts per token (a variable-k rule with a
     /// threshold to move); else why not.</summary>
     public string? NoTargetExperts { get; init; }
+    /// <summary>Whether router.budget_calibration can move this rule's budget after training (a rule with a β);
+    /// else why not.</summary>
+    public string? NoBudgetCalibration { get; init; }
     /// <summary>Cross-field checks over a run's flat configuration: (key, message) for each violation.</summary>
     public Func<IReadOnlyDictionary<string, object>, IEnumerable<(string Key,
         string Message)>> Constraints { get; init; } =

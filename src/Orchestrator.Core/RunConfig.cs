@@ -53,6 +53,8 @@ public sealed class RouterConfig
     /// <summary>The compute budget (mean real experts per token) a controller holds; 0: none.</summary>
     public double TargetExperts => Double("target_experts");
     public double BudgetRate => Double("budget_rate");
+    /// <summary>Rounds of budget calibration on validation text after fine-tuning; 0: none.</summary>
+    public int BudgetCalibration => Knobs.TryGetValue("budget_calibration", out var v) ? Convert.ToInt32(v) : 0;
     public double ZLossCoef => Double("z_loss_coef");
     public RouterDefinition Definition => RouterCatalog.Get(Type);
 
@@ -79,6 +81,8 @@ public sealed class RouterConfig
         {
             knobs["target_experts"] = target;
             knobs["budget_rate"] = flat["router.budget_rate"];
+            if (flat.TryGetValue("router.budget_calibration", out var rounds) && Convert.ToInt64(rounds) > 0)
+                knobs["budget_calibration"] = rounds;
         }
         return ConfigValues.CanonicalJson(knobs);
     }

@@ -98,6 +98,65 @@ public sealed class MoeTransformer : nn.Module
         return state;
     }
 
+    /// <summary>Budget calibration (router.budget_calibration): with the weights frozen, each MoE layer's β is
+    /// searched, from the first layer up (a layer's routing depends on the βs below it, not above), so that its
+    /// mean real experts per token over the given text meets the target. That mean rises with β and, the text being
+    /// the same every round, is a fixed function of it: the search brackets the target (steps from budget_rate,
+    /// doubling) and bisects the bracket, `rounds` evaluations per layer, and keeps the β that came closest. Each
+    /// evaluation runs only the layer being calibrated, on the residual stream the layers below (already
+    /// calibrated) produced once. inputs: token batches (B, S). Returns each MoE layer's mean at the β it keeps.
+    /// </summary>
+    public IReadOnlyList<double> CalibrateBudget(IReadOnlyList<Tensor> inputs, int rounds)
+    {
+        double target = RouterConfig.TargetExperts, rate = RouterConfig.BudgetRate;
+        eval();
+        using var _ = no_grad();
+        using var outer = NewDisposeScope();
+        // Per batch: x, the residual stream (B, S, d) entering the next layer, and the last MoE layer's router
+        // logits (what a gating residual reads; they do not depend on that layer's β).
+        var states = inputs.Select(t => (x: model.embed_tokens.forward(t), logits: (Tensor?)null)).ToList();
+        var reached = new List<double>();
+        foreach (var layer in model.layers)
+        {
+            if (layer.Moe is { } block)
+            {
+                double MeanAt(double beta)
+                {
+                    block.SetBudget(beta);
+                    double mean = 0;
+                    foreach (var (x, logits) in states)
+                    {
+                        using var scope = NewDisposeScope();
+                        mean += layer.Forward(x, TelemetryLevel.Summary, false, logits).Moe!.Telemetry!
+                            .MeanExpertsPerToken / states.Count;
+                    }
+                    return mean;
+                }
+                double beta = block.Budget!.Value, mean = MeanAt(beta), step = rate;
+                var best = (beta, mean);
+                double? below = mean < target ? beta : null, above = mean < target ? null : beta;
+                for (int round = 1; round < rounds && best.mean != target; round++)
+                {
+                    // Bracketing: away from the side the mean is on, the step doubling; then the bracket's midpoint.
+                    beta = below is { } lo && above is { } hi ? (lo + hi) / 2 : below is not null ? beta + step
+                        : beta - step;
+                    step *= 2;
+                    mean = MeanAt(beta);
+                    if (mean < target) below = beta; else above = beta;
+                    if (Math.Abs(mean - target) < Math.Abs(best.mean - target)) best = (beta, mean);
+                }
+                block.SetBudget(best.beta);
+                reached.Add(best.mean);
+            }
+            states = states.Select(s =>
+            {
+                var (y, moe) = layer.Forward(s.x, TelemetryLevel.None, false, s.logits);
+                return (y, moe is null ? s.logits : moe.RouterLogits);
+            }).ToList();
+        }
+        return reached;
+    }
+
     /// <summary>After the last training step: compute budgets settle on their controllers' recent average
     /// (MoeBlock.FinishBudget).</summary>
     public void AfterTraining()

@@ -291,7 +291,13 @@ public static partial class SpecLoader
                         is null).Select(d => d.Name))})");
             else if (Convert.ToDouble(target) > L("model.experts"))
                 Fail("router.target_experts", $"target {target} exceeds model.experts {L("model.experts")}");
+            if (run.TryGetValue("router.budget_calibration", out var rounds) && Convert.ToInt64(rounds) > 0
+                && RouterCatalog.Get(type).NoBudgetCalibration is { } no)
+                Fail("router.budget_calibration", $"{type} cannot calibrate its budget: {no}");
         }
+        else if (run.TryGetValue("router.budget_calibration", out var rounds) && Convert.ToInt64(rounds) > 0)
+            Fail("router.budget_calibration", "budget_calibration calibrates a compute budget: set " +
+                                              "router.target_experts too");
         var tasks = ((string)run["data.tasks"]).Split(',',
             StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var t in tasks.Where(t => !ConfigSchema.Tasks.Contains(t)))

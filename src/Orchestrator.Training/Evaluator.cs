@@ -47,6 +47,12 @@ public static class Evaluator
         return sum / Math.Max(1, n);
     }
 
+    /// <summary>Inputs (B, context) of evenly spaced text windows, `batches` batches: what budget calibration
+    /// reads.</summary>
+    public static IReadOnlyList<Tensor> TextInputs(int[] stream, int context, int batches, Device device) =>
+        Windows(stream, context, batches)
+            .Select(rows => Trainer.ToBatch(rows.Select(r => r.tokens[..context]).ToList(), device)).ToList();
+
     /// <summary>Evenly spaced windows of context + 1 tokens: deterministic and covering the split.</summary>
     static IEnumerable<List<(int start, int[] tokens)>> Windows(int[] stream, int context, int batches)
     {

@@ -235,6 +235,15 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         budgetAverage = null;
     }
 
+    /// <summary>β of the compute budget on the host (null without one).</summary>
+    public double? Budget => expert_budget is null ? null : budgetOnHost ??= expert_budget.item<float>();
+
+    public void SetBudget(double beta)
+    {
+        using (no_grad()) expert_budget!.fill_(beta);
+        budgetOnHost = beta;
+    }
+
     /// <summary>(1) β of the compute budget (target_experts), null otherwise.</summary>
     public Tensor? ExpertBudget => expert_budget;
 

@@ -23,6 +23,8 @@ public sealed class ReluRouter(RouterConfig config, int experts) : Router(config
         ], "k")
     {
         Constraints = c => RouterDefinition.AtMost(c, "router.k", "k", "model.experts", "model.experts"),
+        NoBudgetCalibration = "it holds its budget with ReMoE's L1 controller while training and has no threshold " +
+                              "to move afterwards",
     };
 
     readonly int k = config.Int("k");

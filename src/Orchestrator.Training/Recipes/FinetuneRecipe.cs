@@ -52,11 +52,26 @@ public static class FinetuneRecipe
                 m => { job.Record("finetune", m); job.Progress("finetune", m, steps); lastWall = m.WallSeconds; },
                 ValidLoss);
         ValidLoss(steps);
+        if (cfg.Router.TargetExperts > 0 && cfg.Router.BudgetCalibration > 0) CalibrateBudget(job, model);
         var training = new TrainingSummary(lastWall, history.Count == 0 ? 0 : history.Average(h => h.TokensPerSecond),
             double.IsNaN(timeToTarget) ? null : timeToTarget, job.Clock.Elapsed.TotalSeconds,
             DeviceInfo.PeakMemoryBytes(job.Device));
         Checkpoints.Save(model, job, training);
         job.Log.WriteLine($"finetune done: {steps} steps in {lastWall:F1}s, checkpoint {job.Ticket.OutputDir}");
+    }
+
+    /// <summary>router.budget_calibration: each layer's β searched on validation text (4 batches of 16 windows, split
+    /// from the test text the evaluation reads), so that the budget holds on text; the means it reached are
+    /// recorded as `calibrated_experts` per layer (step = layer).</summary>
+    static void CalibrateBudget(JobContext job, MoeTransformer model)
+    {
+        var inputs = Evaluator.TextInputs(job.Data.Valid, job.Config.Model.Context, 4, model.Device);
+        var means = model.CalibrateBudget(inputs, job.Config.Router.BudgetCalibration);
+        foreach (var t in inputs) t.Dispose();
+        for (int l = 0; l < means.Count; l++)
+            job.Result.Steps.Add(new MetricPoint("calibrated_experts", l, means[l], 0, "finetune"));
+        job.Log.WriteLine($"budget calibrated on validation text: {string.Join(", ", means.Select(m => $"{m:F3}"))} " +
+                          $"experts per token by layer (target {job.Config.Router.TargetExperts})");
     }
 
     /// <summary>The batch for each step: text mixed with task samples, in the configured curriculum —

@@ -3,6 +3,7 @@ using Orchestrator.Moe.Routing;
 using Orchestrator.Specs;
 using Orchestrator.Training;
 using Orchestrator.Training.Data;
+using Orchestrator.Training.Tasks;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Tests.Moe;
@@ -12,13 +13,20 @@ namespace Orchestrator.Tests.Moe;
 /// afterwards on held-out text, where no controller acts.</summary>
 public class TargetExpertsTests
 {
-    static readonly Lazy<(BpeTokenizer tok, int[] train, int[] test)> Text = new(() =>
+    static readonly Lazy<(BpeTokenizer tok, int[] train, int[] test, int[] valid)> Text = new(() =>
     {
         var corpus = Corpus.Load("fortunes", 0.05, 0.05);
         var tok = BpeTokenizer.Train(corpus.Train.Take(2000), 300);
         int[] Encode(IEnumerable<string> docs) => docs.SelectMany(d => tok.Encode(d)).ToArray();
-        return (tok, Encode(corpus.Train.Take(3000)), Encode(corpus.Test.Take(600)));
+        return (tok, Encode(corpus.Train.Take(3000)), Encode(corpus.Test.Take(600)), Encode(corpus.Valid.Take(600)));
     });
+
+    static List<(string, object)> Knobs(string router, double target, params (string, object)[] more)
+    {
+        var knobs = new List<(string, object)> { ("target_experts", target), ("budget_rate", 0.01) };
+        if (router == "null_experts") knobs.AddRange([("nulls", 4), ("k", 3)]);
+        return [.. knobs, .. more];
+    }
 
     static Tensor Windows(int[] ids, int count, int length, Random rng)
     {
@@ -37,10 +45,8 @@ public class TargetExpertsTests
     public void The_controller_holds_mean_experts_per_token_within_5_percent_of_the_target_on_held_out_text(
         string router, double target)
     {
-        var (_, train, test) = Text.Value;
-        var knobs = new List<(string, object)> { ("target_experts", target), ("budget_rate", 0.01) };
-        if (router == "null_experts") knobs.AddRange([("nulls", 4), ("k", 3)]);
-        var config = RouterConfig.Of(router, [.. knobs]);
+        var (_, train, test, _) = Text.Value;
+        var config = RouterConfig.Of(router, [.. Knobs(router, target)]);
         manual_seed(5);
         var shape = ModelTests.Tiny with { VocabSize = 300 };
         using var model = new MoeTransformer(shape, config);
@@ -58,6 +64,62 @@ public class TargetExpertsTests
         var output = model.Forward(held.narrow(1, 0, 16), TelemetryLevel.Summary);
         foreach (var layer in output.Telemetry)
             Assert.InRange(layer.MeanExpertsPerToken, target * 0.95, target * 1.05);
+    }
+
+    /// <summary>Trained on text, then on task samples (arithmetic, sorting, brackets) as a fine-tune mixes them,
+    /// the controller holds the target on the tasks, not on prose; calibration on validation prose then holds it on
+    /// the test prose, which it never read.</summary>
+    [Theory]
+    [InlineData("top_p", 1.6)]
+    [InlineData("adaptive_gating", 1.6)]
+    [InlineData("null_experts", 1.3)]
+    public void Calibration_on_validation_text_holds_the_budget_on_test_text_after_training_on_tasks(
+        string router, double target)
+    {
+        var (tok, train, test, valid) = Text.Value;
+        manual_seed(7);
+        using var model = new MoeTransformer(ModelTests.Tiny with { VocabSize = 300 },
+            RouterConfig.Of(router, [.. Knobs(router, target, ("budget_calibration", 16L))]));
+        var cfg = new TrainConfig(Steps: 200, BatchSize: 16, Lr: 3e-3, Warmup: 10, WeightDecay: 0, GradClip: 1,
+            EvalEvery: 0);
+        var rng = new Random(7);
+        Trainer.Train(model, cfg, model.parameters(), _ => Windows(train, 16, 17, rng));
+        var tasks = TaskSuite.Samples(["arithmetic", "sort", "brackets"], 4, 200, 7, 1)
+            .SelectMany(t => tok.Encode(t.Prompt + " " + t.Answer + "\n")).ToArray();
+        Trainer.Train(model, cfg with { Steps = 100 }, model.parameters(), _ => Windows(tasks, 16, 17, rng));
+
+        double[] Means(int[] text)
+        {
+            var means = new double[2];
+            var inputs = Evaluator.TextInputs(text, 16, 16, CPU);
+            foreach (var tokens in inputs)
+            {
+                var telemetry = model.Forward(tokens, TelemetryLevel.Summary).Telemetry;
+                for (int l = 0; l < 2; l++) means[l] += telemetry[l].MeanExpertsPerToken / inputs.Count;
+            }
+            return means;
+        }
+        model.eval();
+        using var _ = no_grad();
+        var before = Means(test);
+        var reached = model.CalibrateBudget(Evaluator.TextInputs(valid, 16, 16, CPU),
+            model.RouterConfig.BudgetCalibration);
+        var after = Means(test);
+        Assert.All(reached, m => Assert.InRange(m, target * 0.97, target * 1.03));
+        Assert.All(after, m => Assert.InRange(m, target * 0.95, target * 1.05));
+        Assert.Contains(before, m => Math.Abs(m / target - 1) > 0.05);
+    }
+
+    [Theory]
+    [InlineData("relu: {target_experts: 1.5, budget_calibration: 8}",
+        "router.budget_calibration: relu cannot calibrate its budget: it holds its budget with ReMoE's L1 controller")]
+    [InlineData("top_p: {budget_calibration: 8}",
+        "router.budget_calibration: budget_calibration calibrates a compute budget: set router.target_experts too")]
+    public void Calibration_is_refused_without_a_budget_or_a_threshold_to_move(string router, string expected)
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.LoadText($"name: t\nsweep:\n  router:\n    {router}\n",
+            "t.yaml"));
+        Assert.Contains(expected, Assert.Single(e.Errors).ToString());
     }
 
     [Fact]
