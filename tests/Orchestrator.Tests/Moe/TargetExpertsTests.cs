@@ -73,13 +73,17 @@ public class TargetExpertsTests
     [InlineData("top_p", 1.6)]
     [InlineData("adaptive_gating", 1.6)]
     [InlineData("null_experts", 1.3)]
+    [InlineData("null_experts", 1.3, true)]
     public void Calibration_on_validation_text_holds_the_budget_on_test_text_after_training_on_tasks(
-        string router, double target)
+        string router, double target, bool moePlusPlus = false)
     {
         var (tok, train, test, valid) = Text.Value;
         manual_seed(7);
+        // MoE++: copy and constant experts, and the gating residual, whose logits calibration carries up the layers.
+        (string, object)[] plus = moePlusPlus
+            ? [("copies", 1L), ("constants", 1L), ("gating_residual", true)] : [];
         using var model = new MoeTransformer(ModelTests.Tiny with { VocabSize = 300 },
-            RouterConfig.Of(router, [.. Knobs(router, target, ("budget_calibration", 16L))]));
+            RouterConfig.Of(router, [.. Knobs(router, target, [("budget_calibration", 16L), .. plus])]));
         var cfg = new TrainConfig(Steps: 200, BatchSize: 16, Lr: 3e-3, Warmup: 10, WeightDecay: 0, GradClip: 1,
             EvalEvery: 0);
         var rng = new Random(7);
@@ -91,7 +95,7 @@ public class TargetExpertsTests
         double[] Means(int[] text)
         {
             var means = new double[2];
-            var inputs = Evaluator.TextInputs(text, 16, 16, CPU);
+            var inputs = Evaluator.TextInputs(text, 16, 64, CPU);
             foreach (var tokens in inputs)
             {
                 var telemetry = model.Forward(tokens, TelemetryLevel.Summary).Telemetry;
@@ -102,7 +106,7 @@ public class TargetExpertsTests
         model.eval();
         using var _ = no_grad();
         var before = Means(test);
-        var reached = model.CalibrateBudget(Evaluator.TextInputs(valid, 16, 16, CPU),
+        var reached = model.CalibrateBudget(Evaluator.TextInputs(valid, 16, 64, CPU),
             model.RouterConfig.BudgetCalibration);
         var after = Means(test);
         Assert.All(reached, m => Assert.InRange(m, target * 0.97, target * 1.03));
