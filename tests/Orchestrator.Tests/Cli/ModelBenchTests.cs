@@ -16,7 +16,7 @@ public class ModelBenchTests
         var size = result["default"]!.AsObject();
         Assert.Equal(128, (int)size["model"]!["d_model"]!);
         var routers = size["routers"]!.AsObject();
-        Assert.Equal(["top_k", .. RouterCatalog.All.Where(d => !d.IsBaseline).Select(d => d.Name)],
+        Assert.Equal(["top_k", .. RouterCatalog.All.Where(d => !d.IsBaseline).Select(d => d.Name), "moe++"],
             routers.Select(kv => kv.Key));
         var top = routers["top_k"]!;
         Assert.Equal(2.0, (double)top["mean_experts_per_token"]!);
