@@ -5,7 +5,38 @@ public sealed record ModelConfig(int Layers, int DModel, int Heads, int Experts,
 {
     public bool BFloat16 => DType == "bfloat16";
 
-    public bool IsMoeLayer(int layer) => MoeLayers == "all" || layer % 2 == 1;
+    /// <summary>"all", "every_other" (odd layers), or the MoE layers' indices ("0,2,3": a loaded checkpoint's).
+    /// </summary>
+    public bool IsMoeLayer(int layer) => MoeLayers switch
+    {
+        "all" => true,
+        "every_other" => layer % 2 == 1,
+        _ => MoeLayers.Split(',').Contains(layer.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
+    // What a Hugging Face checkpoint's config.json can set beyond the native model (HfConfig reads them); the
+    // defaults are the native model's.
+    /// <summary>The checkpoint's architecture (config.json's model_type), or "native".</summary>
+    public string Architecture { get; init; } = "native";
+    /// <summary>Key/value heads of grouped-query attention; 0: as many as query heads.</summary>
+    public int KvHeads { get; init; }
+    public double RmsNormEps { get; init; } = 1e-6;
+    /// <summary>Biases on the query, key and value projections (Qwen2-MoE).</summary>
+    public bool AttentionBias { get; init; }
+    /// <summary>RMSNorm on the projected queries and keys (OLMoE).</summary>
+    public bool QkNorm { get; init; }
+    /// <summary>Hidden size of the shared experts; 0: expert_hidden.</summary>
+    public int SharedExpertHidden { get; init; }
+    /// <summary>The shared experts' output scaled by sigmoid(h·w) (Qwen2-MoE's shared_expert_gate).</summary>
+    public bool SharedExpertGate { get; init; }
+    /// <summary>Hidden size of the dense SwiGLU in non-MoE layers; 0: expert_hidden.</summary>
+    public int DenseHidden { get; init; }
+    /// <summary>The LM head is the embedding matrix (tie_word_embeddings).</summary>
+    public bool TieEmbeddings { get; init; }
+
+    public int KeyValueHeads => KvHeads > 0 ? KvHeads : Heads;
+    public int SharedHidden => SharedExpertHidden > 0 ? SharedExpertHidden : ExpertHidden;
+    public int DenseFfnHidden => DenseHidden > 0 ? DenseHidden : ExpertHidden;
 }
 
 /// <summary>A router's settings: its type and its knobs (bare names: "p", "k", "balance_coef", …), every one

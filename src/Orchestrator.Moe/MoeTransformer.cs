@@ -26,7 +26,7 @@ public sealed class MoeBody : nn.Module
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.Layers)
             .Select(i => new DecoderLayer(i, c, rope, c.IsMoeLayer(i) ? Routers.Create(router,
                 c.Experts) : null)).ToArray());
-        norm = new RMSNorm(c.DModel);
+        norm = new RMSNorm(c.DModel, c.RmsNormEps);
         RegisterComponents();
     }
 }
@@ -36,7 +36,7 @@ public sealed class MoeBody : nn.Module
 public sealed class MoeTransformer : nn.Module
 {
     private readonly MoeBody model;
-    private readonly Linear lm_head;
+    private readonly Linear? lm_head;      // null when tied to the embedding (tie_word_embeddings)
 
     public ModelConfig Config { get; }
     public RouterConfig RouterConfig { get; private set; }
@@ -48,7 +48,7 @@ public sealed class MoeTransformer : nn.Module
         RouterConfig = router;
         Device = device ?? CPU;
         model = new MoeBody(config, router, Device);
-        lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        if (!config.TieEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
         RegisterComponents();
         InitWeights();
         if (config.BFloat16) this.to(ScalarType.BFloat16);
@@ -185,7 +185,9 @@ public sealed class MoeTransformer : nn.Module
             aux = aux + moe.AuxLoss;
             routing.Add(moe);
         }
-        var logits = lm_head.forward(model.norm.forward(x));         // (B, S, V)
+        var final = model.norm.forward(x);
+        var logits = lm_head is null ? nn.functional.linear(final, model.embed_tokens.weight!)   // tied: h·Eᵀ
+            : lm_head.forward(final);                                // (B, S, V)
         // Every layer's statistics in one device-to-host transfer, queued behind the whole forward.
         var pending = routing.Select(m => m.PendingTelemetry).OfType<PendingTelemetry>().ToList();
         PendingTelemetry.ResolveAll(pending);

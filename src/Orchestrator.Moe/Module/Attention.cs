@@ -3,23 +3,28 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Module;
 
-/// <summary>Causal multi-head self-attention with rotary embeddings (Mixtral's self_attn, no GQA).</summary>
+/// <summary>Causal self-attention with rotary embeddings (Mixtral's self_attn): grouped-query when there are fewer
+/// key/value heads than query heads, optional q/k/v biases (Qwen2-MoE) and q/k RMSNorm (OLMoE).</summary>
 public sealed class Attention : nn.Module<Tensor, Tensor>
 {
     private readonly Linear q_proj, k_proj, v_proj, o_proj;
-    private readonly int heads;
+    private readonly RMSNorm? q_norm, k_norm;
+    private readonly int heads, kvHeads;
     private readonly RotaryEmbedding rope;
     private Linear? q_lora_A, q_lora_B, v_lora_A, v_lora_B;
     private double loraScale;
 
-    public Attention(int dModel, int heads, RotaryEmbedding rope) : base("self_attn")
+    public Attention(ModelConfig c, RotaryEmbedding rope) : base("self_attn")
     {
-        this.heads = heads;
+        (heads, kvHeads) = (c.Heads, c.KeyValueHeads);
         this.rope = rope;
-        q_proj = nn.Linear(dModel, dModel, hasBias: false);
-        k_proj = nn.Linear(dModel, dModel, hasBias: false);
-        v_proj = nn.Linear(dModel, dModel, hasBias: false);
-        o_proj = nn.Linear(dModel, dModel, hasBias: false);
+        int hd = c.DModel / c.Heads;
+        q_proj = nn.Linear(c.DModel, heads * hd, hasBias: c.AttentionBias);
+        k_proj = nn.Linear(c.DModel, kvHeads * hd, hasBias: c.AttentionBias);
+        v_proj = nn.Linear(c.DModel, kvHeads * hd, hasBias: c.AttentionBias);
+        o_proj = nn.Linear(heads * hd, c.DModel, hasBias: false);
+        if (c.QkNorm)
+            (q_norm, k_norm) = (new RMSNorm(heads * hd, c.RmsNormEps), new RMSNorm(kvHeads * hd, c.RmsNormEps));
         RegisterComponents();
     }
 
@@ -47,12 +52,21 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         long b = x.shape[0], s = x.shape[1], d = x.shape[2], hd = d / heads;
-        Tensor Heads(Tensor t) => t.view(b, s, heads, hd).transpose(1, 2);   // (B, H, S, d_head)
-        var q = rope.Apply(Heads(Q(x)));
-        var k = rope.Apply(Heads(k_proj.forward(x)));
-        var v = Heads(V(x));
+        Tensor Heads(Tensor t, int n) => t.view(b, s, n, hd).transpose(1, 2);         // (B, n, S, d_head)
+        var (q, k) = (Q(x), k_proj.forward(x));
+        if (q_norm is not null) (q, k) = (q_norm.forward(q), k_norm!.forward(k));     // OLMoE: over all heads
+        q = rope.Apply(Heads(q, heads));
+        k = rope.Apply(Heads(k, kvHeads));
+        var v = Heads(V(x), kvHeads);
+        if (kvHeads != heads)
+        {
+            // Grouped-query: each key/value head serves heads/kvHeads query heads (repeat_kv), (B, H, S, d_head).
+            long rep = heads / kvHeads;
+            k = k.unsqueeze(2).expand(b, kvHeads, rep, s, hd).reshape(b, heads, s, hd);
+            v = v.unsqueeze(2).expand(b, kvHeads, rep, s, hd).reshape(b, heads, s, hd);
+        }
         // softmax(QKᵀ/√d_head + causal)·V
         var y = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
-        return o_proj.forward(y.transpose(1, 2).contiguous().view(b, s, d));
+        return o_proj.forward(y.transpose(1, 2).contiguous().view(b, s, heads * hd));
     }
 }

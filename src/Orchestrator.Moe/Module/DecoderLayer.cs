@@ -16,12 +16,11 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
 
     public DecoderLayer(int index, ModelConfig c, RotaryEmbedding rope, Router? router) : base(nameof(DecoderLayer))
     {
-        input_layernorm = new RMSNorm(c.DModel);
-        post_attention_layernorm = new RMSNorm(c.DModel);
-        self_attn = new Attention(c.DModel, c.Heads, rope);
-        if (router is not null) block_sparse_moe = new MoeBlock(index, c.DModel, c.Experts, c.ExpertHidden,
-            c.SharedExperts, router);
-        else mlp = new SwiGluExpert(c.DModel, c.ExpertHidden);
+        input_layernorm = new RMSNorm(c.DModel, c.RmsNormEps);
+        post_attention_layernorm = new RMSNorm(c.DModel, c.RmsNormEps);
+        self_attn = new Attention(c, rope);
+        if (router is not null) block_sparse_moe = new MoeBlock(index, c, router);
+        else mlp = new SwiGluExpert(c.DModel, c.DenseFfnHidden);
         RegisterComponents();
     }
 

@@ -27,6 +27,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     private readonly Linear gate;
     private readonly ModuleList<SwiGluExpert> experts;
     private readonly ModuleList<SwiGluExpert> shared_experts;
+    private readonly Linear? shared_expert_gate; // Qwen2-MoE: (d → 1), the shared experts' output · sigmoid(h·w)
     private Linear? null_gate;
     private Linear? allocator;
     private Linear? constant_gate;         // MoE++: d → 2c, [a₁, a₂] = softmax of each constant expert's pair
@@ -48,17 +49,21 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     public Linear? NullGate => null_gate;
     public SwiGluExpert Expert(int i) => experts[i];
 
-    public MoeBlock(int layerIndex, int dModel, int numExperts, int hidden, int shared,
-        Router router) : base("block_sparse_moe")
+    /// <summary>A block of N experts of the given hidden size (and `shared` shared experts) at width dModel.</summary>
+    public MoeBlock(int layerIndex, int dModel, int numExperts, int hidden, int shared, Router router)
+        : this(layerIndex, new ModelConfig(1, dModel, 1, numExperts, hidden, shared, "all", 1, 1, 1), router) { }
+
+    public MoeBlock(int layerIndex, ModelConfig c, Router router) : base("block_sparse_moe")
     {
         this.layerIndex = layerIndex;
-        this.dModel = dModel;
-        NumExperts = numExperts;
-        gate = nn.Linear(dModel, numExperts, hasBias: false);
-        experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, numExperts).Select(_ => new SwiGluExpert(dModel,
-            hidden)).ToArray());
-        shared_experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, shared).Select(_ => new SwiGluExpert(dModel,
-            hidden)).ToArray());
+        dModel = c.DModel;
+        NumExperts = c.Experts;
+        gate = nn.Linear(dModel, NumExperts, hasBias: false);
+        experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, NumExperts).Select(_ => new SwiGluExpert(dModel,
+            c.ExpertHidden)).ToArray());
+        shared_experts = new ModuleList<SwiGluExpert>(Enumerable.Range(0, c.SharedExperts).Select(_ =>
+            new SwiGluExpert(dModel, c.SharedHidden)).ToArray());
+        if (c.SharedExpertGate) shared_expert_gate = nn.Linear(dModel, 1, hasBias: false);
         Router = router;
         RegisterComponents();
         EnsureRouterModules(router, withAllocator: router.NeedsAllocator);
@@ -172,7 +177,11 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         if (outs.Count > 0)
             y = y.index_add(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);       // y_t = Σ_j w_tj · E_j(h_t)
         if (r.ExtraWeights is { } extra) y = y + CopyAndConstantExperts(h, extra);
-        foreach (var se in shared_experts) y = y + se.forward(h);
+        if (shared_experts.Count > 0)
+        {
+            var shared = shared_experts.Select(se => se.forward(h)).Aggregate((a, c) => a + c);     // (T, d)
+            y = y + (shared_expert_gate is null ? shared : shared_expert_gate.forward(h).sigmoid() * shared);
+        }
 
         var measured = telemetry != TelemetryLevel.None ? Measure(r, logits, counts, telemetry) : null;
         if (is_grad_enabled() && expert_budget is not null) lastRouting = measured;
