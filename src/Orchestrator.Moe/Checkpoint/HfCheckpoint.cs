@@ -64,7 +64,10 @@ public static partial class HfCheckpoint
         foreach (var f in files)
             if (!File.Exists(f)) throw new FileNotFoundException($"checkpoint shard {f} is missing (named by " +
                 "model.safetensors.index.json)", f);
-        var model = new MoeTransformer(hf.Model, SavedRouter(hf));
+        // Built as the checkpoint's top-k, then converted: routers' own modules (null logits, Ada-K's allocators on
+        // the layers it asks for, MoE++'s experts) exist exactly where conversion puts them, and are read below.
+        var model = new MoeTransformer(hf.Model, hf.Router);
+        if (hf.Raw[RouterField] is JsonObject) model.ConvertRouter(SavedRouter(hf));
         var targets = model.state_dict();
         var filled = new HashSet<string>();
         var digests = new List<ShardDigest>();

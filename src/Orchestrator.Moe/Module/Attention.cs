@@ -14,6 +14,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     private Linear? q_lora_A, q_lora_B, v_lora_A, v_lora_B;
     private double loraScale;
 
+    /// <summary>α/r of the LoRA adapters (0 without them).</summary>
+    public double LoraScale => q_lora_A is null ? 0 : loraScale;
+
     public Attention(ModelConfig c, RotaryEmbedding rope) : base("self_attn")
     {
         (heads, kvHeads) = (c.Heads, c.KeyValueHeads);
