@@ -38,6 +38,22 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# The tiny Hugging Face checkpoints experiments/pretrained-tiny.yaml loads: written by tools/hf_tiny.py (NumPy
+# only, independent of the C# code), their tokenizers trained on the fortunes corpus. Regenerated when the
+# writer changes.
+fortunes=/usr/share/games/fortunes/fortunes
+[ -f "$fortunes" ] || fortunes=.cache/fortunes/usr/share/games/fortunes/fortunes
+writer_sum=$(sha256sum tools/hf_tiny.py | cut -c1-16)
+for arch in mixtral qwen2_moe; do
+  dir="experiments/checkpoints/tiny-${arch//_/-}"
+  if [ "$(cat "$dir/.writer" 2>/dev/null)" != "$writer_sum" ]; then
+    pp=""; [ -d .cache/python ] && pp=".cache/python/usr/lib/python3/dist-packages"
+    PYTHONPATH="$pp" LD_LIBRARY_PATH=".cache/python/usr/lib/x86_64-linux-gnu:.cache/python/usr/lib/x86_64-linux-gnu/blas:.cache/python/usr/lib/x86_64-linux-gnu/lapack" \
+      /usr/bin/python3 tools/hf_tiny.py write --arch "$arch" --out "$dir" --corpus "$fortunes" --seed 1
+    echo "$writer_sum" > "$dir/.writer"
+  fi
+done
+
 if ! command -v dotnet >/dev/null; then
   echo "setup: the .NET 10 SDK is required (https://dot.net); on Debian: apt-get install dotnet-sdk-10.0 from Microsoft's feed" >&2
   exit 1

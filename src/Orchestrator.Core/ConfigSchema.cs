@@ -77,8 +77,8 @@ public static class ConfigSchema
         }
     }
 
-    /// <summary>Where router.type sits among the common keys: after the model's eleven.</summary>
-    const int RouterKeysAt = 11;
+    /// <summary>Where router.type sits among the common keys: after the model's twelve.</summary>
+    const int RouterKeysAt = 12;
 
     /// <summary>The router keys every router has (after router.type, before each router's own knobs).</summary>
     public static readonly string[] SharedRouterKeys = ["balance_coef", "z_loss_coef", "balance", "bias_rate",
@@ -99,6 +99,12 @@ public static class ConfigSchema
         F("model.rope_theta", 10000, "rotary embedding base", 1),
         E("model.dtype", "float32", ["float32", "bfloat16"], "weights and activations: float32, or bfloat16 " +
             "(for GPU runs: half the memory, tensor cores; losses and routing probabilities stay float32)") with
+        {
+            OmittedAtDefault = true,
+        },
+        Param.String("model.source", "native", "native: pretrained here; hf:<folder>: a Hugging Face checkpoint " +
+            "(config.json, safetensors, tokenizer.json) loaded and verified instead of pretrained — its " +
+            "config.json gives the model's shape", @"^(native|hf:.+)$", "native or hf:<folder>") with
         {
             OmittedAtDefault = true,
         },

@@ -16,6 +16,9 @@ public sealed record ModelConfig(int Layers, int DModel, int Heads, int Experts,
 
     // What a Hugging Face checkpoint's config.json can set beyond the native model (HfConfig reads them); the
     // defaults are the native model's.
+    /// <summary>model.source: "native" (pretrained here) or "hf:&lt;folder&gt;" (a Hugging Face checkpoint).</summary>
+    public string Source { get; init; } = "native";
+    public bool Pretrained => Source.StartsWith(HfConfig.Prefix, StringComparison.Ordinal);
     /// <summary>The checkpoint's architecture (config.json's model_type), or "native".</summary>
     public string Architecture { get; init; } = "native";
     /// <summary>Key/value heads of grouped-query attention; 0: as many as query heads.</summary>
@@ -146,9 +149,15 @@ public sealed record RunConfig(ModelConfig Model, RouterConfig Router, DataConfi
         double D(string k) => Convert.ToDouble(Get(k));
         string S(string k) => (string)Get(k);
 
-        var model = new ModelConfig(I("model.layers"), I("model.d_model"), I("model.heads"), I("model.experts"),
-            I("model.expert_hidden"), I("model.shared_experts"), S("model.moe_layers"), I("model.vocab_size"),
-            I("model.context"), D("model.rope_theta"), S("model.dtype"));
+        var source = S("model.source");
+        var model = source.StartsWith(HfConfig.Prefix, StringComparison.Ordinal)
+            ? HfConfig.Read(HfConfig.FolderOf(source), I("model.context"), S("model.dtype")).Model with
+            {
+                Source = source,
+            }
+            : new ModelConfig(I("model.layers"), I("model.d_model"), I("model.heads"), I("model.experts"),
+                I("model.expert_hidden"), I("model.shared_experts"), S("model.moe_layers"), I("model.vocab_size"),
+                I("model.context"), D("model.rope_theta"), S("model.dtype"));
         var router = new RouterConfig(type, defaults.Keys
             .Where(k => k.StartsWith("router.", StringComparison.Ordinal) && k != "router.type")
             .ToDictionary(k => k["router.".Length..], Get));

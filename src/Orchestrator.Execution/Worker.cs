@@ -38,7 +38,7 @@ public static class Worker
             // The model the job started from, by its hash: a run's provenance names the fine-tune it evaluated.
             if (ticket.Input is { } input)
                 result.Provenance[ticket.Kind == JobKind.Evaluate ? "finetune_hash" : "base_hash"] = input.Hash;
-            var data = Dataset.Prepare(cfg.Data, cfg.Model.VocabSize);
+            var data = Dataset.Prepare(cfg.Data, cfg.Model);
             log.WriteLine($"data: {data.Corpus.Source} ({data.Corpus.Train.Count}/{data.Corpus.Valid.Count}/" +
                           $"{data.Corpus.Test.Count} documents, {data.Train.Length} train tokens), tokenizer " +
                           $"{data.TokenizerPath}");

@@ -276,6 +276,8 @@ public static partial class SpecLoader
             ok = false;
         }
         long L(string k) => (long)run[k];
+        if (run["model.source"] is string source && source.StartsWith(HfConfig.Prefix, StringComparison.Ordinal))
+            PretrainedShape(source, run, origin, Fail);
         if (L("model.d_model") % L("model.heads") != 0 || (L("model.d_model") / L("model.heads")) % 2 != 0)
             Fail("model.heads",
                 $"d_model {L("model.d_model")} must split into {L("model.heads")} heads of even size (rotary " +
@@ -303,5 +305,38 @@ public static partial class SpecLoader
         foreach (var t in tasks.Where(t => !ConfigSchema.Tasks.Contains(t)))
             Fail("data.tasks", $"unknown task '{t}' (allowed: {string.Join(", ", ConfigSchema.Tasks)})");
         return ok ? run : null;
+    }
+
+    /// <summary>model.source: hf:&lt;folder&gt; — the model's shape (and the base's k) come from its config.json:
+    /// written into the run, and a spec key that says otherwise is an error at that key.</summary>
+    static void PretrainedShape(string source, SortedDictionary<string, object> run,
+        Dictionary<string, SourceMark> origin, Action<string, string> fail)
+    {
+        HfConfig hf;
+        try
+        {
+            hf = HfConfig.Read(HfConfig.FolderOf(source), (int)(long)run["model.context"], (string)run["model.dtype"]);
+        }
+        catch (HfConfigException e)
+        {
+            fail("model.source", e.Message);
+            return;
+        }
+        var m = hf.Model;
+        var shape = new (string Key, object Value)[]
+        {
+            ("model.layers", (long)m.Layers), ("model.d_model", (long)m.DModel), ("model.heads", (long)m.Heads),
+            ("model.experts", (long)m.Experts), ("model.expert_hidden", (long)m.ExpertHidden),
+            ("model.shared_experts", (long)m.SharedExperts), ("model.moe_layers", m.MoeLayers),
+            ("model.vocab_size", (long)m.VocabSize), ("model.rope_theta", m.RopeTheta), ("pretrain.k", (long)hf.TopK),
+        };
+        foreach (var (key, value) in shape)
+        {
+            if (origin.ContainsKey(key) && ConfigValues.Format(run[key]) != ConfigValues.Format(value))
+                fail(key, $"{key} {ConfigValues.Format(run[key])} contradicts the checkpoint's config.json " +
+                    $"({ConfigValues.Format(value)} in {Path.Combine(hf.Folder, "config.json")}): a pretrained " +
+                    "model's shape comes from its config.json, leave the key out");
+            run[key] = value;
+        }
     }
 }

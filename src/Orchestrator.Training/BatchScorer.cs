@@ -54,7 +54,7 @@ public static class BatchScorer
     /// <summary>Greedy decoding of every prompt, batched: each step feeds every unfinished row its last
     /// `context` tokens and appends the argmax at its own last position. A row ends at end-of-text, at a
     /// newline (returning the text before it) or after maxTokens.</summary>
-    public static List<string> Greedy(MoeTransformer model, BpeTokenizer tok, IReadOnlyList<int[]> prompts,
+    public static List<string> Greedy(MoeTransformer model, ITokenizer tok, IReadOnlyList<int[]> prompts,
         int maxTokens, int context, int rows = DefaultRows)
     {
         var answers = new string?[prompts.Count];
@@ -78,7 +78,7 @@ public static class BatchScorer
                 for (int r = 0; r < chunk.Count; r++)
                 {
                     int i = active[chunk[r]], next = (int)picked[r];
-                    if (next == BpeTokenizer.EndOfText) { answers[i] = tok.Decode(produced[i]); continue; }
+                    if (next == tok.EndOfText) { answers[i] = tok.Decode(produced[i]); continue; }
                     seqs[i].Add(next); produced[i].Add(next);
                     var text = tok.Decode(produced[i]);
                     int nl = text.IndexOf('\n');
@@ -94,12 +94,13 @@ public static class BatchScorer
         Enumerable.Range(0, lengths.Count).OrderBy(i => lengths[i]).ThenBy(i => i).Chunk(Math.Max(1, rows))
             .Select(c => c.ToList());
 
-    /// <summary>(B, max length) token ids, each row padded on the right with end-of-text.</summary>
+    /// <summary>(B, max length) token ids, each row padded on the right with id 0: causal attention keeps the
+    /// padding out of every real position.</summary>
     static Tensor Padded(IReadOnlyList<int[]> rows, Device device)
     {
         int width = rows.Max(r => r.Length);
         return Trainer.ToBatch(rows.Select(r => r.Length == width ? r
-            : r.Concat(Enumerable.Repeat(BpeTokenizer.EndOfText, width - r.Length)).ToArray()).ToList(), device);
+            : r.Concat(Enumerable.Repeat(0, width - r.Length)).ToArray()).ToList(), device);
     }
 
     /// <summary>Experts per position of row r (first len positions), averaged over MoE layers.</summary>

@@ -10,7 +10,7 @@ namespace Orchestrator.Training;
 /// anchor is the sample with the fewest such tokens; before every epoch the pool is ordered by cosine
 /// similarity to the anchor, most similar (simplest) first. C_d comes from one routing pass with the
 /// current model (the paper does not say how the first epoch is ordered; this is the natural choice).</summary>
-public sealed class ComplexityCurriculum(IReadOnlyList<TaskSample> pool, BpeTokenizer tokenizer, int context)
+public sealed class ComplexityCurriculum(IReadOnlyList<TaskSample> pool, ITokenizer tokenizer, int context)
 {
     readonly List<int[]> encoded = pool.Select(s => tokenizer.Encode(s.Text).Take(context + 1).ToArray()).ToList();
     List<int> order = [];

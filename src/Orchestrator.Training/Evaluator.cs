@@ -99,7 +99,8 @@ public static class Evaluator
 
     /// <summary>Which experts each position of the first window (row 0 of the first batch: the same tokens for every
     /// run) used at each MoE layer.</summary>
-    static void SampleRoutes(ModelOutput output, int[] window, int context, BpeTokenizer tokenizer, EvalReport report)
+    static void SampleRoutes(ModelOutput output, int[] window, int context, ITokenizer tokenizer,
+        EvalReport report)
     {
         foreach (var (index, moe) in output.Routing.Select((m, i) => (i, m)))
         {
@@ -171,7 +172,7 @@ public static class Evaluator
         {
             var p = data.Tokenizer.EncodeWithWords(s.Prompt);
             var a = data.Tokenizer.EncodeWithWords(s.Answer + "\n");
-            var prompt = p.Ids.Prepend(BpeTokenizer.EndOfText).ToArray();
+            var prompt = p.Ids.Prepend(data.Tokenizer.EndOfText).ToArray();
             var seq = prompt.Concat(a.Ids).TakeLast(context + 1).ToArray();
             prompts.Add(prompt);
             sequences.Add(new ScoredSequence(seq, Math.Min(a.Ids.Length, seq.Length - 1)));

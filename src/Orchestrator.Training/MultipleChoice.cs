@@ -49,7 +49,7 @@ public static class MultipleChoice
     /// <summary>Every (item, choice) sequence scored in one batched pass; the item is answered correctly when
     /// its answer's choice has the highest total log-likelihood. Per difficulty: accuracy, the answer's mean
     /// per-token loss and experts per token; per item: correctness, the answer's log-likelihood.</summary>
-    public static (List<TaskEval> Tasks, List<ItemResult> Items) Evaluate(MoeTransformer model, BpeTokenizer tok,
+    public static (List<TaskEval> Tasks, List<ItemResult> Items) Evaluate(MoeTransformer model, ITokenizer tok,
         IReadOnlyList<ChoiceItem> items, string taskName, int context)
     {
         model.eval();
@@ -57,7 +57,7 @@ public static class MultipleChoice
         var sequences = new List<ScoredSequence>();
         foreach (var item in items)
         {
-            var prompt = new[] { BpeTokenizer.EndOfText }.Concat(tok.Encode(item.Question + "\nAnswer:")).ToArray();
+            var prompt = new[] { tok.EndOfText }.Concat(tok.Encode(item.Question + "\nAnswer:")).ToArray();
             foreach (var choice in item.Choices)
             {
                 var answer = tok.Encode(" " + choice);

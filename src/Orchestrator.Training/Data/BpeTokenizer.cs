@@ -13,9 +13,10 @@ public sealed record TokenizedText(int[] Ids, int[] WordIndex, IReadOnlyList<str
 /// (words with their leading space, single digits, punctuation runs, whitespace); merges never cross
 /// a pre-token, so every token belongs to exactly one word. Ids 0–255 are bytes, 256 is end-of-text,
 /// 257+ are merges in rank order.</summary>
-public sealed partial class BpeTokenizer
+public sealed partial class BpeTokenizer : ITokenizer
 {
     public const int EndOfText = 256;
+    int ITokenizer.EndOfText => EndOfText;
     const int FirstMerge = 257;
 
     [GeneratedRegex(@"'(?:s|t|re|ve|m|ll|d)| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]

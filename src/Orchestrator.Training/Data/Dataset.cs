@@ -7,7 +7,7 @@ namespace Orchestrator.Training.Data;
 public sealed class Dataset
 {
     public required Corpus Corpus { get; init; }
-    public required BpeTokenizer Tokenizer { get; init; }
+    public required ITokenizer Tokenizer { get; init; }
     public required int[] Train { get; init; }
     public required int[] Valid { get; init; }
     public required TokenizedText Test { get; init; }
@@ -17,29 +17,48 @@ public sealed class Dataset
     /// (and whether they came from the cache).</summary>
     public string Timings { get; private init; } = "";
 
-    public static Dataset Prepare(DataConfig data, int vocabSize)
+    /// <summary>The model's data: our tokenizer for a model pretrained here (trained on the corpus at the model's
+    /// vocabulary size), the checkpoint's tokenizer.json for a pretrained one (model.source: hf:…).</summary>
+    public static Dataset Prepare(DataConfig data, ModelConfig model)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var corpus = Corpus.Load(data.Corpus, data.ValidFraction, data.TestFraction);
         double read = clock.Elapsed.TotalSeconds;
-        var path = Path.Combine(Paths.DataCache, corpus.Hash, $"bpe-{vocabSize}.json");
-        BpeTokenizer tok;
-        if (File.Exists(path)) tok = BpeTokenizer.Load(path);
+        ITokenizer tok;
+        string path, streamsKey;
+        if (model.Pretrained)
+        {
+            var hf = HfConfig.Read(HfConfig.FolderOf(model.Source), model.Context, model.DType);
+            path = Path.Combine(hf.Folder, "tokenizer.json");
+            var hfTok = new HfTokenizer(path, HfTokenizer.EndOfTextOf(hf.Raw));
+            if (hfTok.VocabSize > model.VocabSize)
+                throw new InvalidDataException($"{path} has {hfTok.VocabSize} tokens, more than config.json's " +
+                    $"vocab_size {model.VocabSize}");
+            tok = hfTok;
+            streamsKey = "hf-" + Protocol.Sha256(path)[..16];
+        }
         else
         {
-            tok = BpeTokenizer.Train(corpus.Train, vocabSize);
-            tok.Save(path);
+            path = Path.Combine(Paths.DataCache, corpus.Hash, $"bpe-{model.VocabSize}.json");
+            if (File.Exists(path)) tok = BpeTokenizer.Load(path);
+            else
+            {
+                var bpe = BpeTokenizer.Train(corpus.Train, model.VocabSize);
+                bpe.Save(path);
+                tok = bpe;
+            }
+            streamsKey = model.VocabSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         double tokenizer = clock.Elapsed.TotalSeconds;
-        // The token streams of a corpus, split and vocabulary are the same for every job: encoded once, then read
+        // The token streams of a corpus, split and tokenizer are the same for every job: encoded once, then read
         // back as one binary block (encoding the 1.2M training tokens of fortunes took 1.1–1.4 s per job).
         var cache = Path.Combine(Paths.DataCache, corpus.Hash, FormattableString.Invariant(
-            $"tokens-{vocabSize}-{data.ValidFraction:R}-{data.TestFraction:R}.bin"));
+            $"tokens-{streamsKey}-{data.ValidFraction:R}-{data.TestFraction:R}.bin"));
         bool cached = TokenCache.TryLoad(cache, out var streams);
         if (!cached)
         {
             int[] Join(IEnumerable<string> docs) => docs.SelectMany(d
-                => tok.Encode(d).Append(BpeTokenizer.EndOfText)).ToArray();
+                => tok.Encode(d).Append(tok.EndOfText)).ToArray();
             streams = new TokenStreams(Join(corpus.Train), Join(corpus.Valid),
                 tok.EncodeWithWords(string.Join("\n\n", corpus.Test)));
             TokenCache.Save(cache, streams);
