@@ -1,5 +1,6 @@
 # Orchestrator — the two commands a user types: `make sweep` and `make test`.
-# Everything else is optional. Variables: SPEC, ARGS, SWEEP, SWEEPS, SQL, NAME, FORMAT, OUT, TORCH, CONFIG.
+# Everything else is optional. Variables: SPEC, ARGS, SWEEP, SWEEPS, SQL, NAME, FORMAT, OUT, MODEL, TEXT, TOKENS,
+# TORCH, CONFIG.
 TORCH  ?= cpu
 CONFIG ?= Release
 SPEC   ?= experiments/default.yaml
@@ -8,9 +9,10 @@ export TORCH CONFIG
 
 ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/orchestrator.dll
 # Which make variable sets which flag, so that an error about a flag the user never typed names the variable.
-export ORCHESTRATOR_MAKE_VARS := spec=SPEC sweep=SWEEP sweeps=SWEEPS format=FORMAT name=NAME out=OUT
+export ORCHESTRATOR_MAKE_VARS := spec=SPEC sweep=SWEEP sweeps=SWEEPS format=FORMAT name=NAME out=OUT model=MODEL \
+  tokens=TOKENS
 
-.PHONY: setup sweep plan status cancel query report export test bench gpu-bundle clean help
+.PHONY: setup sweep plan status cancel query report export score test bench gpu-bundle clean help
 
 help:
 	@echo "make sweep [SPEC=experiments/x.yaml] [ARGS=\"finetune.steps=50 seeds=[0]\"] [TORCH=cuda]"
@@ -20,6 +22,7 @@ help:
 	@echo "make query SQL=\"SELECT * FROM run_summary\" [FORMAT=csv|json]   or NAME=<experiments/queries/NAME.sql>"
 	@echo "make report SWEEP=name    or SWEEPS=\"a b\" to compare sweeps"
 	@echo "make export [OUT=dir]     every table and view as Parquet (default results/export/)"
+	@echo "make score MODEL=hf:DIR TEXT=\"...\"  per-token log-probabilities and experts (or MODEL=<run id>, TOKENS=1,2,3)"
 	@echo "make test                 the whole test suite"
 	@echo "make bench                benchmarks, written to results/bench/"
 	@echo "make gpu-bundle           one file to run on a host with PyTorch but no .NET (docs/gpu-run.md)"
@@ -43,6 +46,8 @@ cancel: setup
 # SQL reaches the program through the environment, unexpanded by make, so quotes and $ survive.
 QUERY_SQL := $(value SQL)
 export QUERY_SQL
+SCORE_TEXT := $(value TEXT)
+export SCORE_TEXT
 query: setup
 	@if [ -n "$(NAME)" ]; then $(ORCH) query --name "$(NAME)" --format $(FORMAT) $(ARGS); else $(ORCH) query --format $(FORMAT) $(ARGS) "$$QUERY_SQL"; fi
 
@@ -51,6 +56,9 @@ report: setup
 
 export: setup
 	@$(ORCH) export $(if $(OUT),--out "$(OUT)") $(ARGS)
+
+score: setup
+	@$(ORCH) score --model "$(MODEL)" $(if $(TOKENS),--tokens "$(TOKENS)",--text "$$SCORE_TEXT") $(ARGS)
 
 test: setup
 	dotnet test tests/Orchestrator.Tests/Orchestrator.Tests.csproj -c $(CONFIG) -p:Torch=$(TORCH) --no-build --logger "console;verbosity=normal"

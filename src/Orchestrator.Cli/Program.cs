@@ -53,7 +53,8 @@ namespace Orchestrator.Cli
             var root = new RootCommand("Orchestrator: sweeps of adaptive expert routers for MoE language models, " +
                                        "their results in SQLite, their reports and findings.");
             foreach (var c in new[] { SweepCommand(), PlanCommand(), StatusCommand(), CancelCommand(), QueryCommand(),
-                         ReportCommand(), ExportCommand(), BenchCommand(), SmokeCommand(), WorkerCommand() })
+                         ReportCommand(), ExportCommand(), BenchCommand(), SmokeCommand(), ScoreCommand(),
+                         WorkerCommand() })
                 root.Subcommands.Add(c);
             foreach (var v in root.Options.OfType<VersionOption>())
             {

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Orchestrator.Execution;
+using Orchestrator.Results;
+using Orchestrator.Specs;
+using Orchestrator.Tests.Execution;
+
+namespace Orchestrator.Tests.Pretrained;
+
+/// <summary>A checkpoint folder through the whole loop: a sweep whose base is loaded and verified, and
+/// `orchestrator score` on the folder and on the stored runs.</summary>
+public class PretrainedSweepTests
+{
+    [Fact]
+    public void Score_gives_the_reference_log_probabilities_and_each_tokens_experts()
+    {
+        SweepTests.FreshResults();
+        var folder = HfTiny.Write("qwen2_moe");
+        int[] ids = [5, 60, 61, 300, 2, 2, 17];
+        var (rc, stdout, stderr) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--tokens",
+            string.Join(",", ids));
+        Assert.True(rc == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var scored = doc.RootElement.GetProperty("scored").EnumerateArray().ToList();
+        Assert.Equal(ids.Length, scored.Count);
+        var reference = HfTiny.Logits(folder, [ids])[0];
+        for (int t = 1; t < ids.Length; t++)
+        {
+            var row = reference[t - 1];
+            double max = row.Max(), logZ = max + Math.Log(row.Sum(v => Math.Exp(v - max)));
+            Assert.Equal(row[ids[t]] - logZ, scored[t].GetProperty("logprob").GetDouble(), 4);
+        }
+        // Qwen2-MoE layers 0 and 2 are MoE (layer 1 is dense), top-2 of 8: two experts per token per MoE layer.
+        Assert.All(scored, s => Assert.Equal([2, 2], s.GetProperty("experts").EnumerateArray()
+            .Select(l => l.GetArrayLength()).ToArray()));
+        (rc, _, stderr) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--tokens", "1,x");
+        Assert.Equal((2, "error: --tokens 1,x: expected comma-separated integers, e.g. 1,2,3"), (rc, stderr.Trim()));
+    }
+
+    [Fact]
+    public void A_sweep_on_a_checkpoint_folder_loads_it_once_records_its_digest_and_scores_its_runs()
+    {
+        SweepTests.FreshResults();
+        var folder = HfTiny.Write("mixtral", shards: 2);
+        var spec = SpecLoader.LoadText($$"""
+            name: pretrained
+            base:
+              model: {source: "hf:{{folder}}", context: 32}
+              data: {tasks: "addition", max_difficulty: 2}
+              finetune: {steps: 4, batch_size: 4, eval_every: 0}
+              eval: {text_batches: 1, task_samples: 2, max_answer_tokens: 4}
+            sweep:
+              router:
+                top_k: {k: 2}
+                null_experts: {nulls: 2, k: 3}
+            """, "pretrained.yaml");
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        var summary = SweepTests.RunSweep(spec, store, log);
+        Assert.True(summary.ExitCode == 0, log.ToString());
+        Assert.Equal(2, summary.Completed);
+        Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
+        var shards = store.Query("SELECT path, sha256 FROM artifacts WHERE kind = 'hf_checkpoint' ORDER BY path").Rows;
+        Assert.Equal(2, shards.Count);
+        Assert.Equal(Protocol.Sha256(Path.Combine(folder, "model-00001-of-00002.safetensors")), shards[0][1]);
+        var provenance = (string)store.Query("SELECT provenance_json FROM jobs WHERE kind = 'pretrain'").Rows[0][0]!;
+        Assert.Contains("\"hf_model_type\":\"mixtral\"", provenance.Replace(" ", ""));
+        Assert.Equal(2L, store.Query("SELECT count(*) FROM run_summary WHERE status = 'completed' AND eval_loss > 0")
+            .Rows[0][0]);
+        // The stored null-experts run scores through its run id, with its converted router.
+        var run = (string)store.Query("SELECT run_id FROM runs WHERE router = 'null_experts'").Rows[0][0]!;
+        var (rc, stdout, stderr) = Cli.CommandLineTests.Run("score", "--model", run, "--text", "Hello there.");
+        Assert.True(rc == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(("finetune", "null_experts"), (doc.RootElement.GetProperty("kind").GetString(),
+            doc.RootElement.GetProperty("router").GetString()));
+        Assert.Equal("Hello there.", string.Concat(doc.RootElement.GetProperty("scored").EnumerateArray()
+            .Select(s => s.GetProperty("text").GetString())));
+    }
+}
