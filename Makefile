@@ -12,7 +12,7 @@ ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/orchestrator.dll
 export ORCHESTRATOR_MAKE_VARS := spec=SPEC sweep=SWEEP sweeps=SWEEPS format=FORMAT name=NAME out=OUT model=MODEL \
   tokens=TOKENS
 
-.PHONY: setup sweep plan status cancel query report export score test bench gpu-bundle clean help
+.PHONY: setup sweep plan status cancel query report export export-hf score test bench gpu-bundle clean help
 
 help:
 	@echo "make sweep [SPEC=experiments/x.yaml] [ARGS=\"finetune.steps=50 seeds=[0]\"] [TORCH=cuda]"
@@ -23,6 +23,7 @@ help:
 	@echo "make report SWEEP=name    or SWEEPS=\"a b\" to compare sweeps"
 	@echo "make export [OUT=dir]     every table and view as Parquet (default results/export/)"
 	@echo "make score MODEL=hf:DIR TEXT=\"...\"  per-token log-probabilities and experts (or MODEL=<run id>, TOKENS=1,2,3)"
+	@echo "make export-hf MODEL=<run id> OUT=DIR   a model as a Hugging Face folder (safetensors, config.json)"
 	@echo "make test                 the whole test suite"
 	@echo "make bench                benchmarks, written to results/bench/"
 	@echo "make gpu-bundle           one file to run on a host with PyTorch but no .NET (docs/gpu-run.md)"
@@ -56,6 +57,9 @@ report: setup
 
 export: setup
 	@$(ORCH) export $(if $(OUT),--out "$(OUT)") $(ARGS)
+
+export-hf: setup
+	@$(ORCH) export-hf --model "$(MODEL)" --out "$(OUT)" $(ARGS)
 
 score: setup
 	@$(ORCH) score --model "$(MODEL)" $(if $(TOKENS),--tokens "$(TOKENS)",--text "$$SCORE_TEXT") $(ARGS)

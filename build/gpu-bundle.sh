@@ -7,7 +7,8 @@
 #   experiments/    the specs;  data/  the fortunes corpus and the plot font, which such hosts rarely have
 #   native/         TorchSharp 0.107.0's native sources (TORCHSHARP_NATIVE), to rebuild libLibTorchSharp.so
 #                   against the host's libtorch when the shipped one does not match it (tools/gpu/build-native.sh)
-#   orchestrator.sh the entry point;  libtorch.sh, build-native.sh, gpu-check.sh, twin.py  from tools/gpu/
+#   orchestrator.sh the entry point;  libtorch.sh, build-native.sh, gpu-check.sh, twin.py, hf_check.py  from
+#                   tools/gpu/, and tools/hf_tiny.py
 #   source-commit.txt  the commit the bundle was built from (provenance without a git repository)
 # Variables: BUNDLE_DIR (dist), BUNDLE_COMPRESS (xz|gz), TORCHSHARP_NATIVE (../shared/gpu/torchsharp-native-0.107.0).
 set -euo pipefail
@@ -47,7 +48,7 @@ else
        "rebuild libLibTorchSharp.so for a libtorch other than 2.10" >&2
 fi
 cp tools/gpu/orchestrator.sh tools/gpu/libtorch.sh tools/gpu/build-native.sh tools/gpu/gpu-check.sh \
-   tools/gpu/twin.py "$stage/"
+   tools/gpu/twin.py tools/gpu/hf_check.py tools/hf_tiny.py "$stage/"
 chmod +x "$stage"/*.sh
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | head -1)

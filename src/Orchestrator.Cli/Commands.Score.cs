@@ -34,7 +34,7 @@ public static partial class Cli
             if (given != 1) throw new UsageException("give exactly one of --text, --file and --tokens");
             var input = p.GetValue(file) is { } f ? File.Exists(f) ? File.ReadAllText(f)
                 : throw new UsageException($"--file {f}: no such file") : p.GetValue(text);
-            var (loaded, tokenizer, describe) = LoadForScoring(p.GetValue(model)!, Device(p.GetValue(device)!));
+            var (loaded, tokenizer, describe, _, _) = LoadModel(p.GetValue(model)!, Device(p.GetValue(device)!));
             int[] tokens;
             if (input is null) tokens = ParseIds(p.GetValue(ids)!);
             else if (tokenizer is null) throw new UsageException($"{p.GetValue(model)} has no tokenizer.json: " +
@@ -65,6 +65,31 @@ public static partial class Cli
         return c;
     }
 
+    /// <summary>`orchestrator export-hf` (`make export-hf`): a stored or loaded model written as a Hugging Face
+    /// folder — safetensors, config.json with the router under "orchestrator_router", the tokenizer.json of the
+    /// checkpoint it came from.</summary>
+    static Command ExportHfCommand()
+    {
+        var c = new Command("export-hf", "Write a model (a run id, fine-tune or base hash, or hf:DIR) as a Hugging " +
+                                         "Face folder: safetensors, config.json (router included), tokenizer.json");
+        var model = Text("--model", "MODEL", "a run id, fine-tune hash or base hash, or hf:<folder>");
+        model.Required = true;
+        var output = Text("--out", "DIR", "the folder to write (created; files in it are replaced)");
+        output.Required = true;
+        AddOptions(c, model, output);
+        c.SetAction(p =>
+        {
+            var loaded = LoadModel(p.GetValue(model)!, TorchSharp.torch.CPU);
+            var files = HfCheckpoint.Export(loaded.Model, p.GetValue(output)!, loaded.HfConfig, loaded.TokenizerJson);
+            Console.Out.WriteLine($"export-hf: {loaded.Model.RouterConfig.Type} model written to " +
+                $"{Path.GetFullPath(p.GetValue(output)!)} ({files.Count} safetensors file(s), config.json" +
+                (loaded.TokenizerJson is null ? "; no tokenizer.json: a model pretrained here has the bench's own " +
+                    "tokenizer, not a Hugging Face one)" : ", tokenizer.json)"));
+            return ExitOk;
+        });
+        return c;
+    }
+
     static int[] ParseIds(string text)
     {
         try
@@ -78,10 +103,15 @@ public static partial class Cli
         }
     }
 
-    /// <summary>The model to score with, its tokenizer (null when it has none) and what it is, for the output.
-    /// </summary>
-    static (MoeTransformer Model, ITokenizer? Tokenizer, JsonObject Describe) LoadForScoring(string name,
-        TorchSharp.torch.Device device)
+    /// <summary>A model named on the command line: a checkpoint folder, or a stored run, fine-tune or base.</summary>
+    /// <param name="Tokenizer">null when it has none</param>
+    /// <param name="Describe">what it is, for the output</param>
+    /// <param name="HfConfig">the config.json of the checkpoint it comes from (null: pretrained here)</param>
+    /// <param name="TokenizerJson">that checkpoint's tokenizer.json, when it has one</param>
+    sealed record LoadedModel(MoeTransformer Model, ITokenizer? Tokenizer, JsonObject Describe, JsonObject? HfConfig,
+        string? TokenizerJson);
+
+    static LoadedModel LoadModel(string name, TorchSharp.torch.Device device)
     {
         if (name.StartsWith(HfConfig.Prefix, StringComparison.Ordinal))
         {
@@ -98,12 +128,12 @@ public static partial class Cli
             var tokenizerPath = Path.Combine(folder, "tokenizer.json");
             ITokenizer? tok = File.Exists(tokenizerPath)
                 ? new HfTokenizer(tokenizerPath, HfTokenizer.EndOfTextOf(hf.Raw)) : null;
-            return (model, tok, new JsonObject
+            return new LoadedModel(model, tok, new JsonObject
             {
                 ["model"] = name, ["architecture"] = hf.ModelType, ["router"] = model.RouterConfig.Type,
                 ["files"] = new JsonArray(shards.Select(s => (JsonNode)new JsonObject
                     { ["file"] = s.File, ["sha256"] = s.Sha256 }).ToArray()),
-            });
+            }, hf.Raw, tok is null ? null : tokenizerPath);
         }
         using var store = File.Exists(Paths.Database) ? ResultStore.OpenReadOnly(Paths.Database)
             : throw new UsageException($"--model {name}: not hf:<folder>, and there is no results database " +
@@ -114,11 +144,13 @@ public static partial class Cli
             ? LoadBase(cfg, checkpoint, device)
             : Checkpoints.LoadFinetuned(cfg, checkpoint, device);
         var data = Dataset.Prepare(cfg.Data, cfg.Model);
-        return (loaded, data.Tokenizer, new JsonObject
+        var source = cfg.Model.Pretrained
+            ? HfConfig.Read(HfConfig.FolderOf(cfg.Model.Source), cfg.Model.Context, cfg.Model.DType) : null;
+        return new LoadedModel(loaded, data.Tokenizer, new JsonObject
         {
             ["model"] = name, ["kind"] = kind, ["architecture"] = cfg.Model.Architecture,
             ["router"] = loaded.RouterConfig.Type, ["checkpoint"] = checkpoint,
-        });
+        }, source?.Raw, source is null ? null : data.TokenizerPath);
     }
 
     static MoeTransformer LoadBase(RunConfig cfg, string checkpoint, TorchSharp.torch.Device device)

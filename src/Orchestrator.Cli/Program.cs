@@ -54,7 +54,7 @@ namespace Orchestrator.Cli
                                        "their results in SQLite, their reports and findings.");
             foreach (var c in new[] { SweepCommand(), PlanCommand(), StatusCommand(), CancelCommand(), QueryCommand(),
                          ReportCommand(), ExportCommand(), BenchCommand(), SmokeCommand(), ScoreCommand(),
-                         WorkerCommand() })
+                         ExportHfCommand(), WorkerCommand() })
                 root.Subcommands.Add(c);
             foreach (var v in root.Options.OfType<VersionOption>())
             {

@@ -42,15 +42,25 @@ public sealed class MoeTransformer : nn.Module
     public RouterConfig RouterConfig { get; private set; }
     public Device Device { get; }
 
-    public MoeTransformer(ModelConfig config, RouterConfig router, Device? device = null) : base(nameof(MoeTransformer))
+    /// <param name="initialize">false: the weights are about to be read from a checkpoint — they are created
+    /// directly in the model's dtype and left uninitialised (a 47B-parameter model is never drawn at random, nor
+    /// held twice, in float32 and in bfloat16).</param>
+    public MoeTransformer(ModelConfig config, RouterConfig router, Device? device = null, bool initialize = true)
+        : base(nameof(MoeTransformer))
     {
         Config = config;
         RouterConfig = router;
         Device = device ?? CPU;
-        model = new MoeBody(config, router, Device);
-        if (!config.TieEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        var dtype = get_default_dtype();
+        if (!initialize) set_default_dtype(DType(config));
+        try
+        {
+            model = new MoeBody(config, router, Device);
+            if (!config.TieEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        }
+        finally { set_default_dtype(dtype); }
         RegisterComponents();
-        InitWeights();
+        if (initialize) InitWeights();
         if (config.BFloat16) this.to(ScalarType.BFloat16);
         if (Device.type != DeviceType.CPU) this.to(Device);
     }

@@ -6,7 +6,8 @@
 # cuda:0, then a few hundred steps of the GPU spec's model in bfloat16 (experiments/gpu-check.yaml). STAGES picks
 # stages (default: smoke steps default mixtral; also: phases, our step with TorchSharp's per-tensor AdamW and both
 # sides' forward, backward, optimizer and read-back timed apart; telemetry, our step with and without the training
-# telemetry beside the twin's). Each stage has a time limit inside DEADLINE seconds (default 480), so that what ran is always
+# telemetry beside the twin's; hf, tiny Hugging Face checkpoints through transformers, NumPy and ours on cuda;
+# pretrained, experiments/pretrained-tiny.yaml on cuda:0). Each stage has a time limit inside DEADLINE seconds (default 480), so that what ran is always
 # collected: OUT (default ./gpu-run) receives log.txt, smoke.json, orchestrator.db (checkpointed: a sweep stopped at
 # its limit leaves its last writes in the WAL), reports.tgz (reports, job logs, step timings) and the rebuilt
 # libLibTorchSharp.so.
@@ -96,6 +97,15 @@ if want default; then
   run 210 ./orchestrator.sh sweep --spec experiments/default.yaml --devices cuda:0 --jobs-per-device 4 \
     execution.cpu_fallback=false
 fi
+if want hf; then
+  stage "Hugging Face checkpoints: transformers (if installed), the NumPy reference and ours on cuda"
+  run 150 python3 hf_check.py --out "$out/hf-check.json"
+fi
+if want pretrained; then
+  stage "pretrained tiny checkpoints, five routers each, on cuda:0 (experiments/pretrained-tiny.yaml)"
+  run 150 ./orchestrator.sh sweep --spec experiments/pretrained-tiny.yaml --devices cuda:0 --jobs-per-device 4 \
+    execution.cpu_fallback=false
+fi
 if want mixtral; then
   stage "the GPU spec's model, a few hundred steps, bfloat16 (experiments/gpu-check.yaml)"
   run 230 ./orchestrator.sh sweep --spec experiments/gpu-check.yaml
@@ -106,6 +116,7 @@ stage "collect"
   mean_experts_per_token FROM run_summary ORDER BY sweep, router, seed" || true
 python3 -c 'import sqlite3; sqlite3.connect("results/orchestrator.db").execute("PRAGMA wal_checkpoint(TRUNCATE)")' &&
   cp results/orchestrator.db "$out/"
-tar -czf "$out/reports.tgz" steps results/default results/gpu-check results/jobs results/bench 2>/dev/null
+tar -czf "$out/reports.tgz" steps results/default results/gpu-check results/pretrained-tiny results/jobs \
+  results/bench 2>/dev/null
 ls -la "$out"
 echo "gpu-check: done in $(( $(date +%s) - began )) s"

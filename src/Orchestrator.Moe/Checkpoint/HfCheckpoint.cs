@@ -66,7 +66,7 @@ public static partial class HfCheckpoint
                 "model.safetensors.index.json)", f);
         // Built as the checkpoint's top-k, then converted: routers' own modules (null logits, Ada-K's allocators on
         // the layers it asks for, MoE++'s experts) exist exactly where conversion puts them, and are read below.
-        var model = new MoeTransformer(hf.Model, hf.Router);
+        var model = new MoeTransformer(hf.Model, hf.Router, initialize: false);
         if (hf.Raw[RouterField] is JsonObject) model.ConvertRouter(SavedRouter(hf));
         var targets = model.state_dict();
         var filled = new HashSet<string>();

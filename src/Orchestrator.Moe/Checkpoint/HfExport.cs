@@ -16,8 +16,9 @@ public static partial class HfCheckpoint
     private static partial Regex AdaptedProjection();
 
     /// <summary>Writes the model as a Hugging Face folder: safetensors in the model's dtype (LoRA adapters merged
-    /// into W_q and W_v: W + (α/r)·B·A), config.json — the loaded checkpoint's own (`source`), or a Mixtral one for
-    /// a model pretrained here — with the router under "orchestrator_router", and tokenizer.json when given.
+    /// into W_q and W_v: W + (α/r)·B·A), config.json — the loaded checkpoint's own (`source`), or a Mixtral
+    /// one for a model pretrained here — with the router under "orchestrator_router", and tokenizer.json when
+    /// given.
     /// Returns the files written.</summary>
     public static IReadOnlyList<string> Export(MoeTransformer model, string folder, JsonObject? source,
         string? tokenizerJson)

@@ -41,7 +41,7 @@ public sealed class HfTokenizer : ITokenizer, IDisposable
             "separated"),
     };
 
-    public int[] Encode(string text) => text.Length == 0 ? [] : inner.Encode(text).Select(i => (int)i).ToArray();
+    public int[] Encode(string text) => inner.Encode(text).Select(i => (int)i).ToArray();
 
     public string Decode(IEnumerable<int> ids)
     {

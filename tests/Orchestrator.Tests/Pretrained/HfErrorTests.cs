@@ -96,3 +96,24 @@ public class HfErrorTests
         Assert.Contains("checkpoint folder /nonexistent/checkpoint does not exist", error.Message);
     }
 }
+
+/// <summary>The shipped paper recipes (experiments/papers/): valid specs once the checkpoint is in place (a tiny
+/// checkpoint of the same architecture stands in), and a plain positioned error naming the folder before.</summary>
+public class PaperSpecTests
+{
+    [Theory]
+    [InlineData("adamoe-mixtral.yaml", "mixtral", new[] { "top_k", "null_experts" })]
+    [InlineData("ada-k-qwen.yaml", "qwen2_moe", new[] { "top_k", "ada_k" })]
+    public void A_paper_recipe_is_valid_on_its_architecture_and_says_where_the_checkpoint_goes(string file,
+        string arch, string[] routers)
+    {
+        var path = Path.Combine(Paths.RepoRoot, "experiments", "papers", file);
+        var missing = Assert.Throws<SpecException>(() => SpecLoader.Load(path)).Errors.Single();
+        Assert.Equal("model.source", missing.Path);
+        Assert.Contains(Path.Combine(Paths.RepoRoot, "checkpoints") + "/", missing.Message);
+        Assert.Contains("does not exist", missing.Message);
+        var spec = SpecLoader.Load(path, ["model.source=hf:" + HfTiny.Write(arch), "model.context=64"]);
+        Assert.Equal(routers.Order(), spec.Runs.Select(r => (string)r.Config["router.type"]).Distinct().Order());
+        Assert.All(spec.Runs, r => Assert.Equal("bfloat16", r.Config["model.dtype"]));
+    }
+}

@@ -75,5 +75,16 @@ public class PretrainedSweepTests
             doc.RootElement.GetProperty("router").GetString()));
         Assert.Equal("Hello there.", string.Concat(doc.RootElement.GetProperty("scored").EnumerateArray()
             .Select(s => s.GetProperty("text").GetString())));
+        // Exported as a Hugging Face folder, it scores the same text to the same log-probabilities.
+        var exported = Path.Combine(Paths.Results, "exported");
+        (rc, _, stderr) = Cli.CommandLineTests.Run("export-hf", "--model", run, "--out", exported);
+        Assert.True(rc == 0, stderr);
+        (rc, var again, stderr) = Cli.CommandLineTests.Run("score", "--model", "hf:" + exported, "--text",
+            "Hello there.");
+        Assert.True(rc == 0, stderr);
+        using var reloaded = JsonDocument.Parse(again);
+        Assert.Equal(("null_experts", doc.RootElement.GetProperty("total_logprob").GetDouble()),
+            (reloaded.RootElement.GetProperty("router").GetString(),
+                reloaded.RootElement.GetProperty("total_logprob").GetDouble()));
     }
 }

@@ -131,7 +131,7 @@ public class SpecTests
                 finetune.curriculum: [none, hardest_first]
             """);
         string Find(string path) => errors.Single(e => e.Path == path).ToString();
-        Assert.Equal("t.yaml:4:5: base.model.layerz: unknown key 'layerz' — did you mean 'layers'?; allowed: layers, d_model, heads, experts, expert_hidden, shared_experts, moe_layers, vocab_size, context, rope_theta, dtype",
+        Assert.Equal("t.yaml:4:5: base.model.layerz: unknown key 'layerz' — did you mean 'layers'?; allowed: layers, d_model, heads, experts, expert_hidden, shared_experts, moe_layers, vocab_size, context, rope_theta, dtype, source",
             Find("base.model.layerz"));
         Assert.Equal("t.yaml:5:14: base.model.d_model: got -5 (expected an integer in [8, 16384])", Find("base.model.d_model"));
         Assert.Equal("t.yaml:7:11: base.router.type: got top_q — did you mean 'top_p'?; allowed: top_k, top_p, adaptive_gating, null_experts, ada_k, relu",

