@@ -32,14 +32,15 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>LoRA (Hu et al. 2021) on the query and value projections: W·x + (α/r)·B·A·x with A
-    /// (r × d, random) and B (d × r, zero), so the adapted model starts equal to the base.</summary>
+    /// (r × d, random) and B (out × r, zero), so the adapted model starts equal to the base. out is the
+    /// projection's width: d for W_q, the key/value heads' for W_v under grouped-query attention.</summary>
     public void EnableLora(int rank, double alpha)
     {
-        long d = q_proj.weight!.shape[1];
+        long d = q_proj.weight!.shape[1], qOut = q_proj.weight!.shape[0], vOut = v_proj.weight!.shape[0];
         var (device, dtype) = (q_proj.weight!.device, q_proj.weight!.dtype);
         Linear L(long i, long o) => nn.Linear(i, o, hasBias: false, device: device, dtype: dtype);
-        (q_lora_A, q_lora_B) = (L(d, rank), L(rank, d));
-        (v_lora_A, v_lora_B) = (L(d, rank), L(rank, d));
+        (q_lora_A, q_lora_B) = (L(d, rank), L(rank, qOut));
+        (v_lora_A, v_lora_B) = (L(d, rank), L(rank, vOut));
         using (no_grad()) { q_lora_B.weight!.zero_(); v_lora_B.weight!.zero_(); }
         register_module("q_lora_A", q_lora_A); register_module("q_lora_B", q_lora_B);
         register_module("v_lora_A", v_lora_A); register_module("v_lora_B", v_lora_B);

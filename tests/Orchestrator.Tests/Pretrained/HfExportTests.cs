@@ -52,6 +52,23 @@ public class HfExportTests
             $"{arch}/{router}: the reloaded logits differ by up to {(before - after).abs().max().item<float>():E2}");
     }
 
+    /// <summary>LoRA on a grouped-query model: W_v is narrower than d (2 key/value heads of 4), and its adapter
+    /// follows; export merges both adapters.</summary>
+    [Fact]
+    public void LoRA_on_a_grouped_query_checkpoint_trains_and_merges()
+    {
+        var folder = HfTiny.Write("mixtral");
+        var (model, _) = HfCheckpoint.Load(HfLoadTests.Config(folder));
+        model.EnableLora(4);
+        Perturb(model, 3);
+        var before = Logits(model);
+        var outDir = folder + "-lora";
+        HfCheckpoint.Export(model, outDir, HfConfig.Read(folder, 32, "float32").Raw, null);
+        var (loaded, _) = HfCheckpoint.Load(HfLoadTests.Config(outDir));
+        double diff = (before - Logits(loaded)).abs().max().item<float>();
+        Assert.True(diff < 1e-5, $"max |Δlogit| after merging LoRA: {diff:E2}");
+    }
+
     [Fact]
     public void A_model_pretrained_here_exports_as_Mixtral_and_LoRA_is_merged()
     {

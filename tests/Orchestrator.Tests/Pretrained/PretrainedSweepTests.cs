@@ -34,6 +34,16 @@ public class PretrainedSweepTests
             .Select(l => l.GetArrayLength()).ToArray()));
         (rc, _, stderr) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--tokens", "1,x");
         Assert.Equal((2, "error: --tokens 1,x: expected comma-separated integers, e.g. 1,2,3"), (rc, stderr.Trim()));
+        // Without tokenizer.json: token ids still score, text is refused with what to do instead.
+        File.Delete(Path.Combine(folder, "tokenizer.json"));
+        (rc, var again, _) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--tokens",
+            string.Join(",", ids));
+        Assert.Equal(0, rc);
+        Assert.Equal(doc.RootElement.GetProperty("total_logprob").GetDouble(),
+            JsonDocument.Parse(again).RootElement.GetProperty("total_logprob").GetDouble());
+        (rc, _, stderr) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--text", "hello");
+        Assert.Equal((2, $"error: hf:{folder} has no tokenizer.json: score token ids with --tokens"),
+            (rc, stderr.Trim()));
     }
 
     [Fact]

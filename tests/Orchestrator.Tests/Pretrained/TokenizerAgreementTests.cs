@@ -75,6 +75,33 @@ public class TokenizerAgreementTests
             string.Join("\n", disagree.Take(40)));
     }
 
+    /// <summary>Token → word from the characters decoding adds: every token lands, in order, in the word that holds
+    /// its first character (a token may run on into the next word: Qwen3's "-go" of "café-goers"), and every word
+    /// with visible characters gets at least one token.</summary>
+    [Theory]
+    [MemberData(nameof(Tokenizers))]
+    public void Each_token_maps_to_the_word_it_came_from(string which)
+    {
+        var path = which.StartsWith('@') ? Path.Combine(Npm(which), "models", "tokenizer.json")
+            : Path.Combine(HfTiny.Write("mixtral"), "tokenizer.json");
+        using var tok = new HfTokenizer(path, endOfText: 0);
+        const string text = "The cat sat on the mat, twice: naïve café-goers paid $42.50 (in 2026)!\nThen 🙂 left.";
+        var t = tok.EncodeWithWords(text);
+        Assert.Equal(t.Ids.Length, t.WordIndex.Length);
+        Assert.True(t.WordIndex.Zip(t.WordIndex.Skip(1)).All(p => p.First <= p.Second), "word indices go back");
+        for (int i = 0; i < t.Ids.Length; i++)
+        {
+            var piece = tok.TokenText(t.Ids[i]).Trim().Replace("\uFFFD", "");
+            if (piece.Length == 0 || piece.StartsWith('<')) continue;                    // spaces, BOS, split bytes
+            var word = t.Words[t.WordIndex[i]];
+            Assert.True(word.Contains(piece[0]) && string.Concat(t.Words.Skip(t.WordIndex[i]).Take(3)).Contains(piece),
+                $"token {i} '{piece}' mapped to word '{word}'");
+        }
+        var covered = t.WordIndex.ToHashSet();
+        Assert.All(Enumerable.Range(0, t.Words.Count).Where(w => t.Words[w].Trim().Length > 0),
+            w => Assert.Contains(w, covered));
+    }
+
     static string? FindNode() => Environment.GetEnvironmentVariable("PATH")!.Split(':')
         .Select(d => Path.Combine(d, "node")).FirstOrDefault(File.Exists);
 }
