@@ -13,25 +13,7 @@ public class AnalysisDocTests
 {
     static readonly string Doc = Path.Combine(Paths.RepoRoot, "docs", "analysis.md");
 
-    /// <summary>Debian's python3 with python3-pandas (build/setup.sh installs them), or the copy setup unpacked
-    /// under .cache/python without root.</summary>
-    static ProcessStartInfo Python()
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3")
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var local = Path.Combine(Paths.RepoRoot, ".cache", "python");
-        if (Directory.Exists(local))
-        {
-            psi.Environment["PYTHONPATH"] = Path.Combine(local, "usr", "lib", "python3", "dist-packages");
-            var lib = Path.Combine(local, "usr", "lib", "x86_64-linux-gnu");
-            psi.Environment["LD_LIBRARY_PATH"] = string.Join(":", lib, Path.Combine(lib, "blas"),
-                Path.Combine(lib, "lapack"));
-        }
-        return psi;
-    }
+    static ProcessStartInfo Python() => DebianPython.StartInfo();
 
     sealed record Question(string Title, string Sql, string Pandas);
 

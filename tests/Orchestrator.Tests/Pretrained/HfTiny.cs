@@ -8,29 +8,10 @@ namespace Orchestrator.Tests.Pretrained;
 /// checkpoints and computes their reference forward from the published modeling code.</summary>
 public static class HfTiny
 {
-    /// <summary>Debian's python3 with NumPy (build/setup.sh installs python3-pandas, which brings it), or the copy
-    /// setup unpacked under .cache/python without root.</summary>
-    public static ProcessStartInfo Python(params string[] args)
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3", args)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var local = Path.Combine(Paths.RepoRoot, ".cache", "python");
-        if (Directory.Exists(local))
-        {
-            psi.Environment["PYTHONPATH"] = Path.Combine(local, "usr", "lib", "python3", "dist-packages");
-            var lib = Path.Combine(local, "usr", "lib", "x86_64-linux-gnu");
-            psi.Environment["LD_LIBRARY_PATH"] = string.Join(":", lib, Path.Combine(lib, "blas"),
-                Path.Combine(lib, "lapack"));
-        }
-        return psi;
-    }
-
     static string Run(params string[] args)
     {
-        using var p = Process.Start(Python([Path.Combine(Paths.RepoRoot, "tools", "hf_tiny.py"), .. args]))!;
+        var script = Path.Combine(Paths.RepoRoot, "tools", "hf_tiny.py");
+        using var p = Process.Start(DebianPython.StartInfo([script, .. args]))!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
