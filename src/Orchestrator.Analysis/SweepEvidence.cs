@@ -8,9 +8,10 @@ namespace Orchestrator.Analysis;
 /// groups the seeds of one configuration), its base and seed (the pairing key) and its headline numbers.</summary>
 public sealed record RunEvidence(string RunId, string Router, string Knobs, string Curriculum, long Seed,
     string BaseHash, long PretrainK, double? Flops, double? InferenceTokensPerSecond, double? TimeToTarget,
-    double TargetLoss, double? Threads, double TargetExperts = 0)
+    double TargetLoss, double? Threads, double TargetExperts = 0, string Source = "native")
 {
-    public string Config => Router + " " + Knobs + (Curriculum == "none" ? "" : $" [{Curriculum}]");
+    public string Config => Router + " " + Knobs + (Curriculum == "none" ? "" : $" [{Curriculum}]") +
+                            HfConfig.Label(Source);
     /// <summary>The top-k run with the base's k: what every other run on its base and seed is compared with.
     /// </summary>
     public bool IsBaseline { get; } = Router == RouterCatalog.Baseline && KnobOf(Knobs, "k") == PretrainK;
@@ -58,12 +59,13 @@ public sealed class SweepEvidence
                    (SELECT value FROM final_metrics f WHERE f.run_id = r.run_id AND f.key = 'time_to_target_loss'),
                    coalesce(json_extract(r.config_json, '$.eval.target_loss'), 0),
                    (SELECT value FROM final_metrics f WHERE f.run_id = r.run_id AND f.key = 'threads'),
-                   coalesce(json_extract(r.config_json, '$.router.target_experts'), 0)
+                   coalesce(json_extract(r.config_json, '$.router.target_experts'), 0),
+                   coalesce(json_extract(r.config_json, '$.model.source'), 'native')
             FROM runs r WHERE r.run_id IN %RUNS% AND r.status = 'completed'
             ORDER BY r.router, r.knobs, r.curriculum, r.seed
             """).Select(r => new RunEvidence((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!,
             Convert.ToInt64(r[4]), (string)r[5]!, Convert.ToInt64(r[6]), D(r[7]), D(r[8]), D(r[9]), D(r[10]) ?? 0,
-            D(r[11]), D(r[12]) ?? 0))
+            D(r[11]), D(r[12]) ?? 0, (string)r[13]!))
             .ToList();
         return new SweepEvidence
         {

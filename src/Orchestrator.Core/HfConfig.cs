@@ -21,6 +21,11 @@ public sealed record HfConfig(string Folder, string ModelType, ModelConfig Model
     public static string FolderOf(string source) =>
         Path.GetFullPath(source[Prefix.Length..], Paths.RepoRoot);
 
+    /// <summary>How reports and findings name a run's model beside its router: "" for a model pretrained here, else
+    /// " on &lt;folder name&gt;" — runs on two checkpoints are two configurations, never seeds of one.</summary>
+    public static string Label(string source) => source.StartsWith(Prefix, StringComparison.Ordinal)
+        ? " on " + Path.GetFileName(source[Prefix.Length..].TrimEnd('/')) : "";
+
     /// <summary>The router the checkpoint was trained with: top-k with its k and normalisation.</summary>
     public RouterConfig Router => RouterConfig.Of(RouterCatalog.Baseline, ("k", (long)TopK),
         ("normalize", NormalizeTopK));

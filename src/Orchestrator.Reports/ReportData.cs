@@ -8,10 +8,10 @@ namespace Orchestrator.Reports;
 /// them appears under each, and every configuration label starts with its sweep's name.</summary>
 sealed record RunInfo(string RunId, string Router, string Knobs, string Curriculum, long Seed, string Status,
     string GroupHash, double? Loss, double? Ppl, double? Acc, double? Experts, double? Flops, double? Speedup,
-    string? Error, string Sweep, bool Compare)
+    string? Error, string Sweep, bool Compare, string Source = "native")
 {
     public string Config => (Compare ? Sweep + ": " : "") + ReportBuilder.ConfigLabel(Router, Knobs) +
-                            (Curriculum != "none" ? $" [{Curriculum}]" : "");
+                            (Curriculum != "none" ? $" [{Curriculum}]" : "") + HfConfig.Label(Source);
 }
 
 /// <summary>Everything a report draws, read from the store once: one query per table for all the sweeps'
@@ -57,7 +57,8 @@ sealed class ReportData
 
     const string RunsSqlTemplate = """
         SELECT s.run_id, s.router, s.knobs, s.curriculum, s.seed, s.status, s.group_hash, s.eval_loss, s.perplexity,
-               s.accuracy, s.mean_experts_per_token, s.flops_per_token, s.speedup_vs_topk, r.error, sr.sweep
+               s.accuracy, s.mean_experts_per_token, s.flops_per_token, s.speedup_vs_topk, r.error, sr.sweep,
+               coalesce(json_extract(r.config_json, '$.model.source'), 'native') AS model_source
         FROM sweep_runs sr JOIN run_summary s ON s.run_id = sr.run_id AND s.sweep = sr.sweep
         JOIN runs r ON r.run_id = s.run_id
         WHERE sr.sweep IN (%IN%)
@@ -75,7 +76,7 @@ sealed class ReportData
         var runs = store.Query(RunsSqlTemplate.Replace("%IN%", inList), args).Rows.Select(r => new RunInfo(
             (string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, Convert.ToInt64(r[4]), (string)r[5]!,
             (string)r[6]!, D(r[7]), D(r[8]), D(r[9]), D(r[10]), D(r[11]), D(r[12]), r[13] as string, (string)r[14]!,
-            compare)).ToList();
+            compare, (string)r[15]!)).ToList();
         // Every per-run table, once, for the runs these sweeps planned.
         var mine = $"(SELECT run_id FROM sweep_runs WHERE sweep IN ({inList}))";
         List<object?[]> Rows(string sql) => store.Query(sql.Replace("%RUNS%", mine), args).Rows.ToList();

@@ -76,6 +76,10 @@ public class PretrainedSweepTests
         Assert.Contains("\"hf_model_type\":\"mixtral\"", provenance.Replace(" ", ""));
         Assert.Equal(2L, store.Query("SELECT count(*) FROM run_summary WHERE status = 'completed' AND eval_loss > 0")
             .Rows[0][0]);
+        // Findings name the checkpoint beside the router: runs on two checkpoints are never seeds of one configuration.
+        var findings = Orchestrator.Analysis.Findings.Refresh(store, "pretrained");
+        Assert.NotEmpty(findings);
+        Assert.All(findings, f => Assert.EndsWith(" on " + Path.GetFileName(folder), f.Subject));
         // The stored null-experts run scores through its run id, with its converted router.
         var run = (string)store.Query("SELECT run_id FROM runs WHERE router = 'null_experts'").Rows[0][0]!;
         var (rc, stdout, stderr) = Cli.CommandLineTests.Run("score", "--model", run, "--text", "Hello there.");
