@@ -33,7 +33,9 @@ public class PretrainedSweepTests
         Assert.All(scored, s => Assert.Equal([2, 2], s.GetProperty("experts").EnumerateArray()
             .Select(l => l.GetArrayLength()).ToArray()));
         (rc, _, stderr) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--tokens", "1,x");
-        Assert.Equal((2, "error: --tokens 1,x: expected comma-separated integers, e.g. 1,2,3"), (rc, stderr.Trim()));
+        // (Under make, a hint naming the make variable follows: the message is the line's start.)
+        Assert.Equal(2, rc);
+        Assert.StartsWith("error: --tokens 1,x: expected comma-separated integers, e.g. 1,2,3", stderr);
         // Without tokenizer.json: token ids still score, text is refused with what to do instead.
         File.Delete(Path.Combine(folder, "tokenizer.json"));
         (rc, var again, _) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--tokens",
@@ -42,8 +44,8 @@ public class PretrainedSweepTests
         Assert.Equal(doc.RootElement.GetProperty("total_logprob").GetDouble(),
             JsonDocument.Parse(again).RootElement.GetProperty("total_logprob").GetDouble());
         (rc, _, stderr) = Cli.CommandLineTests.Run("score", "--model", "hf:" + folder, "--text", "hello");
-        Assert.Equal((2, $"error: hf:{folder} has no tokenizer.json: score token ids with --tokens"),
-            (rc, stderr.Trim()));
+        Assert.Equal(2, rc);
+        Assert.StartsWith($"error: hf:{folder} has no tokenizer.json: score token ids with --tokens", stderr);
     }
 
     [Fact]
