@@ -40,6 +40,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                 $"lease time must be at least 1 s, got {opt.LeaseSeconds}");
         // Every data file is checked before anything is written or started.
         Training.Data.DataCheck.Verify(spec.Runs.Select(r => r.Typed));
+        CheckpointCheck.Verify(store, spec);
         var newRuns = store.RegisterSweep(spec);
         var graph = JobGraph.Build(spec, new StoreLookup(store, spec.Runs), opt.Graph);
         view.Say($"sweep {spec.Name}: {spec.Runs.Count} runs — {newRuns.Count} new, " +

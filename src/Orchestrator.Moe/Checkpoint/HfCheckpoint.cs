@@ -6,8 +6,16 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Checkpoint;
 
-/// <summary>One file of a loaded checkpoint and its sha256 (provenance).</summary>
-public sealed record ShardDigest(string File, long Bytes, string Sha256);
+/// <summary>One file of a loaded checkpoint: its sha256 (provenance) and its stamp (size and modification time,
+/// which say cheaply whether the file may have changed since).</summary>
+public sealed record ShardDigest(string File, long Bytes, string Sha256, string Stamp)
+{
+    public static string StampOf(string path)
+    {
+        var info = new FileInfo(path);
+        return FormattableString.Invariant($"{info.Length} {info.LastWriteTimeUtc.Ticks}");
+    }
+}
 
 /// <summary>A Hugging Face checkpoint folder ↔ MoeTransformer. Loading reads config.json (HfConfig), then every
 /// shard tensor by tensor, mapping each Hugging Face name to ours (Mixtral's per-expert names are ours; Qwen-MoE's
@@ -94,7 +102,8 @@ public static partial class HfCheckpoint
                         filled.Add(name);
                     }
                 }
-                digests.Add(new ShardDigest(Path.GetFileName(file), new FileInfo(file).Length, Protocol.Sha256(file)));
+                digests.Add(new ShardDigest(Path.GetFileName(file), new FileInfo(file).Length, Protocol.Sha256(file),
+                    ShardDigest.StampOf(file)));
             }
         var missing = targets.Keys.Where(k => !filled.Contains(k)).ToList();
         if (missing.Count > 0)

@@ -46,6 +46,7 @@ public static class PretrainRecipe
             job.Result.Artifacts.Add(new ArtifactRow(Path.Combine(hf.Folder, s.File), "hf_checkpoint", s.Sha256,
                 s.Bytes));
             job.Result.Provenance["hf_sha256:" + s.File] = s.Sha256;
+            job.Result.Provenance["hf_stamp:" + s.File] = s.Stamp;
         }
         job.Result.Provenance["hf_model_type"] = hf.ModelType;
         double valid = Evaluator.TextLoss(model, job.Data.Valid, cfg.Model.Context, 4);

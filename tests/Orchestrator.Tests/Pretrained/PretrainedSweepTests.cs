@@ -48,6 +48,44 @@ public class PretrainedSweepTests
         Assert.StartsWith($"error: hf:{folder} has no tokenizer.json: score token ids with --tokens", stderr);
     }
 
+    /// <summary>A completed base is reused only while the files it loaded are unchanged: a touched file with the
+    /// same bytes passes (its sha256 is checked again), replaced weights of the same size stop the sweep before
+    /// anything runs, naming the file.</summary>
+    [Fact]
+    public void A_base_is_not_reused_once_its_checkpoint_files_changed()
+    {
+        SweepTests.FreshResults();
+        var folder = HfTiny.Write("mixtral");
+        string Yaml(string routers) => $$"""
+            name: changed
+            base:
+              model: {source: "hf:{{folder}}", context: 32}
+              data: {tasks: "addition", max_difficulty: 2}
+              finetune: {steps: 2, batch_size: 4, eval_every: 0}
+              eval: {text_batches: 1, task_samples: 1, max_answer_tokens: 2}
+            sweep:
+              router:
+            {{routers}}
+            """;
+        using var store = ResultStore.Open(Paths.Database);
+        var log = new StringWriter();
+        Assert.Equal(0, SweepTests.RunSweep(SpecLoader.LoadText(Yaml("    top_k: {k: 2}"), "c.yaml"), store, log)
+            .ExitCode);
+        var weights = Path.Combine(folder, "model.safetensors");
+        File.SetLastWriteTimeUtc(weights, DateTime.UtcNow.AddMinutes(5));         // touched, same bytes: reused
+        var more = SpecLoader.LoadText(Yaml("    top_k: {k: 2}\n    top_p: {p: 0.5}"), "c.yaml");
+        Assert.True(SweepTests.RunSweep(more, store, log).ExitCode == 0, log.ToString());
+        Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
+        // Other weights, same names and shapes (so the same size), written over the file.
+        var other = HfTiny.Write("mixtral", seed: 7);
+        File.Copy(Path.Combine(other, "model.safetensors"), weights, true);
+        var third = SpecLoader.LoadText(Yaml("    top_k: {k: 2}\n    null_experts: {nulls: 2, k: 3}"), "c.yaml");
+        var e = Assert.Throws<InvalidDataException>(() => SweepTests.RunSweep(third, store, log));
+        Assert.StartsWith($"{weights} changed since base ", e.Message);
+        Assert.Contains("give the new checkpoint a folder of its own", e.Message);
+        Assert.Equal(0L, store.Query("SELECT count(*) FROM runs WHERE router = 'null_experts'").Rows[0][0]);
+    }
+
     [Fact]
     public void A_sweep_on_a_checkpoint_folder_loads_it_once_records_its_digest_and_scores_its_runs()
     {
