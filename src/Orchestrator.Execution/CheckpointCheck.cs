@@ -34,8 +34,8 @@ public static class CheckpointCheck
                 var now = Protocol.Sha256(path);
                 if (now != recorded)
                     throw new InvalidDataException($"{path} changed since base {run.BaseHash} loaded it (sha256 " +
-                        $"{now[..12]}…, recorded {recorded[..12]}…): the runs stored on that base describe the old " +
-                        "weights. Put the file back, or give the new checkpoint a folder of its own");
+                        $"{now[..12]}…, recorded {recorded[..12]}…): the runs stored on that base describe the " +
+                        "old weights. Put the file back, or give the new checkpoint a folder of its own");
             }
         }
     }
