@@ -113,6 +113,8 @@ public static partial class Cli
 
     static LoadedModel LoadModel(string name, TorchSharp.torch.Device device)
     {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new UsageException("--model is empty: give hf:<folder>, a run id, a fine-tune hash or a base hash");
         if (name.StartsWith(HfConfig.Prefix, StringComparison.Ordinal))
         {
             var folder = HfConfig.FolderOf(name);

@@ -58,8 +58,7 @@ public static partial class HfCheckpoint
             {
                 JsonValueKind.True or JsonValueKind.False => kv.Value.GetValue<bool>(),
                 JsonValueKind.String => kv.Value.GetValue<string>(),
-                _ => kv.Value.ToJsonString().Contains('.') || kv.Value.ToJsonString().Contains('e')
-                    ? kv.Value.GetValue<double>() : (object)kv.Value.GetValue<long>(),
+                _ => kv.Value.AsValue().TryGetValue<long>(out var whole) ? whole : kv.Value.GetValue<double>(),
             }));
         return new RouterConfig(r["type"]!.GetValue<string>(), knobs);
     }
