@@ -121,21 +121,33 @@ public static partial class Cli
 
     static Command WorkerCommand()
     {
-        var c = new Command("worker", "Run one job from its ticket (started by sweep)") { Hidden = true };
-        var ticket = new Argument<string>("ticket") { HelpName = "JOB.json" };
+        var c = new Command("worker", "Run one job from its ticket, or (--serve) the jobs whose ticket paths " +
+                                      "arrive on stdin (started by sweep)") { Hidden = true };
+        var ticket = new Argument<string?>("ticket") { HelpName = "JOB.json", Arity = ArgumentArity.ZeroOrOne };
+        var serve = new Option<bool>("--serve") { Description = "read ticket paths from stdin, one job per line" };
         c.Arguments.Add(ticket);
+        c.Options.Add(serve);
+        c.Validators.Add(r =>
+        {
+            if (r.GetValue(serve) == (r.GetValue(ticket) != null))
+                r.AddError("worker needs a ticket (JOB.json) or --serve, not both");
+        });
         c.SetAction(p =>
         {
+            int code;
             try
             {
-                return Worker.Main(p.GetValue(ticket)!, Console.Out);
+                code = p.GetValue(serve) ? Worker.Serve(Console.In, Console.Out)
+                    : Worker.Main(p.GetValue(ticket)!, Console.Out);
             }
             catch (Exception e)       // the ticket itself could not be read
             {
                 Console.Error.WriteLine(e);
                 Console.Out.WriteLine(WorkerMessage.Error(e.Message).ToLine());
-                return ExitFailure;
+                code = ExitFailure;
             }
+            Worker.Exit(code);
+            return code;
         });
         return c;
     }

@@ -45,7 +45,7 @@ public sealed record PlannedRun(RunIdentity Identity, IReadOnlyDictionary<string
 
 /// <summary>Where to run (Hydra's launcher side): the device pool and the executor (`execution:` in a spec).</summary>
 public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string Executor, bool CpuFallback,
-    double StaggerSeconds, int MaxJobs, SlurmSettings? Slurm = null, long MaxRuns = 100_000)
+    double StaggerSeconds, int MaxJobs, SlurmSettings? Slurm = null, long MaxRuns = 100_000, bool ReuseWorkers = true)
 {
     /// <summary>execution.* keys, described like every other key (their defaults live here only).</summary>
     public static readonly IReadOnlyList<ParamDef> Keys =
@@ -61,6 +61,8 @@ public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string
         Param.Bool("cpu_fallback", true, "run on the CPU when CUDA is asked for but absent"),
         Param.Float("stagger_seconds", 0.5, "pause between local worker starts", 0),
         Param.Int("max_jobs", 0, "at most this many jobs at once (0: no limit)", 0),
+        Param.Bool("reuse_workers", true, "a CPU worker that finished a job runs the next one (no process start, " +
+            "runtime, libtorch or data load per job); false: a process per job. A failed job always ends its process"),
         Param.Int("max_runs", 100_000, "refuse a sweep whose axes multiply to more runs than this (counted before " +
             "any run is made)", 1, 100_000_000),
     ];
@@ -74,7 +76,7 @@ public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string
         object Get(string k) => v.TryGetValue(k, out var x) ? x : Keys.Single(d => d.Key == k).Default;
         return new((string)Get("devices"), ParseJobsPerDevice(Get("jobs_per_device")), (string)Get("executor"),
             (bool)Get("cpu_fallback"), Convert.ToDouble(Get("stagger_seconds")), (int)Convert.ToInt64(Get("max_jobs")),
-                slurm, Convert.ToInt64(Get("max_runs")));
+                slurm, Convert.ToInt64(Get("max_runs")), (bool)Get("reuse_workers"));
     }
 
     public SlurmSettings SlurmOrDefault => Slurm ?? SlurmSettings.Default;

@@ -5,10 +5,11 @@ using System.Text.Json.Serialization;
 namespace Orchestrator.Core;
 
 // The worker protocol, whole: what the orchestrator hands a worker process (a JobTicket, job.json in the
-// job's folder), what the worker says while it runs (WorkerMessage JSON lines on stdout: progress, and
-// one error line if it fails), what it hands back (a JobResult, result.json, written atomically), and
-// the manifest written beside every checkpoint it saves (ModelManifest, model.json). Workers never
-// touch the database: the orchestrator, its only writer, ingests results exactly once.
+// job's folder: its path on the command line, or for a served worker one line on stdin per job), what the
+// worker says while it runs (WorkerMessage JSON lines on stdout: progress, one error line if it fails, and
+// from a served worker one "finished" line per job), what it hands back (a JobResult, result.json, written
+// atomically), and the manifest written beside every checkpoint it saves (ModelManifest, model.json). Workers
+// never touch the database: the orchestrator, its only writer, ingests results exactly once.
 
 /// <summary>A checkpoint a job reads: the model's hash (base or fine-tune), its model.bin and the sha256
 /// the database recorded for it (null while the job that writes it is still queued: SLURM).</summary>
@@ -96,7 +97,8 @@ public sealed record EventRow(string Kind, string Message, int? Step = null);
 public sealed record ArtifactRow(string Path, string Kind, string Sha256, long Size);
 
 /// <summary>One line a worker writes on stdout: progress while it runs (phase, step of total, loss, wall
-/// seconds, experts per token), or the error that ends it. Any other line is plain log text.</summary>
+/// seconds, experts per token), the error that ends it, or (served) that it finished. Any other line is plain log
+/// text.</summary>
 public sealed record WorkerMessage(
     string Type, string? Phase = null, int? Step = null, int? Of = null, double? Loss = null, double? Wall = null,
     double? Experts = null, string? Message = null)
@@ -106,7 +108,12 @@ public sealed record WorkerMessage(
 
     public static WorkerMessage Error(string message) => new("error", Message: message.Replace('\n', ' '));
 
+    /// <summary>A served worker (`worker --serve`) finished its job, result file written, and waits for the next.
+    /// </summary>
+    public static WorkerMessage Finished() => new("finished");
+
     [JsonIgnore] public bool IsError => Type == "error";
+    [JsonIgnore] public bool IsFinished => Type == "finished";
 
     public string ToLine() => JsonSerializer.Serialize(this, Protocol.Json);
 

@@ -1,25 +1,39 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Text;
 
 namespace Orchestrator.Execution;
 
-/// <summary>Runs each job in a worker child process of this orchestrator (`orchestrator worker JOB.json`)
-/// on a slot of the device pool: CUDA workers pinned with CUDA_VISIBLE_DEVICES, CPU workers given their
-/// share of the cores, starts staggered. A worker dies with the orchestrator (PR_SET_PDEATHSIG).</summary>
-public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double staggerSeconds = 0.5) : IJobExecutor
+/// <summary>Runs jobs in worker child processes of this orchestrator (`orchestrator worker --serve`) on the
+/// slots of the device pool: CUDA workers pinned with CUDA_VISIBLE_DEVICES, CPU workers given their share of
+/// the cores, starts staggered. A worker dies with the orchestrator (PR_SET_PDEATHSIG).
+/// A CPU worker that finished its job serves the next job of a CPU slot: a process start costs ~0.8 s before
+/// the first step, as much as a small job's compute. A job that fails ends its process, so no job runs after a
+/// failure in the same process; a GPU worker runs one job (its memory, as NVML reports it, is then the job's).
+/// `execution.reuse_workers: false` gives every job its own process.</summary>
+public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double staggerSeconds = 0.5,
+    bool reuseWorkers = true) : IJobExecutor
 {
     sealed class Worker
     {
-        public required JobTicket Ticket { get; init; }
         public required Process Process { get; init; }
-        public required DevicePool.Slot Slot { get; init; }
-        public required Task<string> Stderr { get; init; }
+        public required string Device { get; init; }
+        public required bool Reusable { get; init; }
+        public DevicePool.Slot? Slot;
+        public JobTicket? Ticket;
+        public StreamWriter? Log;
+        public readonly StringBuilder Stderr = new();
         public volatile string? LastError;
+        public volatile bool Finished;
     }
 
     readonly Queue<DevicePool.Slot> free = new(pool.Slots);
     readonly Dictionary<JobKey, Worker> running = [];
+    /// <summary>Workers that finished a job and wait for the next (CPU only).</summary>
+    readonly List<Worker> idle = [];
     readonly ConcurrentQueue<ExecutorEvent> events = new();
+    /// <summary>Released when a worker exits or finishes a job, so that the runner wakes at once.</summary>
+    readonly SemaphoreSlim ended = new(0);
     DateTime lastStart = DateTime.MinValue;
 
     public string Description =>
@@ -33,7 +47,7 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
     {
         var started = new List<Launched>();
         // CPU jobs running once these have started: shared slots split the cores between them.
-        int cpuJobs = running.Values.Count(w => w.Slot.Device == "cpu") +
+        int cpuJobs = running.Values.Count(w => w.Slot!.Device == "cpu") +
                       free.Take(jobs.Count).Count(s => s.Device == "cpu");
         foreach (var launch in jobs)
         {
@@ -43,7 +57,7 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
             var slot = free.Dequeue();
             var ticket = launch.Ticket with { Device = slot.Device, Threads = pool.ThreadsFor(slot, cpuJobs) };
             ticket.Save();
-            var worker = StartWorker(ticket, slot);
+            var worker = Hand(ticket, slot);
             running[ticket.Key] = worker;
             lastStart = DateTime.UtcNow;
             started.Add(new Launched(ticket.Key, $"local:{worker.Process.Id}", slot.Device));
@@ -51,19 +65,32 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
         return started;
     }
 
+    public void Wait(TimeSpan timeout) => ended.Wait(timeout);
+
     public IReadOnlyList<ExecutorEvent> Poll()
     {
         foreach (var (key, w) in running.ToList())
         {
-            if (!w.Process.HasExited) continue;
-            w.Process.WaitForExit();      // the output handlers have run to the end
+            bool served = w.Finished && w.Reusable;
+            if (!served && !w.Process.HasExited) continue;
+            if (!served) w.Process.WaitForExit();      // the output handlers have run to the end
             running.Remove(key);
-            free.Enqueue(w.Slot);
-            var stderr = w.Stderr.Result;
-            File.AppendAllText(w.Ticket.LogPath, stderr);
-            int code = w.Process.ExitCode;
-            w.Process.Dispose();
-            events.Enqueue(WorkerExit.Ended(w.Ticket, code, w.LastError, WorkerExit.Tail(stderr)));
+            free.Enqueue(w.Slot!);
+            var ticket = w.Ticket!;
+            string stderr;
+            lock (w)
+            {
+                stderr = w.Stderr.ToString();
+                w.Stderr.Clear();
+                w.Log?.Dispose();
+                (w.Log, w.Ticket, w.Slot, w.Finished) = (null, null, null, false);
+            }
+            if (stderr.Length > 0) File.AppendAllText(ticket.LogPath, stderr);
+            int code = served ? 0 : w.Process.ExitCode;
+            if (served) idle.Add(w);
+            else w.Process.Dispose();
+            events.Enqueue(WorkerExit.Ended(ticket, code, w.LastError, WorkerExit.Tail(stderr)));
+            w.LastError = null;
         }
         var list = new List<ExecutorEvent>();
         while (events.TryDequeue(out var e)) list.Add(e);
@@ -78,47 +105,102 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
     /// <summary>A local worker never outlives its orchestrator, so there is nothing to adopt.</summary>
     public bool TryAdopt(JobTicket ticket, string executorId) => false;
 
-    Worker StartWorker(JobTicket ticket, DevicePool.Slot slot)
+    /// <summary>The job goes to an idle worker of its device, or to a new one: its ticket's path is the line the
+    /// worker reads next.</summary>
+    Worker Hand(JobTicket ticket, DevicePool.Slot slot)
+    {
+        while (idle.FirstOrDefault(w => w.Device == slot.Device) is { } w)
+        {
+            idle.Remove(w);
+            if (TryAssign(w, ticket, slot)) return w;
+            Discard(w);        // it died waiting
+        }
+        var fresh = Spawn(slot);
+        TryAssign(fresh, ticket, slot);     // if it died already, its exit is the job's end
+        return fresh;
+    }
+
+    static bool TryAssign(Worker w, JobTicket ticket, DevicePool.Slot slot)
+    {
+        if (w.Process.HasExited) return false;
+        lock (w) (w.Ticket, w.Slot, w.Log) = (ticket, slot, new StreamWriter(ticket.LogPath) { AutoFlush = true });
+        try
+        {
+            w.Process.StandardInput.WriteLine(ticket.TicketPath);
+            w.Process.StandardInput.Flush();
+            if (!w.Reusable) w.Process.StandardInput.Close();
+            return true;
+        }
+        catch (IOException) { return false; }    // it died between the check and the write
+    }
+
+    static void Discard(Worker w)
+    {
+        try { if (!w.Process.HasExited) w.Process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+        w.Process.Dispose();
+    }
+
+    Worker Spawn(DevicePool.Slot slot)
     {
         var (file, prefix) = WorkerExit.Command(workerCommand);
         var psi = new ProcessStartInfo(file)
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = Paths.RepoRoot,
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            UseShellExecute = false, WorkingDirectory = Paths.RepoRoot,
         };
         foreach (var a in prefix) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("worker");
-        psi.ArgumentList.Add(ticket.TicketPath);
+        psi.ArgumentList.Add("--serve");
         foreach (var (k, v) in DevicePool.WorkerEnvironment(slot)) psi.Environment[k] = v;
         psi.Environment["ORCHESTRATOR_RESULTS"] = Paths.Results;
+        psi.Environment[WorkerExit.TieredCompilation] = WorkerExit.TieredCompilationSetting;
         psi.Environment["ORCHESTRATOR_PARENT_PID"] = Environment.ProcessId.ToString();
-        var proc = Process.Start(psi)!;
-        var worker = new Worker { Ticket = ticket, Process = proc, Slot = slot,
-            Stderr = proc.StandardError.ReadToEndAsync() };
-        var log = new StreamWriter(ticket.LogPath, append: false) { AutoFlush = true };
-        proc.OutputDataReceived += (_, e) =>
+        var proc = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        proc.Exited += (_, _) => ended.Release();
+        proc.Start();
+        var worker = new Worker
         {
-            if (e.Data == null)
-            {
-                try { log.Dispose(); }
-                catch (IOException) { }
-                return;
-            }
-            // A full disk must not kill the orchestrator from this thread: the worker meets it too and says so.
-            try { lock (log) log.WriteLine(e.Data); }
-            catch (IOException) { }
-            switch (WorkerMessage.TryParse(e.Data))
-            {
-                case { IsError: true } error: worker.LastError = error.Message; break;
-                case { } progress: events.Enqueue(new JobProgressed(ticket.Key, progress)); break;
-            }
+            Process = proc, Device = slot.Device, Reusable = reuseWorkers && slot.Device == "cpu",
+        };
+        proc.OutputDataReceived += (_, e) => Output(worker, e.Data);
+        proc.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data != null) lock (worker) worker.Stderr.AppendLine(e.Data);
         };
         proc.BeginOutputReadLine();
+        proc.BeginErrorReadLine();
         return worker;
+    }
+
+    /// <summary>A line of the worker's stdout: into its job's log, and parsed as a protocol message.</summary>
+    void Output(Worker worker, string? line)
+    {
+        if (line == null) return;
+        StreamWriter? log;
+        JobTicket? ticket;
+        lock (worker) (log, ticket) = (worker.Log, worker.Ticket);
+        var message = WorkerMessage.TryParse(line);
+        // A full disk must not kill the orchestrator from this thread: the worker meets it too and says so.
+        if (log != null && message is not { IsFinished: true })
+        {
+            try { lock (log) log.WriteLine(line); }
+            catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        }
+        switch (message)
+        {
+            case { IsError: true } error: worker.LastError = error.Message; break;
+            case { IsFinished: true }:
+                worker.Finished = true;
+                ended.Release();
+                break;
+            case { } progress when ticket != null: events.Enqueue(new JobProgressed(ticket.Key, progress)); break;
+        }
     }
 
     public void Dispose()
     {
+        foreach (var w in idle) Discard(w);
         foreach (var w in running.Values)
             if (!w.Process.HasExited) w.Process.Kill(entireProcessTree: true);
     }

@@ -36,7 +36,11 @@ public static class Provenance
 
     /// <summary>The source commit: from git, or where there is no repository (a bundle built by
     /// `make gpu-bundle`) from the source-commit.txt the bundle carries ("HASH" or "HASH dirty").</summary>
-    public static (string Hash, bool Dirty) Commit()
+    public static (string Hash, bool Dirty) Commit() => commit.Value;
+
+    static readonly Lazy<(string, bool)> commit = new(ReadCommit);
+
+    static (string Hash, bool Dirty) ReadCommit()
     {
         if (Git("rev-parse HEAD") is { } hash)
             return (hash, Git("status --porcelain --untracked-files=no") is { Length: > 0 });

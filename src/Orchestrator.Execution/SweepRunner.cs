@@ -75,7 +75,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             opt.MaxJobs ?? spec.Execution.MaxJobs, spec.Execution.CpuFallback,
             modelWidth: spec.Runs.Select(r => r.Typed.Model.DModel).DefaultIfEmpty(0).Max());
         foreach (var w in pool.Warnings) view.Say("warning: " + w);
-        return new LocalExecutor(pool, opt.WorkerCommand, spec.Execution.StaggerSeconds);
+        return new LocalExecutor(pool, opt.WorkerCommand, spec.Execution.StaggerSeconds, spec.Execution.ReuseWorkers);
     }
 
     void Execute(JobGraph graph, IJobExecutor executor, SweepOptions opt)
@@ -85,6 +85,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         {
             foreach (var node in graph.Blocked().ToList()) Propagate(node, executor);
             Start(graph, executor, opt);
+            executor.Anticipate(graph.Nodes.Count(n => n.State == NodeState.Waiting));
             foreach (var node in graph.Nodes.Where(n => n.State == NodeState.External)) Follow(node);
             foreach (var e in executor.Poll()) Handle(graph, e);
             if (diskFull != null) StopForFullDisk(graph, executor);
@@ -95,7 +96,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                     opt.LeaseSeconds);
                 heartbeat.Restart();
             }
-            if (graph.Nodes.Any(n => n.State is NodeState.Running or NodeState.External)) Thread.Sleep(200);
+            if (graph.Nodes.Any(n => n.State is NodeState.Running or NodeState.External))
+                executor.Wait(TimeSpan.FromMilliseconds(200));
             else if (graph.Stuck) throw new InvalidOperationException("job graph is stuck: waiting jobs with no " +
                 "runnable dependency");
         }

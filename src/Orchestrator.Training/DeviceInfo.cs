@@ -57,6 +57,14 @@ public static partial class DeviceInfo
         return PeakResidentBytes();
     }
 
+    /// <summary>Starts the peak resident set again from the current one (Linux: "5" into /proc/self/clear_refs), so
+    /// that a job served after another in the same worker reports its own peak.</summary>
+    public static void ResetPeakMemory()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
     /// <summary>VmHWM of /proc/self/status in bytes.</summary>
     public static double? PeakResidentBytes()
     {

@@ -4,7 +4,7 @@ namespace Orchestrator.Training.Data;
 
 /// <summary>The corpus, its tokenizer (trained once per corpus and vocabulary size, then reused from
 /// results/data) and the token streams of each split; documents are joined with end-of-text.</summary>
-public sealed class Dataset
+public sealed record Dataset
 {
     public required Corpus Corpus { get; init; }
     public required ITokenizer Tokenizer { get; init; }
@@ -18,9 +18,13 @@ public sealed class Dataset
     public string Timings { get; private init; } = "";
 
     /// <summary>The model's data: our tokenizer for a model pretrained here (trained on the corpus at the model's
-    /// vocabulary size), the checkpoint's tokenizer.json for a pretrained one (model.source: hf:…).</summary>
+    /// vocabulary size), the checkpoint's tokenizer.json for a pretrained one (model.source: hf:…). A served
+    /// worker (Worker.Serve) keeps the last dataset it prepared for the next job that asks for the same.</summary>
     public static Dataset Prepare(DataConfig data, ModelConfig model)
     {
+        var key = FormattableString.Invariant($"{data.Corpus}|{data.ValidFraction:R}|{data.TestFraction:R}|") +
+                  $"{model.Source}|{model.VocabSize}|{model.Context}|{model.DType}";
+        if (last is { } p && p.Key == key) return p.Data with { Timings = "kept from the worker's previous job" };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var corpus = Corpus.Load(data.Corpus, data.ValidFraction, data.TestFraction);
         double read = clock.Elapsed.TotalSeconds;
@@ -64,11 +68,17 @@ public sealed class Dataset
             TokenCache.Save(cache, streams);
         }
         double total = clock.Elapsed.TotalSeconds;
-        return new Dataset { Corpus = corpus, Tokenizer = tok, Train = streams!.Train, Valid = streams.Valid,
+        var dataset = new Dataset { Corpus = corpus, Tokenizer = tok, Train = streams!.Train, Valid = streams.Valid,
             Test = streams.Test, TokenizerPath = path, Timings = FormattableString.Invariant(
                 $"corpus {read:F2} s, tokenizer {tokenizer - read:F2} s, tokens {total - tokenizer:F2} s ") +
                 (cached ? "(cached)" : "(encoded, now cached)") };
+        last = (key, dataset);
+        return dataset;
     }
+
+    /// <summary>The dataset this process prepared last, by what it was prepared from (read-only to the recipes).
+    /// </summary>
+    static (string Key, Dataset Data)? last;
 
     /// <summary>A row of `length` tokens of task samples (each "prompt answer\n"), drawn with difficulty in
     /// [minDifficulty, maxDifficulty]: uniformly, or (mix "harmonic") with P(d) ∝ 1/d, so that the easy

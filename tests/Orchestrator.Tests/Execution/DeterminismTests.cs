@@ -25,13 +25,40 @@ public class DeterminismTests
         "SELECT finetune_hash, checkpoint_sha256 FROM finetunes ORDER BY 1",
     ];
 
-    static List<List<object?[]>> Sweep(ExperimentSpec spec)
+    static List<List<object?[]>> Sweep(ExperimentSpec spec) => Sweep(spec, out _);
+
+    static List<List<object?[]>> Sweep(ExperimentSpec spec, out long workerProcesses)
     {
         var results = SweepTests.FreshResults();
         using var store = ResultStore.Open(Path.Combine(results, "orchestrator.db"));
         var summary = SweepTests.RunSweep(spec, store, new StringWriter(), new SweepOptions(JobsPerDevice: 1));
-        Assert.Equal(1, summary.Completed);
+        Assert.Equal(spec.Runs.Count, summary.Completed);
+        workerProcesses = (long)store.Query("SELECT count(DISTINCT executor_job_id) FROM jobs").Rows[0][0]!;
         return Tables.Select(q => store.Query(q).Rows.ToList()).ToList();
+    }
+
+    static void AssertSame(List<List<object?[]>> first, List<List<object?[]>> second)
+    {
+        for (int t = 0; t < Tables.Length; t++)
+        {
+            Assert.True(first[t].Count > 0, $"nothing stored for: {Tables[t]}");
+            Assert.Equal(first[t], second[t]);
+        }
+    }
+
+    /// <summary>A CPU worker serves the next job once its job finished (execution.reuse_workers): nothing a job leaves
+    /// in the process (seeds, threads, the kept dataset, JIT-compiled code, libtorch's state) may change the next
+    /// job's numbers.</summary>
+    [Fact]
+    public void A_worker_serving_job_after_job_gives_what_a_process_per_job_gives()
+    {
+        var spec = SpecLoader.LoadText(SweepTests.TinySpec);                // 1 base, 2 fine-tunes, 2 evaluations
+        var served = Sweep(spec, out long servedBy);
+        var fresh = Sweep(SpecLoader.LoadText(SweepTests.TinySpec + "\nexecution:\n  reuse_workers: false\n"),
+            out long freshBy);
+        Assert.Equal(1, servedBy);
+        Assert.Equal(5, freshBy);
+        AssertSame(served, fresh);
     }
 
     [Fact]
@@ -40,12 +67,6 @@ public class DeterminismTests
         var text = SweepTests.TinySpec;
         var spec = SpecLoader.LoadText(text[..text.IndexOf("sweep:", StringComparison.Ordinal)] +
                                        "sweep:\n  router:\n    top_p: {p: 0.4}\n");
-        var first = Sweep(spec);
-        var second = Sweep(spec);
-        for (int t = 0; t < Tables.Length; t++)
-        {
-            Assert.True(first[t].Count > 0, $"nothing stored for: {Tables[t]}");
-            Assert.Equal(first[t], second[t]);
-        }
+        AssertSame(Sweep(spec), Sweep(spec));
     }
 }

@@ -191,6 +191,11 @@ public class SweepTests
         Assert.Equal(3L, Count(store, "SELECT count(*) FROM runs WHERE status = 'failed'"));
         Assert.Equal(2L, Count(store, "SELECT count(*) FROM finetunes WHERE status = 'failed'"));
         Assert.Equal(1L, Count(store, "SELECT count(*) FROM finetunes WHERE status = 'completed'"));    // top_p's: only its evaluation failed
+        // A failed job ends its worker process: no job ran after it in the same process (served workers, CPU).
+        Assert.Equal(0L, Count(store, "SELECT count(*) FROM jobs f JOIN jobs j ON j.executor_job_id = f.executor_job_id " +
+                                      "AND j.started_at > f.started_at WHERE f.state = 'failed'"));
+        Assert.True(Count(store, "SELECT count(*) FROM jobs") > Count(store, "SELECT count(DISTINCT executor_job_id) FROM jobs"),
+            "no worker served a second job");
         // --retry-failed runs them again (the faults are gone now).
         var retry = RunSweep(spec, store, log, new SweepOptions(RetryFailed: true));
         Assert.Equal(3, retry.Completed);

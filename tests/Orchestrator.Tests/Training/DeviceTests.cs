@@ -97,4 +97,16 @@ public class DeviceTests
         Assert.Equal(("libtorch-cpu-linux-x64 2.10.0", (string?)null), DeviceInfo.LibtorchVersion(
             "/root/.nuget/packages/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native/libtorch_cpu.so"));
     }
+
+    /// <summary>A served worker's second job reports its own peak memory, not the first job's.</summary>
+    [Fact]
+    public void The_peak_resident_set_starts_again_from_the_current_one()
+    {
+        using (var big = ones(64, 1024, 1024))                               // 256 MiB, touched
+            Assert.True(big.sum().item<float>() > 0);
+        double peak = DeviceInfo.PeakResidentBytes()!.Value;
+        DeviceInfo.ResetPeakMemory();
+        double after = DeviceInfo.PeakResidentBytes()!.Value;
+        Assert.True(peak - after > 200 * 1024 * 1024, $"peak {peak / 1e6:F0} MB, after the reset {after / 1e6:F0} MB");
+    }
 }
