@@ -59,7 +59,7 @@ public sealed record ExecutionSettings(string Devices, int JobsPerDevice, string
             "auto or a positive integer"),
         Param.Enum("executor", "local", ["local", "slurm"], "local device pool or SLURM"),
         Param.Bool("cpu_fallback", true, "run on the CPU when CUDA is asked for but absent"),
-        Param.Float("stagger_seconds", 0.5, "pause between local worker starts", 0),
+        Param.Float("stagger_seconds", 0.5, "pause between local worker process starts", 0),
         Param.Int("max_jobs", 0, "at most this many jobs at once (0: no limit)", 0),
         Param.Bool("reuse_workers", true, "a CPU worker that finished a job runs the next one (no process start, " +
             "runtime, libtorch or data load per job); false: a process per job. A failed job always ends its process"),

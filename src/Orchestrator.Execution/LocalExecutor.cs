@@ -6,7 +6,7 @@ namespace Orchestrator.Execution;
 
 /// <summary>Runs jobs in worker child processes of this orchestrator (`orchestrator worker --serve`) on the
 /// slots of the device pool: CUDA workers pinned with CUDA_VISIBLE_DEVICES, CPU workers given their share of
-/// the cores, starts staggered. A worker dies with the orchestrator (PR_SET_PDEATHSIG).
+/// the cores, process starts staggered. A worker dies with the orchestrator (PR_SET_PDEATHSIG).
 /// A CPU worker that finished its job serves the next job of a CPU slot: a process start costs ~0.8 s before
 /// the first step, as much as a small job's compute. A job that fails ends its process, so no job runs after a
 /// failure in the same process; a GPU worker runs one job (its memory, as NVML reports it, is then the job's).
@@ -34,7 +34,7 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
     readonly ConcurrentQueue<ExecutorEvent> events = new();
     /// <summary>Released when a worker exits or finishes a job, so that the runner wakes at once.</summary>
     readonly SemaphoreSlim ended = new(0);
-    DateTime lastStart = DateTime.MinValue;
+    DateTime lastSpawn = DateTime.MinValue;
 
     public string Description =>
         "local pool: " + string.Join(", ", pool.Slots.GroupBy(s => s.Device).Select(g => $"{g.Key} ×{g.Count()}" +
@@ -52,14 +52,11 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
         foreach (var launch in jobs)
         {
             if (free.Count == 0) break;
-            var wait = staggerSeconds - (DateTime.UtcNow - lastStart).TotalSeconds;
-            if (wait > 0) Thread.Sleep(TimeSpan.FromSeconds(wait));
             var slot = free.Dequeue();
             var ticket = launch.Ticket with { Device = slot.Device, Threads = pool.ThreadsFor(slot, cpuJobs) };
             ticket.Save();
             var worker = Hand(ticket, slot);
             running[ticket.Key] = worker;
-            lastStart = DateTime.UtcNow;
             started.Add(new Launched(ticket.Key, $"local:{worker.Process.Id}", slot.Device));
         }
         return started;
@@ -115,7 +112,11 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
             if (TryAssign(w, ticket, slot)) return w;
             Discard(w);        // it died waiting
         }
+        // Process starts are staggered (execution.stagger_seconds); a served job starts at once.
+        var wait = staggerSeconds - (DateTime.UtcNow - lastSpawn).TotalSeconds;
+        if (wait > 0) Thread.Sleep(TimeSpan.FromSeconds(wait));
         var fresh = Spawn(slot);
+        lastSpawn = DateTime.UtcNow;
         TryAssign(fresh, ticket, slot);     // if it died already, its exit is the job's end
         return fresh;
     }
