@@ -18,6 +18,10 @@ public static class MoeModelBench
 {
     public sealed record Options(int Rounds = 9, int Warmup = 2, double GateScale = 2, bool Large = true);
 
+    /// <summary>Inference forwards per round with and without telemetry: a forward is ~50 ms against a ~180 ms
+    /// training step, so three of each cost little and steady the telemetry figure, a difference of a few %.</summary>
+    const int InferencePairs = 3;
+
     sealed record Size(string Name, ModelConfig Model, int Batch);
 
     sealed class Candidate(string name, MoeTransformer model)
@@ -46,7 +50,9 @@ public static class MoeModelBench
             ["config"] = new JsonObject
             {
                 ["rounds"] = o.Rounds, ["warmup"] = o.Warmup, ["threads"] = get_num_threads(),
-                ["gate_scale"] = o.GateScale, ["statistic"] = "median ms over interleaved rounds",
+                ["gate_scale"] = o.GateScale,
+                ["statistic"] = "times: median ms over interleaved rounds; ratios: median over rounds of each " +
+                                "round's ratio",
                 ["flops"] = "analytic forward FLOPs per token from the experts used (FlopsCounter); training ×3",
             },
         };
@@ -87,13 +93,17 @@ public static class MoeModelBench
         log.WriteLine($"MoE model {size.Name}: {c.Layers} layers, d_model {c.DModel}, {c.Experts} experts of " +
                       $"{c.ExpertHidden}, batch {size.Batch}×{c.Context}, {get_num_threads()} threads, median of " +
                       $"{o.Rounds} rounds; matmul peak {peak / 1e9:F1} GFLOP/s");
+        // Ratios are taken within each round (top-k and the candidate timed minutes apart at most, under the same
+        // load), then their median: a machine that slows down for a while moves both sides of a ratio together.
+        static double Paired(List<double> over, List<double> under) =>
+            Median(over.Zip(under, (a, b) => a / b).ToList());
         foreach (var cand in candidates)
         {
-            double flopsSpeedup = Median(top.Flops) / Median(cand.Flops);
-            double inf = Median(top.Inference) / Median(cand.Inference);
-            double train = Median(top.Training) / Median(cand.Training);
-            double telemetry = Median(cand.Telemetry) / Median(cand.Inference) - 1;
-            double infTelemetry = Median(top.Telemetry) / Median(cand.Telemetry);
+            double flopsSpeedup = Paired(top.Flops, cand.Flops);
+            double inf = Paired(top.Inference, cand.Inference);
+            double train = Paired(top.Training, cand.Training);
+            double telemetry = Paired(cand.Telemetry, cand.Inference) - 1;
+            double infTelemetry = Paired(top.Telemetry, cand.Telemetry);
             double mfu = 3 * Median(cand.Flops) * tokensPerStep / (Median(cand.Training) / 1000) / peak;
             routers[cand.Name] = new JsonObject
             {
@@ -134,7 +144,7 @@ public static class MoeModelBench
             ["min_inference_efficiency"] = Math.Round(efficiencies.Min(e => e.inference), 4),
             ["min_inference_with_telemetry_efficiency"] = Math.Round(efficiencies.Min(e => e.withTelemetry), 4),
             ["min_training_efficiency"] = Math.Round(efficiencies.Min(e => e.training), 4),
-            ["max_telemetry_cost"] = Math.Round(candidates.Max(x => Median(x.Telemetry) / Median(x.Inference) - 1), 4),
+            ["max_telemetry_cost"] = Math.Round(candidates.Max(x => Paired(x.Telemetry, x.Inference) - 1), 4),
         };
     }
 
@@ -161,20 +171,27 @@ public static class MoeModelBench
         model.eval();
         using (no_grad())
         {
-            // With and without the evaluator's telemetry, in alternating order (a second forward finds warm caches).
-            foreach (var withTelemetry in cand.Inference.Count % 2 == 0 ? [false, true] : new[] { true, false })
+            // With and without the evaluator's telemetry, pairs in alternating order (a second forward finds warm
+            // caches); the round's figure for each is the median of its InferencePairs forwards.
+            var (plain, measured) = (new List<double>(), new List<double>());
+            for (int pair = 0; pair < InferencePairs; pair++)
+                foreach (var withTelemetry in pair % 2 == 0 ? [false, true] : new[] { true, false })
+                {
+                    using var scope = NewDisposeScope();
+                    var sw = Stopwatch.StartNew();
+                    var output = model.Forward(tokens, withTelemetry ? TelemetryLevel.Summary : TelemetryLevel.None);
+                    output.Logits.sum().item<float>();                          // one sync, as a caller makes
+                    (withTelemetry ? measured : plain).Add(sw.Elapsed.TotalMilliseconds);
+                    if (!keep || !withTelemetry || pair > 0) continue;
+                    var perLayer = output.Telemetry.Select(t => t.MeanExpertsPerToken).ToList();
+                    cand.MeanK.Add(perLayer.Average());
+                    cand.Flops.Add(FlopsCounter.PerToken(model.Config, model.NullExperts, model.AllocatorLayers,
+                        perLayer, FlopsCounter.MeanContext((int)s)).FlopsPerToken);
+                }
+            if (keep)
             {
-                using var scope = NewDisposeScope();
-                var sw = Stopwatch.StartNew();
-                var output = model.Forward(tokens, withTelemetry ? TelemetryLevel.Summary : TelemetryLevel.None);
-                output.Logits.sum().item<float>();                              // one sync, as a caller makes
-                if (!keep) continue;
-                (withTelemetry ? cand.Telemetry : cand.Inference).Add(sw.Elapsed.TotalMilliseconds);
-                if (!withTelemetry) continue;
-                var perLayer = output.Telemetry.Select(t => t.MeanExpertsPerToken).ToList();
-                cand.MeanK.Add(perLayer.Average());
-                cand.Flops.Add(FlopsCounter.PerToken(model.Config, model.NullExperts, model.AllocatorLayers, perLayer,
-                    FlopsCounter.MeanContext((int)s)).FlopsPerToken);
+                cand.Inference.Add(plain.Order().ElementAt(plain.Count / 2));
+                cand.Telemetry.Add(measured.Order().ElementAt(measured.Count / 2));
             }
         }
         model.train();

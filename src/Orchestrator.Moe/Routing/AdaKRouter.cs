@@ -74,6 +74,7 @@ public sealed class AdaKRouter(RouterConfig config, int experts) : Router(config
         return new RouterOutput
         {
             Mask = mask, Weights = weights, Probs = probs, AllocatorLogits = allocatorLogits, ChosenK = k,
+            Top = (sorted, idx),
             BalanceLoss = SwitchBalance(DispatchFractions(mask), probs),
             EntropyLoss = Zero(probs),
         };

@@ -42,7 +42,7 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
         var f1 = (mask * single).sum([0]) / single.sum().clamp_min(1);
         return new RouterOutput
         {
-            Mask = mask, Weights = weights, Probs = probs,
+            Mask = mask, Weights = weights, Probs = probs, Top = (vals, idx),
             BalanceLoss = SwitchBalance(f1, probs),
             EntropyLoss = Zero(probs),
         };

@@ -52,6 +52,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         long n = Experts, m = NullExperts;                              // m: every extra logit
         var probs = logits.softmax(-1);                                  // (T, N + m)
         var (vals, idx) = probs.topk(k, dim: -1);                        // (T, k) over real and null experts
+        var top = (vals, idx);                                           // P's top k, whatever the budget chooses
         if (Budget is not null && m > 0)
         {
             // target_experts (LongCat-Flash's budget on zero-computation experts): chosen on z with −β on every
@@ -78,8 +79,8 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         }
         var nulls = (1 - isReal).sum([1]);                               // (T,) slots without an FFN expert
 
-        var all = MaskFrom(idx, ones_like(vals), n + m);                 // (T, N + m) every selection
-        var f = DispatchFractions(all);
+        // f_i over every slot, (N + m): each token fills exactly k slots, so f = bincount(idx) / (T·k).
+        var f = idx.reshape(-1).bincount(null, n + m).to(probs.dtype) / (probs.shape[0] * (double)k);
         var pMean = probs.mean([0]);
         Tensor balance;
         if (m > 0)
@@ -94,6 +95,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         return new RouterOutput
         {
             Mask = mask, Weights = weights, Probs = probs, NullsSelected = nulls, ExtraWeights = extraWeights,
+            Top = top,
             BalanceLoss = balance, EntropyLoss = Zero(probs),
         };
     }

@@ -22,6 +22,10 @@ public sealed class RouterOutput
     public required Tensor BalanceLoss { get; init; }
     /// <summary>β·entropy loss (top_p) — zero elsewhere.</summary>
     public required Tensor EntropyLoss { get; init; }
+    /// <summary>(T, ≥ 1) the largest probabilities of P, descending, and their slots, where the rule computed them
+    /// anyway (a top-k or a sort of P): the telemetry's margin and logsumexp reuse them instead of another top-k.
+    /// </summary>
+    public (Tensor Values, Tensor Indices)? Top { get; init; }
 }
 
 /// <summary>A routing rule: from router logits to a dispatch mask and combine weights. Routers hold

@@ -33,7 +33,7 @@ public sealed class TopKRouter(RouterConfig config, int experts) : Router(config
         var weights = MaskFrom(idx, normalize ? Renormalise(vals) : vals, Experts);
         return new RouterOutput
         {
-            Mask = mask, Weights = weights, Probs = probs,
+            Mask = mask, Weights = weights, Probs = probs, Top = (vals, idx),
             BalanceLoss = SwitchBalance(DispatchFractions(mask), probs),   // f_i counts every selected expert
             EntropyLoss = Zero(probs),
         };

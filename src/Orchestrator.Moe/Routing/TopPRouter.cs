@@ -47,7 +47,7 @@ public sealed class TopPRouter(RouterConfig config, int experts) : Router(config
         var entropy = -(probs * probs.clamp_min(1e-9).log()).sum(-1).mean();
         return new RouterOutput
         {
-            Mask = mask, Weights = weights, Probs = probs,
+            Mask = mask, Weights = weights, Probs = probs, Top = (sorted, idx),
             BalanceLoss = SwitchBalance(DispatchFractions(mask), probs),
             EntropyLoss = entropyCoef * entropy,
         };

@@ -52,6 +52,36 @@ public class RoutingHealthTests
         Assert.Equal(LayerTelemetry.Imbalance(output.Telemetry.Load), output.Telemetry.MeanBatchMaxVio, 12);
     }
 
+    /// <summary>The telemetry takes P's top two from the router's own top-k or sort, and log Σ exp(z) from the
+    /// argmax (z_i* − log P_i*): the margin is exactly the one a top-k of P gives, the z-loss logsumexp's within
+    /// float32 rounding, peaked routing (gate ×20) included.</summary>
+    [Theory]
+    [InlineData("top_k", 1.0)]
+    [InlineData("top_k", 20.0)]
+    [InlineData("top_p", 1.0)]
+    [InlineData("adaptive_gating", 20.0)]
+    [InlineData("null_experts", 1.0)]
+    [InlineData("null_experts", 20.0)]
+    [InlineData("ada_k", 1.0)]
+    [InlineData("relu", 1.0)]
+    public void The_telemetry_margin_and_z_loss_equal_a_direct_computation(string router, double gateScale)
+    {
+        manual_seed(7);
+        var config = router == "null_experts" ? RouterConfig.Of(router, ("nulls", 4L), ("k", 2L)) : RouterConfig.Of(router);
+        var block = new MoeBlock(0, 16, 4, 8, 0, Routers.Create(config, 4));
+        using (no_grad()) block.Gate.weight!.mul_(gateScale);
+        var x = randn(3, 7, 16);
+        var output = block.Forward(x, TelemetryLevel.Summary);
+        var h = x.reshape(21, 16);
+        var logits = block.NullGate is { } ng ? cat([block.Gate.forward(h), ng.forward(h)], 1) : block.Gate.forward(h);
+        var top2 = logits.softmax(-1).topk(2, dim: -1).Item1;
+        double margin = (top2.select(1, 0) - top2.select(1, 1)).sum().item<float>();
+        double zLoss = MoeBlock.ZLoss(logits).item<float>();
+        var t = output.Telemetry!;
+        Assert.Equal(margin, t.MarginSum, 5);
+        Assert.True(Math.Abs(t.ZLoss - zLoss) <= 1e-5 * zLoss, $"z-loss {t.ZLoss} against logsumexp's {zLoss}");
+    }
+
     [Theory]
     [InlineData(2, 1.0)]          // the same routing
     [InlineData(1, 0.5)]          // top-1 keeps one of each token's two base experts, always the first
