@@ -41,7 +41,7 @@ public class ProcessTests
     {
         var results = SweepTests.FreshResults();
         var spec = SpecFile("kill-loop", "    top_k: {k: 2}\n    top_p: {p: 0.4}\n    adaptive_gating: {threshold: 0.2}\n",
-            finetuneSteps: 40);
+            finetuneSteps: 160);     // long enough that served workers (no start-up per job) are still busy at kill 10
         var db = Path.Combine(results, "orchestrator.db");
         var rng = new Random(2026);
         var outputs = new List<string>();
@@ -84,7 +84,7 @@ public class ProcessTests
         var adopted = store.Query("SELECT j.kind FROM events e JOIN jobs j USING (job_id) WHERE e.kind = 'adopted'")
             .Rows.Select(r => (string)r[0]!).ToList();
         Assert.True(adopted.Count >= 3, $"adopted after kills: {string.Join(", ", adopted)}");
-        Assert.Equal(3 * 40L, store.Query("SELECT count(*) FROM metrics WHERE phase = 'finetune' AND key = 'train_loss'")
+        Assert.Equal(3 * 160L, store.Query("SELECT count(*) FROM metrics WHERE phase = 'finetune' AND key = 'train_loss'")
             .Rows[0][0]);
     }
 
