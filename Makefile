@@ -7,7 +7,7 @@ SPEC   ?= experiments/default.yaml
 FORMAT ?= table
 export TORCH CONFIG
 
-ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/orchestrator.dll
+ORCH := dotnet src/Orchestrator.Cli/bin/$(CONFIG)/net10.0/publish/orchestrator.dll
 # Which make variable sets which flag, so that an error about a flag the user never typed names the variable.
 export ORCHESTRATOR_MAKE_VARS := spec=SPEC sweep=SWEEP sweeps=SWEEPS format=FORMAT name=NAME out=OUT model=MODEL \
   tokens=TOKENS

@@ -97,12 +97,21 @@ fi
 stamp=".cache/build-$TORCH-$CONFIG.stamp"
 print=$(bash build/fingerprint.sh)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$print" ] \
-   && [ -f "src/Orchestrator.Cli/bin/$CONFIG/net10.0/orchestrator.dll" ] \
+   && [ -f "src/Orchestrator.Cli/bin/$CONFIG/net10.0/publish/orchestrator.dll" ] \
    && [ -f "tests/Orchestrator.Tests/bin/$CONFIG/net10.0/Orchestrator.Tests.dll" ]; then
   exit 0
 fi
 log=$(mktemp)
 if ! dotnet build Orchestrator.sln -c "$CONFIG" -p:Torch="$TORCH" -nologo -v:q >"$log" 2>&1; then
+  cat "$log" >&2; rm -f "$log" "$stamp"; exit 1
+fi
+# The program the make targets run (and its workers), compiled ahead of time (ReadyToRun), so that a process starts
+# without waiting for the JIT: measured on the sweep benchmark's fine-tune job run as a fresh worker, alternating,
+# 2.5–2.75 s against 3.1–3.4 s (process start ~0.2 s, start-up ~0.1 s, recipe ~0.3 s sooner); bench sweep's
+# overhead ratio likewise. The tests use the plain build above.
+if ! dotnet publish src/Orchestrator.Cli/Orchestrator.Cli.csproj -c "$CONFIG" -p:Torch="$TORCH" -r linux-x64 \
+     --self-contained false -p:PublishReadyToRun=true -o "src/Orchestrator.Cli/bin/$CONFIG/net10.0/publish" \
+     -nologo -v:q >"$log" 2>&1; then
   cat "$log" >&2; rm -f "$log" "$stamp"; exit 1
 fi
 rm -f "$log"

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Orchestrator.Core;
 
@@ -159,6 +160,18 @@ public sealed record ModelManifest(string Sha256, long Size, TrainingSummary? Tr
 public sealed record TrainingSummary(double TrainSeconds, double TrainTokensPerSecond, double? TimeToTargetLoss,
     double JobSeconds, double? PeakMemoryBytes = null);
 
+/// <summary>The protocol's JSON contracts generated at build time: a worker reads its ticket and writes its result
+/// without building them by reflection first (~0.1 s at every process start, measured). Same names and rules as
+/// <see cref="Protocol.Json"/>, whose options they are used with.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(JobTicket))]
+[JsonSerializable(typeof(JobResult))]
+[JsonSerializable(typeof(WorkerMessage))]
+[JsonSerializable(typeof(ModelManifest))]
+internal sealed partial class ProtocolContracts : JsonSerializerContext;
+
 public static class Protocol
 {
     public static readonly JsonSerializerOptions Json = new()
@@ -167,6 +180,8 @@ public static class Protocol
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        // The generated contracts first; any other type by reflection, as before.
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(ProtocolContracts.Default, new DefaultJsonTypeInfoResolver()),
     };
 
     public static void WriteAtomically(string path, string text)

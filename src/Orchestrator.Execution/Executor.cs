@@ -59,7 +59,7 @@ public interface IJobExecutor : IDisposable
     bool TryAdopt(JobTicket ticket, string executorId);
 
     /// <summary>How many jobs are still to be handed over later (waiting on a dependency or on capacity): the
-    /// local pool starts workers ahead for them. Nothing to do for a cluster queue.</summary>
+    /// local pool starts workers ahead for them, into its free slots. Nothing to do for a cluster queue.</summary>
     void Anticipate(int pending) { }
 
     /// <summary>Waits until something may have happened (a local worker exited) or the timeout passed.</summary>

@@ -64,6 +64,22 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
 
     public void Wait(TimeSpan timeout) => ended.Wait(timeout);
 
+    /// <summary>Starts workers ahead, for jobs not yet ready: up to one per free slot, waiting idle until a job
+    /// comes (a process start is ~0.4 s of runtime and libtorch before its first job can begin). Never waits for
+    /// the stagger: a start it would delay is left to the next call.</summary>
+    public void Anticipate(int pending)
+    {
+        var spare = free.ToList();
+        foreach (var w in idle)
+            if (spare.FirstOrDefault(s => s.Device == w.Device) is { } taken) spare.Remove(taken);
+        foreach (var slot in spare.Take(Math.Max(0, pending - idle.Count)))
+        {
+            if ((DateTime.UtcNow - lastSpawn).TotalSeconds < staggerSeconds) return;
+            idle.Add(Spawn(slot));
+            lastSpawn = DateTime.UtcNow;
+        }
+    }
+
     public IReadOnlyList<ExecutorEvent> Poll()
     {
         foreach (var (key, w) in running.ToList())

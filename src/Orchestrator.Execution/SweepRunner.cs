@@ -38,6 +38,12 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         if (!(opt.LeaseSeconds >= 1))
             throw new ArgumentOutOfRangeException(nameof(opt),
                 $"lease time must be at least 1 s, got {opt.LeaseSeconds}");
+        // A local pool is made first and starts a worker at once: the process start (~0.4 s: runtime, libtorch)
+        // overlaps the checks and the planning below instead of following them. A cluster's executor is made only
+        // when there is work (making it asks the cluster).
+        bool local = (opt.Executor ?? spec.Execution.Executor) == "local";
+        using var early = local ? createExecutor() : null;
+        early?.Anticipate(1);
         // Every data file is checked before anything is written or started.
         Training.Data.DataCheck.Verify(spec.Runs.Select(r => r.Typed));
         CheckpointCheck.Verify(store, spec);
@@ -53,7 +59,8 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             return new SweepSummary(0, 0, 0, graph.AlreadyDone, 0, []);
         }
         view.Say(graph.Describe());
-        using var executor = createExecutor();
+        using var made = early is null ? createExecutor() : null;
+        var executor = early ?? made!;
         view.Say($"executor: {executor.Description}");
         Execute(graph, executor, opt);
         view.Finish();

@@ -173,9 +173,9 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             outs.Add(experts[e].forward(xs.narrow(0, start, counts[e])));
             start += counts[e];
         }
+        // y_t = Σ_j w_tj · E_j(h_t), added in place into fresh zeros (index_add would copy them first).
         var y = zeros_like(h);
-        if (outs.Count > 0)
-            y = y.index_add(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);       // y_t = Σ_j w_tj · E_j(h_t)
+        if (outs.Count > 0) y.index_add_(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);
         if (r.ExtraWeights is { } extra) y = y + CopyAndConstantExperts(h, extra);
         if (shared_experts.Count > 0)
         {

@@ -63,12 +63,14 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         }
         var isReal = idx.lt(n).to(probs.dtype);                          // (T, k)
         var realIdx = idx.clamp_max(n - 1);                              // nulls are masked out below
-        var mask = MaskFrom(realIdx, isReal, n).clamp_max(1);
+        // Top-k slots are distinct experts and a null slot adds 0, so the mask is 0/1 as it is.
+        var mask = MaskFrom(realIdx, isReal, n);
         // Renormalised over the selected experts that have an output: real ones (AdaMoE), and copy and constant
         // experts (MoE++); zero experts' weights are dropped. All-zero rows: 0/ε = 0.
         int extra = Copies + Constants;
         var isOutput = extra > 0 ? isReal + idx.ge(n + nullCount).to(probs.dtype) : isReal;   // (T, k)
-        var w = vals * isOutput / (vals * isOutput).sum(-1, keepdim: true).clamp_min(1e-9);
+        var kept = vals * isOutput;
+        var w = kept / kept.sum(-1, keepdim: true).clamp_min(1e-9);
         var weights = MaskFrom(realIdx, w * isReal, n);
         Tensor? extraWeights = null;
         if (extra > 0)

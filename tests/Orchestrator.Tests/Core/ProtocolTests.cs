@@ -51,4 +51,44 @@ public class ProtocolTests
         Assert.Equal("exit code 1: loss is NaN at step 3", WorkerExit.Reason(1, WorkerMessage.LastError(lines)));
         Assert.Equal("killed by signal 9 (SIGKILL)", WorkerExit.Reason(137, null));
     }
+
+    [Fact]
+    public void The_generated_contracts_write_and_read_what_reflection_does()
+    {
+        // The options of Protocol.Json without its generated contracts: contracts built by reflection, as before.
+        var reflection = new System.Text.Json.JsonSerializerOptions(Protocol.Json)
+        {
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        };
+        var ticket = new JobTicket(JobKind.Pretrain, "b1", "{\"seed\":3}", "/j", null, "/o", "s.yaml",
+            "orchestrator sweep", "cpu", 0);
+        var result = new JobResult
+        {
+            Kind = JobKind.Finetune, Subject = "f1", InputHash = "b1", Provenance = { ["seed"] = "3" },
+            Steps = [new MetricPoint("loss", 10, 2.5, 1.25, "finetune")], Final = { ["inf"] = double.PositiveInfinity },
+            Tasks = [new TaskEval("addition", 2, 8, 5, 0.7, 1.9)],
+            Items = [new ItemResult("addition", 2, 0, true, -0.3, 2, 1.5, 1.75)],
+            Layers = [new LayerStats(0, 64, 1.8, [0, 10, 54], 0.1, 0, 0.9, 0.3, 0.01, 4.5, 0, MaxVio: 0.2,
+                CoActivation: [1, 2, 3, 4])],
+            Experts = [new ExpertLoad(0, 1, 30, 0.25, 0.4)], TokenRoutes = [new TokenRoute(0, "the", 1, [2, 5])],
+            Events = [new EventRow("warning", "collapse")], Artifacts = [new ArtifactRow("m.bin", "model", "ab", 9)],
+        };
+        var manifest = new ModelManifest("ab", 9, new TrainingSummary(1, 2, null, 3, 4e6));
+        var messages = new[] { WorkerMessage.Progress("finetune", 3, 9, 2.5, 1, 1.5), WorkerMessage.Error("x"),
+            WorkerMessage.Finished() };
+        string Both<T>(T value)
+        {
+            var generated = System.Text.Json.JsonSerializer.Serialize(value, Protocol.Json);
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(value, reflection), generated);
+            return generated;
+        }
+        Assert.Contains("\"kind\":\"pretrain\"", Both(ticket));
+        Assert.Contains("\"input_hash\":\"b1\"", Both(result));
+        Assert.Contains("\"inf\":\"Infinity\"", Both(result));
+        Both(manifest);
+        foreach (var m in messages) Assert.Equal(m, WorkerMessage.TryParse(Both(m)));
+        Assert.Equal(ticket, System.Text.Json.JsonSerializer.Deserialize<JobTicket>(Both(ticket), reflection));
+        var back = System.Text.Json.JsonSerializer.Deserialize<JobResult>(Both(result), Protocol.Json)!;
+        Assert.Equal(Both(result), System.Text.Json.JsonSerializer.Serialize(back, reflection));
+    }
 }
