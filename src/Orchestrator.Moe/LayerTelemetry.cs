@@ -108,17 +108,19 @@ public sealed class ExpertUsage
     public IReadOnlyList<double> PerLayerMean => Layers.Values.Select(l => l.MeanExpertsPerToken).ToList();
 }
 
-/// <summary>A layer's statistics still on the device: a float64 vector and how to read it. The model brings every
+/// <summary>A layer's statistics still on the device: a float32 vector and how to read it. The model brings every
 /// layer's vector to the host in one transfer after its forward (<see cref="ResolveAll"/>): on a GPU each transfer
 /// waits for the queue to drain, so one per layer stalls the stream as many times as there are layers.</summary>
 public sealed class PendingTelemetry(TorchSharp.torch.Tensor stats, Func<double[], LayerTelemetry> read)
 {
-    readonly TorchSharp.torch.Tensor stats = stats;              // (L) float64
+    readonly TorchSharp.torch.Tensor stats = stats;              // (L) float32, each value exact in it
     readonly Func<double[], LayerTelemetry> read = read;
     LayerTelemetry? value;
 
     /// <summary>The statistics, transferred now if the model has not yet done so for every layer at once.</summary>
-    public LayerTelemetry Value => value ??= read(stats.cpu().data<double>().ToArray());
+    public LayerTelemetry Value => value ??= read(Widen(stats.cpu().data<float>().ToArray()));
+
+    static double[] Widen(float[] values) => Array.ConvertAll(values, v => (double)v);
 
     /// <summary>Reads every pending layer's statistics with one device-to-host transfer.</summary>
     public static void ResolveAll(IEnumerable<PendingTelemetry> layers)
@@ -126,7 +128,7 @@ public sealed class PendingTelemetry(TorchSharp.torch.Tensor stats, Func<double[
         var open = layers.Where(p => p.value is null).ToList();
         if (open.Count == 0) return;
         using var scope = TorchSharp.torch.NewDisposeScope();
-        var all = TorchSharp.torch.cat(open.Select(p => p.stats).ToList(), 0).cpu().data<double>().ToArray();
+        var all = Widen(TorchSharp.torch.cat(open.Select(p => p.stats).ToList(), 0).cpu().data<float>().ToArray());
         int offset = 0;
         foreach (var p in open)
         {

@@ -281,22 +281,22 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         // log Σ_i exp(z_i) = z_i* − log P_i* at i* = argmax P (P_i* ≥ 1/n, so the log is finite): two gathers,
         // where logsumexp costs ~0.1–0.4 ms a layer on the CPU. Equal to logsumexp within float32 rounding (a test).
         var lse = logits.detach().gather(1, topSlots.narrow(1, 0, 1)).squeeze(1) - topValues.select(1, 0).log();
-        // Every part is a float32 sum or an integer count below 2²⁴ (exact in float32), so one conversion of the
-        // whole vector gives the float64 values a conversion per part gave, in one kernel instead of eleven.
+        // Every part is a float32 sum or an integer count below 2²⁴ (exact in float32): one float32 vector, widened
+        // to float64 on the host, gives the values a float64 conversion per part gave. What the host already
+        // holds is not recomputed: Σ experts per token is Σ load, tokens with no real expert are histogram[0].
         Tensor F(Tensor x) => x.to(ScalarType.Float32).reshape(-1);
         var parts = new List<Tensor>
         {
             F(perToken.to(ScalarType.Int64).bincount(null, n + 1)),                        // [0, n]: histogram
             F(probs.narrow(1, 0, n).sum([0])),                                             // n: Σ_t P_ti
-            F(perToken.sum()),                                                              // Σ experts per token
             F(-(probs * probs.clamp_min(1e-9).log()).sum()),                                // Σ_t H(P_t)
             F(margin.sum()),                                                                // Σ_t (P(1) − P(2))
             F(r.BalanceLoss.detach()), F(r.EntropyLoss.detach()), F(lse.pow(2).mean()),     // z-loss
-            F(r.NullsSelected?.sum() ?? zeros(1, device: probs.device)), F(perToken.eq(0).sum()),
+            F(r.NullsSelected?.sum() ?? zeros(1, device: probs.device)),
             F(r.Mask.t().matmul(r.Mask)),                                                   // n²: co-activation
         };
         if (level == TelemetryLevel.Tokens) parts.Add(F(perToken));                         // T: experts per token
-        var stats = cat(parts, 0).to(ScalarType.Float64).MoveToOuterDisposeScope();
+        var stats = cat(parts, 0).MoveToOuterDisposeScope();
         bool nulls = r.NullsSelected is not null;
         var router = Router;                               // as routed, should the rule be swapped before reading
         return new PendingTelemetry(stats, s => Read(s, router, counts, t, nulls, level));
@@ -307,24 +307,24 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         TelemetryLevel level)
     {
         int n = NumExperts, o = 2 * n + 1;
+        var histogram = stats[..(n + 1)].Select(v => (long)v).ToArray();
         var tel = new LayerTelemetry
         {
-            Layer = layerIndex, Experts = n, Tokens = t, Batches = 1,
-            Histogram = stats[..(n + 1)].Select(v => (long)v).ToArray(), Load = counts,
+            Layer = layerIndex, Experts = n, Tokens = t, Batches = 1, Histogram = histogram, Load = counts,
             GateProbability = stats[(n + 1)..o],
-            ExpertSelections = stats[o], EntropySum = stats[o + 1], MarginSum = stats[o + 2],
-            BalanceLossSum = stats[o + 3], EntropyLossSum = stats[o + 4], ZLossSum = stats[o + 5],
+            ExpertSelections = counts.Sum(), EntropySum = stats[o], MarginSum = stats[o + 1],
+            BalanceLossSum = stats[o + 2], EntropyLossSum = stats[o + 3], ZLossSum = stats[o + 4],
             NullExperts = router.NullExperts, SlotsPerToken = router.SlotsPerToken,
             MaxVioBatchSum = LayerTelemetry.Imbalance(counts),
-            CoActivation = stats[(o + 8)..(o + 8 + n * n)].Select(v => (long)v).ToArray(),
+            CoActivation = stats[(o + 6)..(o + 6 + n * n)].Select(v => (long)v).ToArray(),
         };
         if (nulls)
         {
-            tel.NullSelections = stats[o + 6];
-            tel.AllNullTokens = (long)stats[o + 7];
+            tel.NullSelections = stats[o + 5];
+            tel.AllNullTokens = histogram[0];
         }
         if (level == TelemetryLevel.Tokens)
-            tel.ExpertsPerToken = stats[(o + 8 + n * n)..].Select(v => (int)v).ToArray();
+            tel.ExpertsPerToken = stats[(o + 6 + n * n)..].Select(v => (int)v).ToArray();
         return tel;
     }
 }

@@ -194,15 +194,16 @@ public class PendingTelemetryTests
     public void Every_layers_statistics_come_back_in_one_transfer_split_as_each_layer_laid_them_out()
     {
         var seen = new List<double[]>();
-        PendingTelemetry Layer(params double[] values) => new(tensor(values, ScalarType.Float64), s =>
+        // float32 on the device (each statistic is exact in it), widened to float64 on the host.
+        PendingTelemetry Layer(params float[] values) => new(tensor(values, ScalarType.Float32), s =>
         {
             seen.Add(s);
             return new LayerTelemetry { Layer = seen.Count, Experts = 1, Histogram = [], Load = [],
                 GateProbability = [] };
         });
-        var layers = new[] { Layer(1, 2, 3), Layer(4), Layer(5, 6) };
+        var layers = new[] { Layer(1, 2, 3), Layer(4), Layer(5, 16_777_216f, 0.1f) };
         PendingTelemetry.ResolveAll(layers);
-        Assert.Equal([[1.0, 2, 3], [4.0], [5.0, 6]], seen);
+        Assert.Equal([[1.0, 2, 3], [4.0], [5.0, 16_777_216, (double)0.1f]], seen);
         Assert.Equal([1, 2, 3], layers.Select(l => l.Value.Layer));        // read once, not again
         Assert.Equal(3, seen.Count);
         var alone = Layer(7, 8);
