@@ -59,7 +59,45 @@ public static class MoeModelBench
             },
         };
         foreach (var size in sizes) result[size.Name] = RunSize(size, o, log);
+        result["expert_gemm"] = ExpertGemm(defaults.Model, o, log);
         return result;
+    }
+
+    /// <summary>One expert's forward (SwiGLU, three matmuls) at the default size, timed by how many tokens it gets:
+    /// the FLOPs count assumes a token costs the same whether an expert gets 64 or 1,024 of them, and on the CPU
+    /// it does not. A router that uses fewer experts per token also hands each expert fewer tokens, so its
+    /// wall-clock saving falls short of its FLOPs saving by what this curve loses.</summary>
+    static JsonArray ExpertGemm(ModelConfig c, Options o, TextWriter log)
+    {
+        int[] rows = [32, 64, 128, 256, 512, 1024];
+        manual_seed(2);
+        var expert = new Orchestrator.Moe.Module.SwiGluExpert(c.DModel, c.ExpertHidden);
+        var inputs = rows.Select(r => randn(r, c.DModel)).ToArray();
+        var times = rows.Select(_ => new List<double>()).ToArray();
+        using (no_grad())
+            for (int round = 0; round < o.Warmup + o.Rounds; round++)
+                for (int i = 0; i < rows.Length; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    for (int rep = 0; rep < 5; rep++)
+                        using (NewDisposeScope()) expert.forward(inputs[i]).sum().item<float>();
+                    if (round >= o.Warmup) times[i].Add(sw.Elapsed.TotalMilliseconds / 5);
+                }
+        var table = new JsonArray();
+        var line = new List<string>();
+        for (int i = 0; i < rows.Length; i++)
+        {
+            double ms = times[i].Order().ElementAt(times[i].Count / 2);
+            // 2 FLOPs per weight per token (SwiGluExpert.ParameterCount: 3 · d · hidden weights).
+            double gflops = 2.0 * Orchestrator.Moe.Module.SwiGluExpert.ParameterCount(c.DModel, c.ExpertHidden)
+                * rows[i] / (ms / 1000) / 1e9;
+            table.Add(new JsonObject { ["tokens"] = rows[i], ["ms"] = Math.Round(ms, 4),
+                ["gflops"] = Math.Round(gflops, 1) });
+            line.Add($"{rows[i]}: {gflops:F0}");
+        }
+        log.WriteLine($"one expert (d {c.DModel}, hidden {c.ExpertHidden}) by tokens it gets, GFLOP/s: " +
+                      string.Join(", ", line));
+        return table;
     }
 
     static JsonObject RunSize(Size size, Options o, TextWriter log)

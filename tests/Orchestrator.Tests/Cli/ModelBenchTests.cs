@@ -37,5 +37,12 @@ public class ModelBenchTests
             Assert.True((double)r["training_mfu"]! > 0, $"{name}: MFU {r["training_mfu"]}");
         }
         Assert.Contains("matmul peak", log.ToString());
+        // One expert's throughput by the tokens it gets, from its own timing: FLOPs = 2 · 3·d·h · tokens.
+        var gemm = result["expert_gemm"]!.AsArray();
+        Assert.Equal([32, 64, 128, 256, 512, 1024], gemm.Select(g => (int)g!["tokens"]!));
+        foreach (var g in gemm)
+            Assert.InRange((double)g!["gflops"]! / (2.0 * 3 * 128 * 256 * (int)g["tokens"]! / ((double)g["ms"]! / 1000)
+                / 1e9), 0.95, 1.05);
+        Assert.Contains("one expert", log.ToString());
     }
 }
