@@ -20,7 +20,8 @@ public static class Worker
     public static int Serve(TextReader input, TextWriter log)
     {
         ParentDeath.KillMeWithParent();
-        // libtorch loads (~0.3 s) and git names the commit (two processes) beside the first ticket's reading and
+        ResolveNativeEntryPoints();
+        // libtorch loads (~0.4 s) and git names the commit (two processes) beside the first ticket's reading and
         // data preparation, which need neither: on two cores the first job starts that much sooner.
         torchLoaded = Task.Run(() => defaultThreads = get_num_threads());
         _ = Task.Run(Provenance.Commit);
@@ -44,6 +45,22 @@ public static class Worker
         return 0;
     }
 
+    /// <summary>Binds, before libtorch loads, the runtime's native entry points that a first job's ticket,
+    /// configuration and data need. A native entry point is bound at its first call, under the dynamic loader's
+    /// lock, which libtorch's initialisers hold for the ~0.4 s of its loading: each first call (a clock read, a
+    /// read from stdin, a file written or a folder listed) waited that long, and the work meant to run beside
+    /// the load ran after it. The list is what a breakpoint on dlsym showed the main thread binding there.</summary>
+    static void ResolveNativeEntryPoints()
+    {
+        _ = Stopwatch.GetTimestamp();
+        using (var stdin = Console.OpenStandardInput()) _ = stdin.Read([]);     // read(2) of 0 bytes: returns at once
+        using (var wait = new ManualResetEventSlim()) wait.Wait(1);            // a thread's first blocking wait
+        var self = new FileInfo(typeof(Worker).Assembly.Location);
+        _ = (self.Length, self.LastWriteTimeUtc, self.Attributes);
+        _ = Directory.GetFiles(self.DirectoryName!, "*.runtimeconfig.json");
+        DeviceInfo.ResetPeakMemory();                                          // a file written
+    }
+
     /// <summary>Threads at start, for a served job whose ticket leaves them to the worker (0).</summary>
     static int? defaultThreads;
 
@@ -57,41 +74,10 @@ public static class Worker
         var ticket = JobTicket.Load(ticketPath);
         try
         {
-            FaultInjection.At(ticket.Subject, "start");
-            var cfg = RunConfig.From(ConfigValues.FromJson(ticket.ConfigJson));
-            // A served job's peak memory is its own: the process's peak resident set starts again here.
-            DeviceInfo.ResetPeakMemory();
-            var data = Dataset.Prepare(cfg.Data, cfg.Model);
+            var (cfg, data) = Prepare(ticket);
+            double prepared = clock.Elapsed.TotalSeconds;
             torchLoaded?.GetAwaiter().GetResult();
-            if ((ticket.Threads > 0 ? ticket.Threads : defaultThreads) is int threads) set_num_threads(threads);
-            var device = DeviceInfo.Resolve(ticket.Device);
-            // A base pretrains with its own seed (pretrain.seed, when fixed, is shared by every seed of the sweep).
-            long seed = ticket.Kind == JobKind.Pretrain ? cfg.PretrainSeed : cfg.Seed;
-            Trainer.Seed(seed);
-            var result = new JobResult
-            {
-                Kind = ticket.Kind, Subject = ticket.Subject, InputHash = ticket.Input?.Hash,
-                Provenance = Provenance.Collect(ticket, DeviceName(device)),
-            };
-            result.Provenance["seed"] = seed.ToString();
-            foreach (var (k, v) in DeviceInfo.Describe(device)) result.Provenance[k] = v;
-            // Where the loaded libtorch does not say its version (the build's copy), the package the build used does.
-            result.Provenance.TryAdd("libtorch", result.Provenance["libtorch_package"]);
-            // The model the job started from, by its hash: a run's provenance names the fine-tune it evaluated.
-            if (ticket.Input is { } input)
-                result.Provenance[ticket.Kind == JobKind.Evaluate ? "finetune_hash" : "base_hash"] = input.Hash;
-            log.WriteLine($"data: {data.Corpus.Source} ({data.Corpus.Train.Count}/{data.Corpus.Valid.Count}/" +
-                          $"{data.Corpus.Test.Count} documents, {data.Train.Length} train tokens), tokenizer " +
-                          $"{data.TokenizerPath}");
-            log.WriteLine($"start-up: {clock.Elapsed.TotalSeconds:F2} s before the recipe ({data.Timings})");
-            double startup = clock.Elapsed.TotalSeconds;
-            Recipe.Run(new JobContext(ticket, cfg, data, device, result, log, clock));
-            // The worker's own time split, for the sweep benchmark's overhead ratio (jobs.provenance_json).
-            var inv = System.Globalization.CultureInfo.InvariantCulture;
-            result.Provenance["startup_seconds"] = startup.ToString("F3", inv);
-            result.Provenance["recipe_seconds"] = (clock.Elapsed.TotalSeconds - startup).ToString("F3", inv);
-            result.Provenance["finished_at"] = DateTime.UtcNow.ToString("O");
-            result.Save(ticket.ResultPath);
+            Run(ticket, cfg, data, log, clock, clock.Elapsed.TotalSeconds - prepared);
             return 0;
         }
         catch (Exception e)
@@ -101,6 +87,52 @@ public static class Worker
             log.Flush();
             return 1;
         }
+    }
+
+    /// <summary>What a job needs before libtorch: its configuration and data. Nothing here may touch TorchSharp:
+    /// while a served worker's libtorch loads, a first use of its types waits for that (the type's initialiser
+    /// loads it), and this work would no longer run beside the load.</summary>
+    static (RunConfig Cfg, Dataset Data) Prepare(JobTicket ticket)
+    {
+        FaultInjection.At(ticket.Subject, "start");
+        var cfg = RunConfig.From(ConfigValues.FromJson(ticket.ConfigJson));
+        // A served job's peak memory is its own: the process's peak resident set starts again here.
+        DeviceInfo.ResetPeakMemory();
+        return (cfg, Dataset.Prepare(cfg.Data, cfg.Model));
+    }
+
+    static void Run(JobTicket ticket, RunConfig cfg, Dataset data, TextWriter log, Stopwatch clock, double waited)
+    {
+        if ((ticket.Threads > 0 ? ticket.Threads : defaultThreads) is int threads) set_num_threads(threads);
+        var device = DeviceInfo.Resolve(ticket.Device);
+        // A base pretrains with its own seed (pretrain.seed, when fixed, is shared by every seed of the sweep).
+        long seed = ticket.Kind == JobKind.Pretrain ? cfg.PretrainSeed : cfg.Seed;
+        Trainer.Seed(seed);
+        var result = new JobResult
+        {
+            Kind = ticket.Kind, Subject = ticket.Subject, InputHash = ticket.Input?.Hash,
+            Provenance = Provenance.Collect(ticket, DeviceName(device)),
+        };
+        result.Provenance["seed"] = seed.ToString();
+        foreach (var (k, v) in DeviceInfo.Describe(device)) result.Provenance[k] = v;
+        // Where the loaded libtorch does not say its version (the build's copy), the package the build used does.
+        result.Provenance.TryAdd("libtorch", result.Provenance["libtorch_package"]);
+        // The model the job started from, by its hash: a run's provenance names the fine-tune it evaluated.
+        if (ticket.Input is { } input)
+            result.Provenance[ticket.Kind == JobKind.Evaluate ? "finetune_hash" : "base_hash"] = input.Hash;
+        var (train, valid, test) = data.Corpus.Counts;
+        log.WriteLine($"data: {data.Corpus.Source} ({train}/{valid}/{test} documents, {data.Train.Length} train " +
+                      $"tokens), tokenizer {data.TokenizerPath}");
+        log.WriteLine($"start-up: {clock.Elapsed.TotalSeconds:F2} s before the recipe ({data.Timings}; then " +
+                      $"{waited:F2} s waiting for libtorch to load)");
+        double startup = clock.Elapsed.TotalSeconds;
+        Recipe.Run(new JobContext(ticket, cfg, data, device, result, log, clock));
+        // The worker's own time split, for the sweep benchmark's overhead ratio (jobs.provenance_json).
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        result.Provenance["startup_seconds"] = startup.ToString("F3", inv);
+        result.Provenance["recipe_seconds"] = (clock.Elapsed.TotalSeconds - startup).ToString("F3", inv);
+        result.Provenance["finished_at"] = DateTime.UtcNow.ToString("O");
+        result.Save(ticket.ResultPath);
     }
 
     /// <summary>Ends the worker process at once, its result file closed and its output flushed: the runtime's and

@@ -111,6 +111,65 @@ public class DataTests
     }
 
     [Fact]
+    public void A_corpus_hash_and_split_sizes_are_remembered_by_its_files_sizes_and_times()
+    {
+        var previous = Environment.GetEnvironmentVariable("ORCHESTRATOR_RESULTS");
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", Path.Combine(dir, "results"));
+        try
+        {
+            var file = Path.Combine(dir, "c.txt");
+            string Text(int n, string word) => string.Join("\n\n", Enumerable.Range(0, n)
+                .Select(i => $"Document {i:D3} says {word} about item {i * 7:D4}."));
+            var old = DateTime.UtcNow.AddMinutes(-10);
+            File.WriteAllText(file, Text(300, "something"));
+            File.SetLastWriteTimeUtc(file, old);
+            var first = Corpus.Load(file, 0.1, 0.1);
+            Assert.True(first.DocumentsRead);
+            Assert.Equal((first.Train.Count, first.Valid.Count, first.Test.Count), first.Counts);
+
+            // Known again without reading a document; the documents, when asked for, are the same.
+            var again = Corpus.Load(file, 0.1, 0.1);
+            Assert.False(again.DocumentsRead);
+            Assert.Equal(first.Hash, again.Hash);
+            Assert.Equal(first.Counts, again.Counts);
+            Assert.Equal(first.Test, again.Test);
+            Assert.True(again.DocumentsRead);
+            // Other fractions are another split of the same documents.
+            var other = Corpus.Load(file, 0.2, 0.1);
+            Assert.True(other.DocumentsRead);
+            Assert.Equal(first.Hash, other.Hash);
+            Assert.NotEqual(first.Counts, other.Counts);
+
+            // More documents: another size, another hash.
+            File.WriteAllText(file, Text(301, "something"));
+            File.SetLastWriteTimeUtc(file, old.AddSeconds(1));
+            var grown = Corpus.Load(file, 0.1, 0.1);
+            Assert.True(grown.DocumentsRead);
+            Assert.NotEqual(first.Hash, grown.Hash);
+            Assert.Equal(301, grown.Counts.Train + grown.Counts.Valid + grown.Counts.Test);
+
+            // Same size and time, other text (a rewrite that kept both): the remembered hash is found wrong when
+            // the documents are read, dropped, and the next load hashes the text anew.
+            File.WriteAllText(file, Text(301, "otherwise"));
+            File.SetLastWriteTimeUtc(file, old.AddSeconds(1));
+            var stale = Corpus.Load(file, 0.1, 0.1);
+            Assert.Equal(grown.Hash, stale.Hash);
+            var e = Assert.Throws<InvalidDataException>(() => stale.Train);
+            Assert.Contains("changed without its files' sizes or times changing", e.Message);
+            var fresh = Corpus.Load(file, 0.1, 0.1);
+            Assert.True(fresh.DocumentsRead);
+            Assert.NotEqual(grown.Hash, fresh.Hash);
+
+            // A file written just now is not trusted yet (its time may not have moved since the last write).
+            File.WriteAllText(file, Text(300, "anew"));
+            Corpus.Load(file, 0.1, 0.1);
+            Assert.True(Corpus.Load(file, 0.1, 0.1).DocumentsRead);
+        }
+        finally { Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", previous); }
+    }
+
+    [Fact]
     public void Jsonl_corpus_errors_name_the_line()
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "c.jsonl");
