@@ -184,6 +184,22 @@ public static class Protocol
         TypeInfoResolver = JsonTypeInfoResolver.Combine(ProtocolContracts.Default, new DefaultJsonTypeInfoResolver()),
     };
 
+    /// <summary>Builds the JSON contracts of a job's result (fifteen types) by a round trip of one with an element
+    /// in each list. The first real result paid for that: ~0.06 s in the worker that wrote it and ~0.08 s in the
+    /// orchestrator that read it, measured, while both waited. Called where a process has time to spare (a worker
+    /// while libtorch loads, the orchestrator while the first job runs).</summary>
+    public static void PrepareResultContracts()
+    {
+        string? One(Type t) => !t.IsGenericType ? null
+            : t.GetGenericTypeDefinition() == typeof(List<>) ? "[{}]"
+            : t == typeof(Dictionary<string, string>) ? "{\"k\":\"v\"}"
+            : t == typeof(Dictionary<string, double>) ? "{\"k\":1}" : null;
+        var members = typeof(JobResult).GetProperties().Where(p => One(p.PropertyType) != null)
+            .Select(p => $"\"{Json.PropertyNamingPolicy!.ConvertName(p.Name)}\":{One(p.PropertyType)}");
+        var text = $"{{\"kind\":\"pretrain\",\"subject\":\"-\",{string.Join(",", members)}}}";
+        JsonSerializer.Serialize(JsonSerializer.Deserialize<JobResult>(text, Json), Json);
+    }
+
     public static void WriteAtomically(string path, string text)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

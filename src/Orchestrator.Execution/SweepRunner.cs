@@ -27,6 +27,9 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     readonly string owner = LeaseOwner.Current.ToString();
     readonly List<string> failures = [];
     int completed, failed, skipped, interrupted;
+    /// <summary>The result contracts being built in the background (Protocol.PrepareResultContracts).</summary>
+    Task? resultContracts;
+
     /// <summary>Set when a job met a full disk: the sweep stops (DiskFull.cs).</summary>
     string? diskFull;
 
@@ -260,7 +263,11 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         if (node is not { State: NodeState.Running }) return;       // cancelled above: its end is not news
         switch (e)
         {
-            case JobProgressed p: node.Progress = p.Message; break;
+            case JobProgressed p:
+                node.Progress = p.Message;
+                // Once the first job computes (its start-up is over): its result is read sooner when it ends.
+                resultContracts ??= Task.Run(Protocol.PrepareResultContracts);
+                break;
             case JobStarted: node.StartedAt = DateTime.UtcNow; break;
             case JobEnded end: Ended(node, end); break;
         }

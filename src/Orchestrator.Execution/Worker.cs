@@ -57,7 +57,9 @@ public static class Worker
         using (var wait = new ManualResetEventSlim()) wait.Wait(1);            // a thread's first blocking wait
         var self = new FileInfo(typeof(Worker).Assembly.Location);
         _ = (self.Length, self.LastWriteTimeUtc, self.Attributes);
-        _ = Directory.GetFiles(self.DirectoryName!, "*.runtimeconfig.json");
+        if (Directory.Exists(self.DirectoryName))                              // stat(2), where File.Exists lstats
+            foreach (var file in Directory.GetFiles(self.DirectoryName, "*.runtimeconfig.json"))
+                _ = File.Exists(file) ? File.ReadAllText(file) : null;         // a file found and read
         DeviceInfo.ResetPeakMemory();                                          // a file written
     }
 
@@ -67,6 +69,9 @@ public static class Worker
     /// <summary>A served worker's libtorch, loading in the background until the first job needs it.</summary>
     static Task? torchLoaded;
 
+    /// <summary>Whether this worker built its result's JSON contracts while libtorch loaded.</summary>
+    static bool resultContractsPrepared;
+
     public static int Main(string ticketPath, TextWriter log)
     {
         var clock = Stopwatch.StartNew();
@@ -75,6 +80,11 @@ public static class Worker
         try
         {
             var (cfg, data) = Prepare(ticket);
+            if (torchLoaded is { IsCompleted: false } && !resultContractsPrepared)
+            {
+                Protocol.PrepareResultContracts();
+                resultContractsPrepared = true;
+            }
             double prepared = clock.Elapsed.TotalSeconds;
             torchLoaded?.GetAwaiter().GetResult();
             Run(ticket, cfg, data, log, clock, clock.Elapsed.TotalSeconds - prepared);

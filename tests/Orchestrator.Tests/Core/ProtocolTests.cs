@@ -91,4 +91,21 @@ public class ProtocolTests
         var back = System.Text.Json.JsonSerializer.Deserialize<JobResult>(Both(result), Protocol.Json)!;
         Assert.Equal(Both(result), System.Text.Json.JsonSerializer.Serialize(back, reflection));
     }
+
+    [Fact]
+    public void Result_contracts_are_built_ahead_from_an_element_of_every_list()
+    {
+        // Every collection member of a result takes part (a list, by one element; a dictionary, by one entry), so a
+        // member of another kind would be left out; a list whose elements cannot be read from {} fails here, not
+        // in a worker's first job.
+        var collections = typeof(JobResult).GetProperties().Select(p => p.PropertyType)
+            .Where(t => t.IsGenericType).ToList();
+        Assert.Equal(13, collections.Count);
+        Assert.All(collections, t => Assert.True(t.GetGenericTypeDefinition() == typeof(List<>) ||
+            t == typeof(Dictionary<string, string>) || t == typeof(Dictionary<string, double>), t.Name));
+        Protocol.PrepareResultContracts();
+        var text = System.Text.Json.JsonSerializer.Serialize(new JobResult { Kind = JobKind.Evaluate, Subject = "e" },
+            Protocol.Json);
+        Assert.Equal("e", System.Text.Json.JsonSerializer.Deserialize<JobResult>(text, Protocol.Json)!.Subject);
+    }
 }
