@@ -24,7 +24,10 @@ public static class TokenCache
             // Read straight into the array, uninitialised: one copy and no zeroing of ~10 MB (for fortunes).
             int[] Ints()
             {
-                var a = GC.AllocateUninitializedArray<int>(r.ReadInt32());
+                long n = r.ReadInt32();
+                if (n < 0 || n * sizeof(int) > r.BaseStream.Length - r.BaseStream.Position)
+                    throw new EndOfStreamException();                    // a damaged length: encoded again
+                var a = GC.AllocateUninitializedArray<int>((int)n);
                 r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
                 return a;
             }

@@ -235,6 +235,13 @@ public class DataTests
         Assert.False(Orchestrator.Training.Data.TokenCache.TryLoad(path, out _));
         File.WriteAllBytes(path, [.. bytes, 0]);                                 // trailing bytes: likewise
         Assert.False(Orchestrator.Training.Data.TokenCache.TryLoad(path, out _));
+        foreach (var length in new[] { -1, int.MaxValue })                      // a damaged length: likewise
+        {
+            var damaged = bytes.ToArray();
+            BitConverter.GetBytes(length).CopyTo(damaged, 4);                    // the train stream's length
+            File.WriteAllBytes(path, damaged);
+            Assert.False(Orchestrator.Training.Data.TokenCache.TryLoad(path, out _));
+        }
         Assert.False(Orchestrator.Training.Data.TokenCache.TryLoad(path + ".absent", out _));
     }
 }
