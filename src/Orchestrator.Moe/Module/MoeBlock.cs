@@ -262,69 +262,78 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
     public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(2).mean();
 
-    /// <summary>The layer's routing statistics, computed on the device as one float64 vector that the model brings
-    /// to the host with every other layer's in one transfer (PendingTelemetry).</summary>
+    /// <summary>The layer's routing statistics, computed on the device as one float32 vector that the model brings
+    /// to the host with every other layer's in one transfer (PendingTelemetry). Layout: [histogram (n + 1) |
+    /// Σ_t P_ti (n) | Σ P log P, Σ margin, balance loss, entropy loss, z-loss | co-activation (n²) | experts per
+    /// token (T, Tokens level only)].</summary>
+    /// <remarks>On the CPU each TorchSharp call costs ~5–7 µs whatever its size (a kernel launch, a wrapper object,
+    /// its dispose-scope entry), about as much as one of these kernels' work: the statistics are as few calls as
+    /// they can be, and what the host can work out exactly (Σ experts per token is Σ load, null slots are T·k −
+    /// Σ load) is not computed on the device.</remarks>
     private PendingTelemetry Measure(RouterOutput r, Tensor logits, long[] counts, TelemetryLevel level)
     {
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad();                      // statistics only: no graph, so no detach per input
         long t = r.Mask.shape[0];
         int n = NumExperts;
         var perToken = r.Mask.sum([1]);                                                     // (T) real experts
-        var probs = r.Probs.detach();                                                       // (T, N + m)
+        var probs = r.Probs;                                                                // (T, N + m)
         int two = Math.Min(2, (int)probs.shape[1]);
         // The router's own top-k or sort of P where it made one: a top-k over 8–16 columns costs ~0.1–0.4 ms a
         // layer on the CPU (its per-row reduction is slow at these widths), several times a whole elementwise op.
         var (topValues, topSlots) = r.Top is { } top && top.Values.shape[1] >= two
-            ? (top.Values.detach(), top.Indices) : probs.topk(two, dim: -1);
-        var top2 = topValues.narrow(1, 0, two);
-        var margin = two > 1 ? top2.select(1, 0) - top2.select(1, 1) : top2.select(1, 0);
+            ? top : probs.topk(two, dim: -1);
+        var first = topValues.select(1, 0);                                                 // (T) P(1)
+        var margin = two > 1 ? first - topValues.select(1, 1) : first;                     // (T) P(1) − P(2)
         // log Σ_i exp(z_i) = z_i* − log P_i* at i* = argmax P (P_i* ≥ 1/n, so the log is finite): two gathers,
         // where logsumexp costs ~0.1–0.4 ms a layer on the CPU. Equal to logsumexp within float32 rounding (a test).
-        var lse = logits.detach().gather(1, topSlots.narrow(1, 0, 1)).squeeze(1) - topValues.select(1, 0).log();
+        var lse = logits.gather(1, topSlots.narrow(1, 0, 1)).squeeze(1) - first.log();
         // Every part is a float32 sum or an integer count below 2²⁴ (exact in float32): one float32 vector, widened
-        // to float64 on the host, gives the values a float64 conversion per part gave. What the host already
-        // holds is not recomputed: Σ experts per token is Σ load, tokens with no real expert are histogram[0].
-        Tensor F(Tensor x) => x.to(ScalarType.Float32).reshape(-1);
+        // to float64 on the host, gives the values a float64 conversion per part gave. Σ_t H(P_t) is kept as
+        // Σ P log P and negated on the host: negation is exact, so that is −Σ(−x) bit for bit.
+        static Tensor Scalar(Tensor x) => x.dim() == 0 ? x : x.reshape([]);
+        static Tensor F32(Tensor x) => x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var scalars = stack([
+            Scalar((probs * probs.clamp_min(1e-9).log()).sum()), Scalar(margin.sum()),
+            Scalar(r.BalanceLoss), Scalar(r.EntropyLoss), Scalar(lse.pow(2).mean()),
+        ]);
         var parts = new List<Tensor>
         {
-            F(perToken.to(ScalarType.Int64).bincount(null, n + 1)),                        // [0, n]: histogram
-            F(probs.narrow(1, 0, n).sum([0])),                                             // n: Σ_t P_ti
-            F(-(probs * probs.clamp_min(1e-9).log()).sum()),                                // Σ_t H(P_t)
-            F(margin.sum()),                                                                // Σ_t (P(1) − P(2))
-            F(r.BalanceLoss.detach()), F(r.EntropyLoss.detach()), F(lse.pow(2).mean()),     // z-loss
-            F(r.NullsSelected?.sum() ?? zeros(1, device: probs.device)),
-            F(r.Mask.t().matmul(r.Mask)),                                                   // n²: co-activation
+            perToken.to(ScalarType.Int64).bincount(null, n + 1).to(ScalarType.Float32),    // [0, n]: histogram
+            F32((n == probs.shape[1] ? probs : probs.narrow(1, 0, n)).sum([0])),           // n: Σ_t P_ti
+            F32(scalars),
+            F32(r.Mask.t().matmul(r.Mask)).view(-1),                                       // n²: co-activation
         };
-        if (level == TelemetryLevel.Tokens) parts.Add(F(perToken));                         // T: experts per token
+        if (level == TelemetryLevel.Tokens) parts.Add(F32(perToken));                       // T: experts per token
         var stats = cat(parts, 0).MoveToOuterDisposeScope();
-        bool nulls = r.NullsSelected is not null;
         var router = Router;                               // as routed, should the rule be swapped before reading
-        return new PendingTelemetry(stats, s => Read(s, router, counts, t, nulls, level));
+        return new PendingTelemetry(stats, s => Read(s, router, counts, t, level));
     }
 
     /// <summary>The statistics vector Measure laid out, read back into the layer's telemetry.</summary>
-    private LayerTelemetry Read(double[] stats, Router router, long[] counts, long t, bool nulls,
-        TelemetryLevel level)
+    private LayerTelemetry Read(double[] stats, Router router, long[] counts, long t, TelemetryLevel level)
     {
-        int n = NumExperts, o = 2 * n + 1;
+        int n = NumExperts, o = 2 * n + 1, c = o + 5;
         var histogram = stats[..(n + 1)].Select(v => (long)v).ToArray();
+        long selections = counts.Sum();
         var tel = new LayerTelemetry
         {
             Layer = layerIndex, Experts = n, Tokens = t, Batches = 1, Histogram = histogram, Load = counts,
             GateProbability = stats[(n + 1)..o],
-            ExpertSelections = counts.Sum(), EntropySum = stats[o], MarginSum = stats[o + 1],
+            ExpertSelections = selections, EntropySum = -stats[o], MarginSum = stats[o + 1],
             BalanceLossSum = stats[o + 2], EntropyLossSum = stats[o + 3], ZLossSum = stats[o + 4],
             NullExperts = router.NullExperts, SlotsPerToken = router.SlotsPerToken,
             MaxVioBatchSum = LayerTelemetry.Imbalance(counts),
-            CoActivation = stats[(o + 6)..(o + 6 + n * n)].Select(v => (long)v).ToArray(),
+            CoActivation = stats[c..(c + n * n)].Select(v => (long)v).ToArray(),
         };
-        if (nulls)
+        if (router.SlotsPerToken > 0)
         {
-            tel.NullSelections = stats[o + 5];
+            // Top-k over real and null slots: every token fills k slots, so the null ones are T·k − Σ load.
+            tel.NullSelections = t * router.SlotsPerToken - selections;
             tel.AllNullTokens = histogram[0];
         }
         if (level == TelemetryLevel.Tokens)
-            tel.ExpertsPerToken = stats[(o + 6 + n * n)..].Select(v => (int)v).ToArray();
+            tel.ExpertsPerToken = stats[(c + n * n)..].Select(v => (int)v).ToArray();
         return tel;
     }
 }

@@ -79,7 +79,6 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
             var slot = (idx - (n + nullCount)).clamp(0, extra - 1);
             extraWeights = MaskFrom(slot, w * idx.ge(n + nullCount).to(probs.dtype), extra);
         }
-        var nulls = (1 - isReal).sum([1]);                               // (T,) slots without an FFN expert
 
         // f_i over every slot, (N + m): each token fills exactly k slots, so f = bincount(idx) / (T·k).
         var f = idx.reshape(-1).bincount(null, n + m).to(probs.dtype) / (probs.shape[0] * (double)k);
@@ -96,7 +95,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         else balance = SwitchBalance(f, probs);
         return new RouterOutput
         {
-            Mask = mask, Weights = weights, Probs = probs, NullsSelected = nulls, ExtraWeights = extraWeights,
+            Mask = mask, Weights = weights, Probs = probs, ExtraWeights = extraWeights,
             Top = top,
             BalanceLoss = balance, EntropyLoss = Zero(probs),
         };

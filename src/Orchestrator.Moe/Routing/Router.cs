@@ -11,8 +11,6 @@ public sealed class RouterOutput
     public required Tensor Weights { get; init; }
     /// <summary>(T, N + m) router probabilities P = softmax(z).</summary>
     public required Tensor Probs { get; init; }
-    /// <summary>(T,) number of null experts selected per token (null_experts only).</summary>
-    public Tensor? NullsSelected { get; init; }
     /// <summary>MoE++: (T, copies + constants) combine weights of the copy and constant experts.</summary>
     public Tensor? ExtraWeights { get; init; }
     /// <summary>Ada-K: (T, N) allocator logits and (T,) chosen k (1..N), for the RL trainer.</summary>
@@ -78,7 +76,7 @@ public abstract class Router
         return new RouterOutput
         {
             Mask = chosen.Mask, Weights = Weights(chosen.Mask, logits), Probs = logits.softmax(-1),
-            NullsSelected = chosen.NullsSelected, AllocatorLogits = chosen.AllocatorLogits, ChosenK = chosen.ChosenK,
+            AllocatorLogits = chosen.AllocatorLogits, ChosenK = chosen.ChosenK,
             ExtraWeights = chosen.ExtraWeights,
             BalanceLoss = chosen.BalanceLoss, EntropyLoss = chosen.EntropyLoss,
         };

@@ -82,6 +82,51 @@ public class RoutingHealthTests
         Assert.True(Math.Abs(t.ZLoss - zLoss) <= 1e-5 * zLoss, $"z-loss {t.ZLoss} against logsumexp's {zLoss}");
     }
 
+    /// <summary>Every other statistic the telemetry reads back equals its direct computation from the layer's own
+    /// routing bit for bit (float32 sums widened to float64), including those the host works out instead of the
+    /// device: null slots (T·k − Σ load) and the entropy (Σ P log P negated on the host).</summary>
+    [Theory]
+    [InlineData("top_k")]
+    [InlineData("top_p")]
+    [InlineData("null_experts")]
+    [InlineData("moe++")]
+    [InlineData("ada_k")]
+    [InlineData("relu")]
+    public void The_telemetry_statistics_equal_a_direct_computation_exactly(string router)
+    {
+        manual_seed(11);
+        var config = router switch
+        {
+            "null_experts" => RouterConfig.Of(router, ("nulls", 4L), ("k", 2L)),
+            "moe++" => RouterConfig.Of("null_experts", ("nulls", 2L), ("copies", 1L), ("constants", 1L), ("k", 3L)),
+            _ => RouterConfig.Of(router),
+        };
+        var block = new MoeBlock(0, 16, 4, 8, 0, Routers.Create(config, 4));
+        using (no_grad()) block.Gate.weight!.mul_(3.0);
+        var output = block.Forward(randn(5, 9, 16), TelemetryLevel.Tokens);
+        var t = output.Telemetry!;
+        var r = output.Routing;
+        var p = r.Probs.detach();
+        float F(Tensor x) => x.item<float>();
+        Assert.Equal(F(-(p * p.clamp_min(1e-9).log()).sum()), t.EntropySum);
+        Assert.Equal(F(r.BalanceLoss), t.BalanceLossSum);
+        Assert.Equal(F(r.EntropyLoss), t.EntropyLossSum);
+        var gate = p.narrow(1, 0, 4).sum([0]).data<float>().ToArray();
+        Assert.Equal(gate.Select(v => (double)v), t.GateProbability);
+        var real = Enumerable.Range(0, 45).Select(i => (int)r.Mask[i].sum().item<float>()).ToArray();
+        Assert.Equal(real, t.ExpertsPerToken);
+        Assert.Equal(Enumerable.Range(0, 5).Select(j => (long)real.Count(c => c == j)), t.Histogram);
+        if (block.Router.SlotsPerToken is var k and > 0)
+        {
+            // Direct: the top-k slots over real and extra logits that are not a real expert.
+            var slots = p.topk(k, dim: -1).Item2;
+            Assert.Equal(F(slots.ge(4).sum().to(ScalarType.Float32)), t.NullSelections);
+            Assert.Equal(real.Count(c => c == 0), t.AllNullTokens);
+            Assert.True(t.NullSelections > 0, "the case should select some null slots");
+        }
+        else Assert.Equal(0, t.NullSelections);
+    }
+
     [Theory]
     [InlineData(2, 1.0)]          // the same routing
     [InlineData(1, 0.5)]          // top-1 keeps one of each token's two base experts, always the first
