@@ -48,6 +48,23 @@ public static class Statistics
         return new Interval(mean, mean - half, mean + half, v.Length, "t");
     }
 
+    /// <summary>Distribution-free interval for a median from order statistics (Conover, Practical
+    /// Nonparametric Statistics, §3.2): [x(j), x(n + 1 − j)] with j the largest rank such that
+    /// P(B ≤ j − 1) ≤ (1 − level)/2 for B ~ Binomial(n, ½); its coverage is 1 − 2·P(B ≤ j − 1),
+    /// at least the level.
+    /// It assumes only independent draws, which timings on a noisy machine are closer to than to a normal
+    /// law. Too few values for the level (n &lt; 6 at 95%): no interval.</summary>
+    public static Interval MedianInterval(IReadOnlyList<double> values, double level = 0.95)
+    {
+        var v = values.Where(double.IsFinite).Order().ToArray();
+        if (v.Length == 0) return Interval.Undefined(double.NaN, 0, "median, order statistics");
+        double median = Quantile(v, 0.5);
+        int j = 0;
+        while (j + 1 <= v.Length / 2 && Binomial.CDF(0.5, v.Length, j) <= (1 - level) / 2) j++;
+        if (j == 0) return Interval.Undefined(median, v.Length, "median, order statistics");
+        return new Interval(median, v[j - 1], v[v.Length - j], v.Length, "median, order statistics");
+    }
+
     /// <summary>Paired bootstrap of a mean difference with items nested in seeds: each replicate draws seeds
     /// with replacement, then items with replacement within each drawn seed, and averages the differences
     /// (so seed-to-seed variation widens the interval as it should). Percentile interval.</summary>

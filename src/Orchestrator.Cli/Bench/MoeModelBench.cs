@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Orchestrator.Analysis;
 using Orchestrator.Moe;
 using Orchestrator.Moe.Routing;
 using Orchestrator.Training;
@@ -137,6 +138,12 @@ public static class MoeModelBench
         // load), then their median: a machine that slows down for a while moves both sides of a ratio together.
         static double Paired(List<double> over, List<double> under) =>
             Median(over.Zip(under, (a, b) => a / b).ToList());
+        // Each round's efficiency: that round's wall-clock speed-up over top-k ÷ its FLOPs speed-up. Their median is
+        // the estimate; its distribution-free interval (order statistics) decides the verdict against the goal.
+        static List<double> Efficiencies(Candidate top, Candidate c, Func<Candidate, List<double>> times) =>
+            Enumerable.Range(0, c.Flops.Count).Select(i => times(top)[i] / times(c)[i] / (top.Flops[i] / c.Flops[i]))
+                .ToList();
+        var verdicts = new Dictionary<string, List<string>> { ["met"] = [], ["not_met"] = [], ["inconclusive"] = [] };
         foreach (var cand in candidates)
         {
             double flopsSpeedup = Paired(top.Flops, cand.Flops);
@@ -145,6 +152,10 @@ public static class MoeModelBench
             double telemetry = Median(cand.TelemetryRatios) - 1;
             double infTelemetry = Paired(top.Telemetry, cand.Telemetry);
             double mfu = 3 * Median(cand.Flops) * tokensPerStep / (Median(cand.Training) / 1000) / peak;
+            var infCi = Statistics.MedianInterval(Efficiencies(top, cand, c => c.Inference));
+            var telInfCi = Statistics.MedianInterval(Efficiencies(top, cand, c => c.Telemetry));
+            var trainCi = Statistics.MedianInterval(Efficiencies(top, cand, c => c.Training));
+            var telCi = Statistics.MedianInterval(cand.TelemetryRatios.Select(x => x - 1).ToList());
             routers[cand.Name] = new JsonObject
             {
                 ["mean_experts_per_token"] = Math.Round(Median(cand.MeanK), 4),
@@ -156,21 +167,33 @@ public static class MoeModelBench
                 ["inference_speedup_vs_top_k"] = Math.Round(inf, 4),
                 ["training_speedup_vs_top_k"] = Math.Round(train, 4),
                 ["inference_efficiency"] = Math.Round(inf / flopsSpeedup, 4),
+                ["inference_efficiency_interval"] = Bounds(infCi),
                 ["inference_with_telemetry_speedup_vs_top_k"] = Math.Round(infTelemetry, 4),
                 ["inference_with_telemetry_efficiency"] = Math.Round(infTelemetry / flopsSpeedup, 4),
+                ["inference_with_telemetry_efficiency_interval"] = Bounds(telInfCi),
                 ["training_efficiency"] = Math.Round(train / flopsSpeedup, 4),
+                ["training_efficiency_interval"] = Bounds(trainCi),
                 ["telemetry_cost"] = Math.Round(telemetry, 4),
+                ["telemetry_cost_interval"] = Bounds(telCi),
                 ["training_mfu"] = Math.Round(mfu, 4),
             };
             if (cand != top)
+            {
                 efficiencies.Add((cand.Name, inf / flopsSpeedup, infTelemetry / flopsSpeedup, train / flopsSpeedup));
+                foreach (var (what, ci) in new[] { ("inference", telInfCi), ("training", trainCi) })
+                    verdicts[Verdict(ci, EfficiencyGoal, atLeast: true)].Add($"{cand.Name} {what}");
+            }
+            verdicts[Verdict(telCi, TelemetryGoal, atLeast: false)].Add($"{cand.Name} telemetry");
             log.WriteLine($"  {cand.Name,-16} k̄ {Median(cand.MeanK):F3}  FLOPs ×{flopsSpeedup:F3}  " +
-                          $"inference ×{inf:F3} " +
-                          $"(efficiency {inf / flopsSpeedup:F3}; with telemetry {infTelemetry / flopsSpeedup:F3})  " +
-                          $"training ×{train:F3} (efficiency {train / flopsSpeedup:F3})  " +
-                          $"telemetry {telemetry:+0.0%;-0.0%}" +
-                          $"  MFU {mfu:P1}");
+                          $"inference ×{inf:F3} (efficiency {inf / flopsSpeedup:F3} {Show(infCi)}; with telemetry " +
+                          $"{infTelemetry / flopsSpeedup:F3} {Show(telInfCi)})  training ×{train:F3} (efficiency " +
+                          $"{train / flopsSpeedup:F3} {Show(trainCi)})  telemetry {telemetry:+0.0%;-0.0%} " +
+                          $"{Show(telCi, percent: true)}  MFU {mfu:P1}");
         }
+        log.WriteLine($"  goals (efficiency with telemetry ≥ {EfficiencyGoal}, telemetry ≤ " +
+                      $"{TelemetryGoal:P0}; 95% intervals): met {verdicts["met"].Count}, " +
+                      $"not met: [{string.Join(", ", verdicts["not_met"])}]" +
+                      $", inconclusive: [{string.Join(", ", verdicts["inconclusive"])}]");
         return new JsonObject
         {
             ["model"] = new JsonObject
@@ -185,8 +208,34 @@ public static class MoeModelBench
             ["min_inference_with_telemetry_efficiency"] = Math.Round(efficiencies.Min(e => e.withTelemetry), 4),
             ["min_training_efficiency"] = Math.Round(efficiencies.Min(e => e.training), 4),
             ["max_telemetry_cost"] = Math.Round(candidates.Max(x => Median(x.TelemetryRatios) - 1), 4),
+            ["goals"] = new JsonObject
+            {
+                ["efficiency_at_least"] = EfficiencyGoal, ["telemetry_cost_at_most"] = TelemetryGoal,
+                ["rule"] = "met: the 95% interval of the median lies on the goal's side; not met: on the other " +
+                           "side; inconclusive: it spans the goal (or too few rounds for an interval: < 6)",
+                ["met"] = new JsonArray(verdicts["met"].Select(v => (JsonNode)v!).ToArray()),
+                ["not_met"] = new JsonArray(verdicts["not_met"].Select(v => (JsonNode)v!).ToArray()),
+                ["inconclusive"] = new JsonArray(verdicts["inconclusive"].Select(v => (JsonNode)v!).ToArray()),
+            },
         };
     }
+
+    /// <summary>The issue's goals: every variable-k router keeps ≥ 0.9 of its FLOPs saving in wall clock, telemetry
+    /// on; the telemetry costs ≤ 3% of an inference forward.</summary>
+    public const double EfficiencyGoal = 0.9, TelemetryGoal = 0.03;
+
+    /// <summary>"met" when the whole interval is on the goal's side, "not_met" when it is all on the other side,
+    /// "inconclusive" when it spans the goal or there is none.</summary>
+    public static string Verdict(Interval ci, double goal, bool atLeast) =>
+        !ci.IsDefined || ci.Spans(goal) ? "inconclusive"
+        : (atLeast ? ci.Low > goal : ci.High < goal) ? "met" : "not_met";
+
+    static JsonNode? Bounds(Interval ci) =>
+        ci.IsDefined ? new JsonArray(Math.Round(ci.Low, 4), Math.Round(ci.High, 4)) : null;
+
+    static string Show(Interval ci, bool percent = false) =>
+        !ci.IsDefined ? "[n < 6]" : percent ? $"[{ci.Low:+0.0%;-0.0%}, {ci.High:+0.0%;-0.0%}]"
+            : $"[{ci.Low:F2}, {ci.High:F2}]";
 
     /// <summary>The same weights for every router (seeded), the gate scaled so routing is peaked as a trained
     /// one is (the regime where variable-k routers choose between one and two experts); Ada-K's allocator

@@ -113,4 +113,29 @@ public class StatisticsTests
         };
         Assert.True(Statistics.Slope(confounded).Estimate < 0);
     }
+
+    [Theory]
+    // By hand, B ~ Binomial(n, ½): n = 15, P(B ≤ 3) = 576/2¹⁵ = 0.0176 ≤ 0.025 < P(B ≤ 4) = 0.059, so
+    // [x(4), x(12)] (coverage 96.5%); n = 10, P(B ≤ 1) = 11/1024 ≤ 0.025 < P(B ≤ 2) = 56/1024, so [x(2), x(9)];
+    // n = 6, P(B ≤ 0) = 1/64, so [x(1), x(6)].
+    [InlineData(15, 4, 12)]
+    [InlineData(10, 2, 9)]
+    [InlineData(6, 1, 6)]
+    public void Median_intervals_come_from_binomial_order_statistics(int n, int low, int high)
+    {
+        var values = Enumerable.Range(1, n).Reverse().Select(i => (double)i).ToList();      // order must not matter
+        var ci = Statistics.MedianInterval(values);
+        Assert.Equal((n + 1) / 2.0, ci.Estimate);
+        Assert.Equal(low, ci.Low);
+        Assert.Equal(high, ci.High);
+        Assert.Equal(n, ci.N);
+    }
+
+    [Fact]
+    public void Five_values_are_too_few_for_a_95_percent_median_interval()
+    {
+        var ci = Statistics.MedianInterval([3.0, 1, 2, 5, 4]);
+        Assert.Equal(3, ci.Estimate);
+        Assert.False(ci.IsDefined);
+    }
 }

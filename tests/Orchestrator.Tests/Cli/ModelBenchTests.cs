@@ -37,6 +37,12 @@ public class ModelBenchTests
             Assert.True((double)r["training_mfu"]! > 0, $"{name}: MFU {r["training_mfu"]}");
         }
         Assert.Contains("matmul peak", log.ToString());
+        // One round is too few for an interval: every goal is inconclusive, none met or failed on a single sample.
+        Assert.All(routers, kv => Assert.Null(kv.Value!["training_efficiency_interval"]));
+        var goals = size["goals"]!;
+        Assert.Empty(goals["met"]!.AsArray());
+        Assert.Empty(goals["not_met"]!.AsArray());
+        Assert.Equal(2 * (routers.Count - 1) + routers.Count, goals["inconclusive"]!.AsArray().Count);
         // One expert's throughput by the tokens it gets, from its own timing: FLOPs = 2 · 3·d·h · tokens.
         var gemm = result["expert_gemm"]!.AsArray();
         Assert.Equal([32, 64, 128, 256, 512, 1024], gemm.Select(g => (int)g!["tokens"]!));
@@ -44,5 +50,21 @@ public class ModelBenchTests
             Assert.InRange((double)g!["gflops"]! / (2.0 * 3 * 128 * 256 * (int)g["tokens"]! / ((double)g["ms"]! / 1000)
                 / 1e9), 0.95, 1.05);
         Assert.Contains("one expert", log.ToString());
+    }
+
+    [Theory]
+    [InlineData(0.92, 0.97, true, "met")]          // the whole interval above 0.9
+    [InlineData(0.85, 0.89, true, "not_met")]
+    [InlineData(0.88, 0.93, true, "inconclusive")]  // spans the goal
+    [InlineData(0.01, 0.025, false, "met")]         // telemetry: below 3%
+    [InlineData(0.02, 0.04, false, "inconclusive")]
+    [InlineData(0.031, 0.05, false, "not_met")]
+    public void A_goal_is_met_only_when_the_whole_interval_is_on_its_side(double low, double high, bool atLeast,
+        string verdict)
+    {
+        var ci = new Orchestrator.Analysis.Interval((low + high) / 2, low, high, 15, "median, order statistics");
+        Assert.Equal(verdict, MoeModelBench.Verdict(ci, atLeast ? 0.9 : 0.03, atLeast));
+        Assert.Equal("inconclusive", MoeModelBench.Verdict(
+            Orchestrator.Analysis.Interval.Undefined(0.95, 3, "median, order statistics"), 0.9, atLeast: true));
     }
 }
