@@ -176,7 +176,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         // y_t = Σ_j w_tj · E_j(h_t), added in place into fresh zeros (index_add would copy them first).
         var y = zeros_like(h);
         if (outs.Count > 0) y.index_add_(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);
-        if (r.ExtraWeights is { } extra) y = y + CopyAndConstantExperts(h, extra);
+        if (r.ExtraWeights is { } extra) y.add_(CopyAndConstantExperts(h, extra));     // in place: no (T, d) copy
         if (shared_experts.Count > 0)
         {
             var shared = shared_experts.Select(se => se.forward(h)).Aggregate((a, c) => a + c);     // (T, d)
@@ -195,15 +195,20 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     /// extra: (T, copies + constants) their combine weights. Each costs O(d) per token, no FFN.</summary>
     private Tensor CopyAndConstantExperts(Tensor h, Tensor extra)
     {
+        // Summed in place, in the order the expression (Σ_copy + Σ_const a₁) + Σ_const a₂ gives: each (T, d)
+        // temporary is a fresh 512 KB allocation at the default size, about as costly as the arithmetic on it.
         var router = (NullExpertRouter)Router;
-        var w = extra.to(h.dtype);
+        var w = extra.dtype == h.dtype ? extra : extra.to(h.dtype);
         int cp = router.Copies, c = router.Constants;
-        var y = cp > 0 ? w.narrow(1, 0, cp).sum([1], keepdim: true) * h : zeros_like(h);
+        // One copy expert: its weight column as it is (a sum over one non-negative weight is that weight).
+        var copies = cp == 1 ? w.narrow(1, 0, 1) : w.narrow(1, 0, cp).sum([1], keepdim: true);      // (T, 1)
+        var y = cp == 0 ? zeros_like(h) : copies * h;
         if (c == 0) return y;
         long t = h.shape[0];
         var a = constant_gate!.forward(h).view(t, c, 2).softmax(-1);              // (T, c, 2): [a₁, a₂] per expert
         var wc = w.narrow(1, cp, c);                                                // (T, c)
-        return y + (wc * a.select(2, 0)).sum([1], keepdim: true) * h + (wc * a.select(2, 1)).matmul(constant_values!);
+        y.add_((wc * a.select(2, 0)).sum([1], keepdim: true) * h);
+        return y.add_((wc * a.select(2, 1)).matmul(constant_values!));
     }
 
     /// <summary>After an optimizer step under balance: bias, each expert's bias moves by u against its load in the

@@ -68,7 +68,8 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         // Renormalised over the selected experts that have an output: real ones (AdaMoE), and copy and constant
         // experts (MoE++); zero experts' weights are dropped. All-zero rows: 0/ε = 0.
         int extra = Copies + Constants;
-        var isOutput = extra > 0 ? isReal + idx.ge(n + nullCount).to(probs.dtype) : isReal;   // (T, k)
+        var isExtra = extra > 0 ? idx.ge(n + nullCount).to(probs.dtype) : null;         // (T, k) copy or constant
+        var isOutput = isExtra is null ? isReal : isReal + isExtra;                       // (T, k)
         var kept = vals * isOutput;
         var w = kept / kept.sum(-1, keepdim: true).clamp_min(1e-9);
         var weights = MaskFrom(realIdx, w * isReal, n);
@@ -77,7 +78,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         {
             // (T, copies + constants): weight of each copy and constant slot, in their logit order.
             var slot = (idx - (n + nullCount)).clamp(0, extra - 1);
-            extraWeights = MaskFrom(slot, w * idx.ge(n + nullCount).to(probs.dtype), extra);
+            extraWeights = MaskFrom(slot, w * isExtra!, extra);
         }
 
         // f_i over every slot, (N + m): each token fills exactly k slots, so f = bincount(idx) / (T·k).
