@@ -50,19 +50,19 @@ public static class Statistics
 
     /// <summary>Distribution-free interval for a median from order statistics (Conover, Practical
     /// Nonparametric Statistics, §3.2): [x(j), x(n + 1 − j)] with j the largest rank such that
-    /// P(B ≤ j − 1) ≤ (1 − level)/2 for B ~ Binomial(n, ½); its coverage is 1 − 2·P(B ≤ j − 1),
-    /// at least the level.
-    /// It assumes only independent draws, which timings on a noisy machine are closer to than to a normal
-    /// law. Too few values for the level (n &lt; 6 at 95%): no interval.</summary>
+    /// P(B ≤ j − 1) ≤ (1 − level)/2 for B ~ Binomial(n, ½); its coverage is 1 − 2·P(B ≤ j − 1), at
+    /// least the level. It assumes only independent draws, which timings on a noisy machine are closer to than to a
+    /// normal law. Too few values for the level (n &lt; 6 at 95%): no interval.</summary>
     public static Interval MedianInterval(IReadOnlyList<double> values, double level = 0.95)
     {
+        const string method = "median, order statistics";
         var v = values.Where(double.IsFinite).Order().ToArray();
-        if (v.Length == 0) return Interval.Undefined(double.NaN, 0, "median, order statistics");
+        if (v.Length == 0) return Interval.Undefined(double.NaN, 0, method);
         double median = Quantile(v, 0.5);
         int j = 0;
         while (j + 1 <= v.Length / 2 && Binomial.CDF(0.5, v.Length, j) <= (1 - level) / 2) j++;
-        if (j == 0) return Interval.Undefined(median, v.Length, "median, order statistics");
-        return new Interval(median, v[j - 1], v[v.Length - j], v.Length, "median, order statistics");
+        return j == 0 ? Interval.Undefined(median, v.Length, method)
+            : new Interval(median, v[j - 1], v[v.Length - j], v.Length, method);
     }
 
     /// <summary>Paired bootstrap of a mean difference with items nested in seeds: each replicate draws seeds

@@ -200,9 +200,13 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var router = (NullExpertRouter)Router;
         var w = extra.dtype == h.dtype ? extra : extra.to(h.dtype);
         int cp = router.Copies, c = router.Constants;
-        // One copy expert: its weight column as it is (a sum over one non-negative weight is that weight).
-        var copies = cp == 1 ? w.narrow(1, 0, 1) : w.narrow(1, 0, cp).sum([1], keepdim: true);      // (T, 1)
-        var y = cp == 0 ? zeros_like(h) : copies * h;
+        // Σ_copy w·h; one copy expert's weight column is used as it is (a sum over one non-negative weight is it).
+        var y = cp switch
+        {
+            0 => zeros_like(h),
+            1 => w.narrow(1, 0, 1) * h,
+            _ => w.narrow(1, 0, cp).sum([1], keepdim: true) * h,
+        };
         if (c == 0) return y;
         long t = h.shape[0];
         var a = constant_gate!.forward(h).view(t, c, 2).softmax(-1);              // (T, c, 2): [a₁, a₂] per expert
@@ -295,7 +299,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var lse = logits.gather(1, topSlots.narrow(1, 0, 1)).squeeze(1) - first.log();
         // Every part is a float32 sum or an integer count below 2²⁴ (exact in float32): one float32 vector, widened
         // to float64 on the host, gives the values a float64 conversion per part gave. Σ_t H(P_t) is kept as
-        // Σ P log P and negated on the host: negation is exact, so that is −Σ(−x) bit for bit.
+        // Σ P log P and negated on the host: negation is exact, so −Σ x equals Σ(−x) bit for bit.
         static Tensor Scalar(Tensor x) => x.dim() == 0 ? x : x.reshape([]);
         static Tensor F32(Tensor x) => x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         var scalars = stack([
