@@ -36,6 +36,23 @@ public class ProcessTests
             .Select(r => ((string)r[0]!, (string)r[1]!, (long)r[2]!, r[3] as string)).ToList();
     }
 
+    /// <summary>Until the database shows a job running, the orchestrator has exited, or the time is up.</summary>
+    static void WaitForARunningJob(string db, Process proc, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!proc.HasExited && clock.Elapsed < limit)
+        {
+            try
+            {
+                using var ro = File.Exists(db) ? ResultStore.OpenReadOnly(db) : null;
+                if (ro is not null && (long)ro.Query("SELECT count(*) FROM jobs WHERE state = 'running'").Rows[0][0]! > 0)
+                    return;
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException) { }                  // the schema is still being created
+            Thread.Sleep(100);
+        }
+    }
+
     [Fact]
     public void Ten_kill_9s_at_random_moments_lose_nothing_and_the_resumes_finish_the_sweep()
     {
@@ -50,7 +67,10 @@ public class ProcessTests
             var proc = StartOrchestrator(spec, results, leaseSeconds: 600);
             var stdout = proc.StandardOutput.ReadToEndAsync();
             var stderr = proc.StandardError.ReadToEndAsync();
-            Thread.Sleep(TimeSpan.FromSeconds(1.0 + rng.NextDouble() * 5));     // pretraining, fine-tuning, evaluation
+            // At a random moment while a job runs (pretraining, fine-tuning, evaluation): waiting for one to run
+            // first, so that where the kills land does not depend on how fast the machine starts a process.
+            WaitForARunningJob(db, proc, TimeSpan.FromSeconds(60));
+            Thread.Sleep(TimeSpan.FromSeconds(0.5 + rng.NextDouble() * 3));
             if (!proc.HasExited) proc.Kill(entireProcessTree: true);            // SIGKILL, workers included
             proc.WaitForExit();
             outputs.Add(stdout.Result + stderr.Result);
