@@ -65,7 +65,7 @@ score: setup
 	@$(ORCH) score --model "$(MODEL)" $(if $(TOKENS),--tokens "$(TOKENS)",--text "$$SCORE_TEXT") $(ARGS)
 
 test: setup
-	dotnet test tests/Orchestrator.Tests/Orchestrator.Tests.csproj -c $(CONFIG) -p:Torch=$(TORCH) --no-build --logger "console;verbosity=normal"
+	CONFIG=$(CONFIG) TORCH=$(TORCH) bash build/test.sh $(ARGS)
 
 bench: setup
 	$(ORCH) bench $(ARGS)
