@@ -11,8 +11,10 @@ public sealed record SweepOptions(bool RetryFailed = false, bool Force = false, 
     public GraphOptions Graph => new(RetryFailed, Force, Reevaluate);
 }
 
+/// <param name="ByOthers">runs that another orchestrator on the same database finished while this sweep followed
+/// them</param>
 public sealed record SweepSummary(int Completed, int Failed, int Skipped, int AlreadyDone, int Ran,
-    IReadOnlyList<string> Failures, int Interrupted = 0)
+    IReadOnlyList<string> Failures, int Interrupted = 0, int ByOthers = 0)
 {
     public int ExitCode => Failed > 0 || Skipped > 0 || Interrupted > 0 ? 1 : 0;
 }
@@ -26,7 +28,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     readonly StatusView view = new(output, live);
     readonly string owner = LeaseOwner.Current.ToString();
     readonly List<string> failures = [];
-    int completed, failed, skipped, interrupted;
+    int completed, failed, skipped, interrupted, byOthers;
     /// <summary>The result contracts being built in the background (Protocol.PrepareResultContracts).</summary>
     Task? resultContracts;
 
@@ -68,11 +70,11 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         Execute(graph, executor, opt);
         view.Finish();
         view.Say($"summary: {completed} completed, {failed} failed, {skipped} skipped, {graph.AlreadyDone} already " +
-            $"done" +
+            $"done" + (byOthers > 0 ? $", {byOthers} done by another orchestrator" : "") +
                  (interrupted > 0 ? $", {interrupted} interrupted (run `make sweep` again to resume)" : ""));
         foreach (var f in failures) view.Say("  failed: " + f);
         return new SweepSummary(completed, failed, skipped, graph.AlreadyDone, completed + failed, failures,
-            interrupted);
+            interrupted, byOthers);
     }
 
     IJobExecutor CreateExecutor(ExperimentSpec spec, SweepOptions opt)
@@ -243,6 +245,7 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         {
             case JobState.Completed:
                 node.State = NodeState.Done;
+                if (node.Kind == JobKind.Evaluate) byOthers++;          // a run: the summary accounts for every one
                 view.Say($"done  {node.Label} (by another orchestrator)");
                 break;
             case JobState.Failed:

@@ -104,7 +104,7 @@ public class JobGraphTests
             return result;
         }
 
-        public IReadOnlyList<ExecutorEvent> Poll()
+        public virtual IReadOnlyList<ExecutorEvent> Poll()
         {
             var list = events.ToList();
             events.Clear();
@@ -183,6 +183,52 @@ public class JobGraphTests
         new SweepRunner(store, log, live: false).Run(spec, new SweepOptions(RetryFailed: true), () => again);
         Assert.Equal(new[] { failing, JobKey.Evaluate(failedRun) }, again.Launches.Select(l => l.Ticket.Key));
         Assert.Equal(0L, store.Query("SELECT count(*) FROM jobs WHERE state != 'completed'").Rows[0][0]);
+    }
+
+    /// <summary>Runs nothing itself: on its first poll, the evaluation another orchestrator holds ends with a
+    /// result, as that orchestrator's ingest would leave it.</summary>
+    sealed class OtherOrchestratorFinishes(ResultStore store, JobKey held) : ScriptedExecutor
+    {
+        bool finished;
+        public override string Description => "other";
+        public override bool WaitsOnDependencies => false;
+        public override int Capacity => 2;
+
+        public override IReadOnlyList<Launched> Start(IReadOnlyList<Launch> jobs)
+        {
+            Launches.AddRange(jobs);
+            return [];
+        }
+
+        public override IReadOnlyList<ExecutorEvent> Poll()
+        {
+            if (!finished)
+                store.Ingest(new JobResult { Kind = held.Kind, Subject = held.Subject, Final = { ["accuracy"] = 0.25 } });
+            finished = true;
+            return base.Poll();
+        }
+    }
+
+    [Fact]
+    public void A_run_another_orchestrator_finishes_while_it_is_followed_is_counted_in_the_summary()
+    {
+        Tests.Execution.SweepTests.FreshResults();
+        var spec = Spec();
+        using var store = ResultStore.Open(Paths.Database);
+        new SweepRunner(store, new StringWriter(), live: false).Run(spec, new SweepOptions(), () => new FakeExecutor());
+        // Its evaluation is re-run by another orchestrator, alive (this very process, another lease).
+        var held = JobKey.Evaluate(spec.Runs[0].ConfigHash);
+        Assert.True(store.Jobs.TryClaim(held, (LeaseOwner.Current with { Nonce = "other" }).ToString(), 600, force: true));
+        var log = new StringWriter();
+        var executor = new OtherOrchestratorFinishes(store, held);
+        var summary = new SweepRunner(store, log, live: false).Run(spec, new SweepOptions(), () => executor);
+        Assert.Empty(executor.Launches);
+        int others = spec.Runs.Count - 1;
+        Assert.Equal((0, 0, others, 1, 0), (summary.Completed, summary.Failed, summary.AlreadyDone, summary.ByOthers,
+            summary.ExitCode));
+        Assert.Contains($"summary: 0 completed, 0 failed, 0 skipped, {others} already done, 1 done by another " +
+                        "orchestrator", log.ToString());
+        Assert.Equal(0.25, store.Query("SELECT accuracy FROM runs WHERE run_id = $r", ("$r", held.Subject)).Rows[0][0]);
     }
 
     [Fact]

@@ -211,6 +211,15 @@ public class ProcessTests
         var all = outA.Result + errA.Result + outB.Result + errB.Result;
         Assert.True(pa.ExitCode == 0 && pb.ExitCode == 0, all);
         Assert.DoesNotContain("database is locked", all);
+        // Each summary accounts for both runs of its sweep: computed, already done, or done by the other.
+        foreach (var o in new[] { outA.Result, outB.Result })
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(o,
+                @"summary: (\d+) completed, 0 failed, 0 skipped, (\d+) already done(?:, (\d+) done by another orchestrator)?");
+            Assert.True(m.Success, o);
+            Assert.Equal(2, int.Parse(m.Groups[1].Value) + int.Parse(m.Groups[2].Value) +
+                            (m.Groups[3].Success ? int.Parse(m.Groups[3].Value) : 0));
+        }
         var runs = Runs(db);
         Assert.Equal(3, runs.Count);                            // top_p is shared by both sweeps: one run
         Assert.All(runs, r => { Assert.Equal("completed", r.status); Assert.Equal(1, r.attempt); });
