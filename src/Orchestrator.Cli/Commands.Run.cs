@@ -169,7 +169,7 @@ public static partial class Cli
             else if (text is not ("moe" or "model" or "sweep" or "store" or "all" or "step"))
                 r.AddError($"bench what? moe, model, sweep, store, all or step, got '{text}'");
         });
-        var rounds = Integer("--rounds", 1, "rounds of the MoE layer and model benchmarks");
+        var rounds = Integer("--rounds", 1, "rounds of the MoE layer, model and sweep benchmarks");
         var tokens = Integer("--tokens", 1, "tokens per MoE layer forward");
         var gate = Number("--gate-scale", 0, "scale of the random gate weights");
         var runs = Integer("--runs", 1, "runs in the store benchmark (10,000)");
@@ -200,7 +200,8 @@ public static partial class Cli
                 if (p.GetValue(rounds) is { } r) opt = opt with { Rounds = r };
                 Write(Bench.MoeModelBench.Run(opt, Console.Out), "moe_model.json");
             }
-            if (w is "sweep" or "all") Write(Bench.SweepBench.Run(Console.Out), "sweep.json");
+            if (w is "sweep" or "all")
+                Write(Bench.SweepBench.Run(Console.Out, p.GetValue(rounds) ?? 7), "sweep.json");
             if (w is "store" or "all")
                 Write(Bench.StoreBench.Run(p.GetValue(runs) ?? 10_000, Console.Out), "store.json");
             if (w is "step") Write(step.Run(p), step.FileName(p));

@@ -5,6 +5,7 @@ using Orchestrator.Moe;
 using Orchestrator.Moe.Routing;
 using Orchestrator.Training;
 using TorchSharp;
+using static Orchestrator.Cli.Bench.BenchGoal;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Cli.Bench;
@@ -223,19 +224,6 @@ public static class MoeModelBench
     /// <summary>The goals: every variable-k router keeps ≥ 0.9 of its FLOPs saving in wall clock, telemetry
     /// on; the telemetry costs ≤ 3% of an inference forward.</summary>
     public const double EfficiencyGoal = 0.9, TelemetryGoal = 0.03;
-
-    /// <summary>"met" when the whole interval is on the goal's side, "not_met" when it is all on the other side,
-    /// "inconclusive" when it spans the goal or there is none.</summary>
-    public static string Verdict(Interval ci, double goal, bool atLeast) =>
-        !ci.IsDefined || ci.Spans(goal) ? "inconclusive"
-        : (atLeast ? ci.Low > goal : ci.High < goal) ? "met" : "not_met";
-
-    static JsonNode? Bounds(Interval ci) =>
-        ci.IsDefined ? new JsonArray(Math.Round(ci.Low, 4), Math.Round(ci.High, 4)) : null;
-
-    static string Show(Interval ci, bool percent = false) =>
-        !ci.IsDefined ? "[n < 6]" : percent ? $"[{ci.Low:+0.0%;-0.0%}, {ci.High:+0.0%;-0.0%}]"
-            : $"[{ci.Low:F2}, {ci.High:F2}]";
 
     /// <summary>The same weights for every router (seeded), the gate scaled so routing is peaked as a trained
     /// one is (the regime where variable-k routers choose between one and two experts); Ada-K's allocator

@@ -63,8 +63,8 @@ public class ModelBenchTests
         string verdict)
     {
         var ci = new Orchestrator.Analysis.Interval((low + high) / 2, low, high, 15, "median, order statistics");
-        Assert.Equal(verdict, MoeModelBench.Verdict(ci, atLeast ? 0.9 : 0.03, atLeast));
-        Assert.Equal("inconclusive", MoeModelBench.Verdict(
+        Assert.Equal(verdict, BenchGoal.Verdict(ci, atLeast ? 0.9 : 0.03, atLeast));
+        Assert.Equal("inconclusive", BenchGoal.Verdict(
             Orchestrator.Analysis.Interval.Undefined(0.95, 3, "median, order statistics"), 0.9, atLeast: true));
     }
 }

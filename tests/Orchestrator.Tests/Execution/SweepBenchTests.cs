@@ -13,7 +13,7 @@ public class SweepBenchTests
         SweepTests.FreshResults();
         var before = Paths.Results;
         var log = new StringWriter();
-        JsonObject r = SweepBench.Run(log, $"dotnet {SweepTests.WorkerDll}");
+        JsonObject r = SweepBench.Run(log, rounds: 1, $"dotnet {SweepTests.WorkerDll}");
         Assert.Equal(before, Paths.Results);                                  // the scratch folder is left behind
         Assert.Equal(7, (int)r["jobs"]!);                                     // 1 base, 3 fine-tunes, 3 evaluations
         double wall = (double)r["wall_seconds"]!, compute = (double)r["compute_seconds"]!;
@@ -22,5 +22,10 @@ public class SweepBenchTests
         Assert.Equal(wall, compute + startup + own, 1);
         Assert.InRange((double)r["overhead_ratio"]!, wall / compute * 0.99, wall / compute * 1.01);
         Assert.Contains("overhead ratio", log.ToString());
+        // One round gives a median but no interval: the goal's verdict is inconclusive, never met.
+        Assert.Equal(1, r["overhead_ratio_per_round"]!.AsArray().Count);
+        Assert.Null(r["overhead_ratio_interval"]);
+        Assert.Equal("inconclusive", (string)r["goal"]!["verdict"]!);
+        Assert.Contains("(median of 1 round, 95% interval; goal ≤ 1.1): inconclusive", log.ToString());
     }
 }
