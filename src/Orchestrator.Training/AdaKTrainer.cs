@@ -26,14 +26,15 @@ public static class AdaKTrainer
     public static Tensor PpoLoss(Tensor logpNew, Tensor logpOld, Tensor advantage, double epsilon)
     {
         var ratio = (logpNew - logpOld).exp();
-        var clipped = ratio.clamp(1 - epsilon, 1 + epsilon);
+        var clipped = ratio.clamp(Scalars.Of(1 - epsilon), Scalars.Of(1 + epsilon));
         return -minimum(ratio * advantage, clipped * advantage).mean();
     }
 
     /// <summary>E_π[k] = Σ_n n·π(n) per token. allocatorLogits: (T, N) → (T).</summary>
     public static Tensor ExpectedK(Tensor allocatorLogits)
     {
-        var ks = arange(1, allocatorLogits.shape[1] + 1, dtype: allocatorLogits.dtype, device: allocatorLogits.device);
+        var ks = arange(Scalars.Of(1), Scalars.Of(allocatorLogits.shape[1] + 1), dtype: allocatorLogits.dtype,
+            device: allocatorLogits.device);
         return (allocatorLogits.softmax(-1) * ks).sum(-1);
     }
 
@@ -41,13 +42,13 @@ public static class AdaKTrainer
     /// p_warm: the smallest k whose sorted cumulative probability reaches p; k_warm: defaultK.</summary>
     public static Tensor WarmStartLabels(Tensor probs, string mode, double p, int defaultK)
     {
-        if (mode == "k_warm") return full(probs.shape[0], (long)defaultK, dtype: ScalarType.Int64,
+        if (mode == "k_warm") return full(probs.shape[0], Scalars.Of(defaultK), dtype: ScalarType.Int64,
             device: probs.device);
         if (mode != "p_warm") throw new ArgumentException($"no labels for warm start '{mode}'");
         var cum = probs.sort(-1, descending: true).Values.cumsum(-1);                  // (T, N)
         // count of ranks whose cumulative mass is still below p, plus the one that reaches it
-        var k = cum.lt(p - Router.Tolerance).sum(-1) + 1;
-        return k.clamp_max(probs.shape[1]);
+        var k = cum.lt(Scalars.Of(p - Router.Tolerance)).sum(-1) + Scalars.Of(1);
+        return k.clamp_max(Scalars.Of(probs.shape[1]));
     }
 
     /// <summary>Log-likelihood of each next token. logits: (B, S, V), target: (B, S) → (B·S).</summary>
@@ -98,7 +99,7 @@ public static class AdaKTrainer
                     var labels = WarmStartLabels(routed.Routing.Probs.narrow(1, 0, model.Config.Experts), set.WarmStart,
                         set.WarmP, set.DefaultK);
                     var allocatorLogits = a.block.Allocator!.forward(routed.RouterInput.detach());
-                    return nn.functional.cross_entropy(allocatorLogits.to(ScalarType.Float32), labels - 1);
+                    return nn.functional.cross_entropy(allocatorLogits.to(ScalarType.Float32), labels - Scalars.Of(1));
                 }).ToList();
                 var loss = stack(losses).mean();
                 loss.backward();
@@ -136,7 +137,7 @@ public static class AdaKTrainer
                         var ro = sampled.Routing[moeIndex].Routing;
                         var logp = ro.AllocatorLogits!.log_softmax(-1);
                         rollout.Add((sampled.Routing[moeIndex].RouterInput.detach(), ro.ChosenK!,
-                            logp.gather(1, (ro.ChosenK! - 1).unsqueeze(1)).squeeze(1), logp.exp(),
+                            logp.gather(1, (ro.ChosenK! - Scalars.Of(1)).unsqueeze(1)).squeeze(1), logp.exp(),
                             Math.Pow(set.Gamma, lastMoe - moeIndex)));
                     }
                 }
@@ -153,21 +154,22 @@ public static class AdaKTrainer
                         var (h, k, logpOld, piOld, discount) = rollout[j];
                         var logits = agents[j].block.Allocator!.forward(h).to(ScalarType.Float32);             // (T, N)
                         var logp = logits.log_softmax(-1);
-                        var logpK = logp.gather(1, (k - 1).unsqueeze(1)).squeeze(1);
-                        rl.Add(PpoLoss(logpK, logpOld, discount * gain, set.Epsilon));
+                        var logpK = logp.gather(1, (k - Scalars.Of(1)).unsqueeze(1)).squeeze(1);
+                        rl.Add(PpoLoss(logpK, logpOld, Scalars.Of(discount) * gain, set.Epsilon));
                         reg.Add(ExpectedK(logits).mean());
                         using (no_grad())
                         {
-                            clip += (logpK - logpOld).exp().sub(1).abs().gt(set.Epsilon).to(ScalarType.Float32)
-                                .mean().item<float>();
+                            clip += (logpK - logpOld).exp().sub(Scalars.Of(1)).abs().gt(Scalars.Of(set.Epsilon))
+                                .to(ScalarType.Float32).mean().item<float>();
                             // KL(π_old ‖ π)
-                            klSum += (piOld * (piOld.clamp_min(1e-12).log() - logp)).sum(-1).mean().item<float>();
+                            var logOld = piOld.clamp_min(Scalars.Of(1e-12)).log();
+                            klSum += (piOld * (logOld - logp)).sum(-1).mean().item<float>();
                         }
                     }
                     var lossRl = stack(rl).mean();
                     // mean over layers of E_π[k]
                     var lossReg = stack(reg).mean();
-                    var loss = lossRl + set.Lambda * lossReg;
+                    var loss = lossRl + Scalars.Of(set.Lambda) * lossReg;
                     loss.backward();
                     optimizer.step();
                     lossValue = loss.item<float>(); regValue = lossReg.item<float>();

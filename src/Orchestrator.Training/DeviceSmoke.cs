@@ -104,7 +104,7 @@ public static class DeviceSmoke
     static void SpreadGates(MoeTransformer model)
     {
         using var _ = no_grad();
-        foreach (var block in model.MoeBlocks) block.Gate.weight!.mul_(50);
+        foreach (var block in model.MoeBlocks) block.Gate.weight!.mul_(Scalars.Of(50));
     }
 
     /// <summary>Loss, the first MoE layer's routing mask and the norm of the router gradients after backward.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Orchestrator.Moe;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -93,7 +94,7 @@ public sealed class FlatAdamW : IStepOptimizer
         var norms = slabs.Select(s => s.Grad.to(ScalarType.Float32).norm()).ToArray();
         var total = norms.Length == 1 ? norms[0] : stack(norms).norm();
         // clip = min(1, max / (‖g‖ + 1e-6)), applied as a tensor: no host sync, as PyTorch's clip_grad_norm_.
-        var clip = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+        var clip = (Scalars.Of(maxNorm) / (total + Scalars.Of(1e-6))).clamp_max(Scalars.Of(1.0));
         foreach (var s in slabs) s.Grad.mul_(clip.to(s.Grad.dtype));
         return total;
     }
@@ -104,13 +105,17 @@ public sealed class FlatAdamW : IStepOptimizer
         using var scope = NewDisposeScope();
         step++;
         double bias1 = 1 - Math.Pow(beta1, step), bias2 = 1 - Math.Pow(beta2, step);
+        // What changes every step is a Scalar of its own, alive to the end of the method; the rest is cached (Scalars).
+        using Scalar decay = (1 - lr * weightDecay).ToScalar(), root = Math.Sqrt(bias2).ToScalar(),
+            rate = (-lr / bias1).ToScalar();
         foreach (var s in slabs)
         {
-            s.Param.mul_(1 - lr * weightDecay);                                   // θ ← θ(1 − ηλ)
-            s.ExpAvg.mul_(beta1).add_(s.Grad, alpha: 1 - beta1);                  // m ← β₁m + (1 − β₁)g
-            s.ExpAvgSq.mul_(beta2).addcmul_(s.Grad, s.Grad, value: 1 - beta2);    // v ← β₂v + (1 − β₂)g²
-            var denom = (s.ExpAvgSq.sqrt() / Math.Sqrt(bias2)).add_(eps);         // √(v / (1 − β₂ᵗ)) + ε
-            s.Param.addcdiv_(s.ExpAvg, denom, value: -lr / bias1);   // θ −= η m / (1 − β₁ᵗ) / denom
+            s.Param.mul_(decay);                                                      // θ ← θ(1 − ηλ)
+            // m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²
+            s.ExpAvg.mul_(Scalars.Of(beta1)).add_(s.Grad, alpha: Scalars.Of(1 - beta1));
+            s.ExpAvgSq.mul_(Scalars.Of(beta2)).addcmul_(s.Grad, s.Grad, value: Scalars.Of(1 - beta2));
+            var denom = (s.ExpAvgSq.sqrt() / root).add_(Scalars.Of(eps));             // √(v / (1 − β₂ᵗ)) + ε
+            s.Param.addcdiv_(s.ExpAvg, denom, value: rate);             // θ −= η m / (1 − β₁ᵗ) / denom
         }
     }
 

@@ -25,6 +25,6 @@ public static class RoutingStability
         if (a.Routing.Count != b.Routing.Count)
             throw new InvalidOperationException("base and fine-tuned model have different MoE layers");
         return a.Routing.Zip(b.Routing, (x, y) => (x.Telemetry!.Layer,
-            (double)(x.Routing.Mask * y.Routing.Mask).sum(1).div(k).mean().item<float>())).ToList();
+            (double)(x.Routing.Mask * y.Routing.Mask).sum(1).div(Scalars.Of(k)).mean().item<float>())).ToList();
     }
 }

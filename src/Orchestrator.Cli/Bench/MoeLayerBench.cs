@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Orchestrator.Moe;
 using Orchestrator.Moe.Module;
 using Orchestrator.Moe.Routing;
 using Orchestrator.Specs;
@@ -29,7 +30,7 @@ public static class MoeLayerBench
         {
             manual_seed(1);                                      // identical weights in every block
             var b = new MoeBlock(0, o.DModel, o.Experts, o.Hidden, 0, Routers.Create(RouterConfig.TopK(2), o.Experts));
-            using (no_grad()) b.Gate.weight!.mul_(o.GateScale);
+            using (no_grad()) b.Gate.weight!.mul_(Scalars.Of(o.GateScale));
             var router = Routers.Create(rc, o.Experts);
             b.SetRouter(router, withAllocator: router.NeedsAllocator);
             // Ada-K: an allocator that prefers k ∈ {1, 2} (rows for k ≥ 3 zero), like a trained one under λ > 0.
@@ -66,7 +67,7 @@ public static class MoeLayerBench
                 var input = x.clone().requires_grad_(true);
                 var sw = Stopwatch.StartNew();
                 var y = c.Step(input);
-                y.pow(2).mean().backward();
+                y.pow(Scalars.Of(2)).mean().backward();
                 sw.Stop();
                 if (round >= o.Warmup) times[c.Name].Add(sw.Elapsed.TotalMilliseconds);
             }

@@ -233,7 +233,7 @@ public static class MoeModelBench
         manual_seed(1);
         var model = new MoeTransformer(c, RouterConfig.TopK(2));
         using (no_grad())
-            foreach (var block in model.MoeBlocks) block.Gate.weight!.mul_(gateScale);
+            foreach (var block in model.MoeBlocks) block.Gate.weight!.mul_(Scalars.Of(gateScale));
         model.ConvertRouter(router);
         using (no_grad())
             foreach (var block in model.MoeBlocks)

@@ -85,7 +85,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             null_gate = nn.Linear(dModel, router.NullExperts, hasBias: false, device: device, dtype: dtype);
             using (no_grad())
             {
-                var rows = arange(router.NullExperts, device: device).remainder(NumExperts);
+                var rows = arange(Scalars.Of(router.NullExperts), device: device).remainder(Scalars.Of(NumExperts));
                 null_gate.weight!.copy_(gate.weight!.index_select(0, rows));
             }
             register_module("null_gate", null_gate);
@@ -155,7 +155,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             : Router.Route(logits, allocLogits, sampleAllocator);
         // Auxiliary losses of this layer: α·L_b (+ β·L_d for top_p) (+ c_z·mean(logsumexp(z)²)).
         var aux = r.BalanceLoss + r.EntropyLoss;
-        if (Router.Config.ZLossCoef > 0) aux = aux + Router.Config.ZLossCoef * ZLoss(logits);
+        if (Router.Config.ZLossCoef > 0) aux = aux + Scalars.Of(Router.Config.ZLossCoef) * ZLoss(logits);
 
         // Ragged dispatch: (expert, token) pairs in expert-major order, one host sync for the counts.
         var pairs = r.Mask.t().nonzero();                                      // (P, 2): [expert, token]
@@ -175,7 +175,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         }
         // y_t = Σ_j w_tj · E_j(h_t), added in place into fresh zeros (index_add would copy them first).
         var y = zeros_like(h);
-        if (outs.Count > 0) y.index_add_(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), 1.0);
+        if (outs.Count > 0) y.index_add_(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), Scalars.Of(1.0));
         if (r.ExtraWeights is { } extra) y.add_(CopyAndConstantExperts(h, extra));     // in place: no (T, d) copy
         if (shared_experts.Count > 0)
         {
@@ -237,7 +237,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         budgetOnHost = beta;
         // β̄ ← 0.8 β̄ + 0.2 β: the controller's recent average, which training ends on (FinishBudget).
         budgetAverage = budgetAverage is { } avg ? 0.8 * avg + 0.2 * beta : beta;
-        using (no_grad()) expert_budget.add_(step);
+        using (no_grad()) expert_budget.add_(Scalars.Of(step));          // ±rate or 0: three values
         return beta;
     }
 
@@ -248,7 +248,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     public void FinishBudget()
     {
         if (expert_budget is null || budgetAverage is not { } avg) return;
-        using (no_grad()) expert_budget.fill_(avg);
+        using var average = avg.ToScalar();                                  // β̄: a new value each time
+        using (no_grad()) expert_budget.fill_(average);
         budgetOnHost = avg;
         budgetAverage = null;
     }
@@ -258,7 +259,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
 
     public void SetBudget(double beta)
     {
-        using (no_grad()) expert_budget!.fill_(beta);
+        using var value = beta.ToScalar();
+        using (no_grad()) expert_budget!.fill_(value);
         budgetOnHost = beta;
     }
 
@@ -269,7 +271,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     public Tensor? ExpertBias => expert_bias;
 
     /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
-    public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(2).mean();
+    public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(Scalars.Of(2)).mean();
 
     /// <summary>The layer's routing statistics, computed on the device as one float32 vector that the model brings
     /// to the host with every other layer's in one transfer (PendingTelemetry). Layout: [histogram (n + 1) |
@@ -303,8 +305,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         static Tensor Scalar(Tensor x) => x.dim() == 0 ? x : x.reshape([]);
         static Tensor F32(Tensor x) => x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         var scalars = stack([
-            Scalar((probs * probs.clamp_min(1e-9).log()).sum()), Scalar(margin.sum()),
-            Scalar(r.BalanceLoss), Scalar(r.EntropyLoss), Scalar(lse.pow(2).mean()),
+            Scalar((probs * probs.clamp_min(Scalars.Of(1e-9)).log()).sum()), Scalar(margin.sum()),
+            Scalar(r.BalanceLoss), Scalar(r.EntropyLoss), Scalar(lse.pow(Scalars.Of(2)).mean()),
         ]);
         var parts = new List<Tensor>
         {

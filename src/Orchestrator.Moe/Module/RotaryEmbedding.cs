@@ -12,8 +12,9 @@ public sealed class RotaryEmbedding
         ScalarType dtype = ScalarType.Float32)
     {
         using var scope = NewDisposeScope();
-        var inv = pow(theta, -arange(0, headDim, 2, dtype: ScalarType.Float64) / headDim);   // (d_head/2)
-        var pos = arange(context, dtype: ScalarType.Float64);
+        var inv = pow(theta, -arange(Scalars.Of(0), Scalars.Of(headDim), Scalars.Of(2), dtype: ScalarType.Float64)
+            / Scalars.Of(headDim));   // (d_head/2)
+        var pos = arange(Scalars.Of(context), dtype: ScalarType.Float64);
         var freqs = outer(pos, inv);                                                         // (S, d_head/2)
         var emb = cat([freqs, freqs], -1);                                                   // (S, d_head)
         cos = emb.cos().to(dtype).to(device).DetachFromDisposeScope();

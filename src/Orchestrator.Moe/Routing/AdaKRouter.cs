@@ -62,13 +62,14 @@ public sealed class AdaKRouter(RouterConfig config, int experts) : Router(config
         var probs = logits.softmax(-1);                                        // (T, N)
         Tensor k;                                                              // (T,) in 1..N
         if (allocatorLogits is null)
-            k = full(probs.shape[0], (long)settings.DefaultK, dtype: ScalarType.Int64, device: probs.device);
+            k = full(probs.shape[0], Scalars.Of(settings.DefaultK), dtype: ScalarType.Int64, device: probs.device);
         else if (training || settings.Sample)
-            k = allocatorLogits.softmax(-1).multinomial(1).squeeze(1) + 1;
+            k = allocatorLogits.softmax(-1).multinomial(1).squeeze(1) + Scalars.Of(1);
         else
-            k = allocatorLogits.argmax(-1) + 1;
+            k = allocatorLogits.argmax(-1) + Scalars.Of(1);
         var (sorted, idx) = probs.sort(-1, descending: true);
-        var keep = arange(Experts, device: probs.device).unsqueeze(0).lt(k.unsqueeze(1)).to(probs.dtype);   // rank < k
+        var ranks = arange(Scalars.Of(Experts), device: probs.device).unsqueeze(0);                    // (1, N)
+        var keep = ranks.lt(k.unsqueeze(1)).to(probs.dtype);                                     // rank < k
         var mask = MaskFrom(idx, keep, Experts);
         var weights = MaskFrom(idx, Renormalise(sorted * keep), Experts);
         return new RouterOutput

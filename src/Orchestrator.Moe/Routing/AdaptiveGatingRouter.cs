@@ -30,7 +30,8 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
         {
             var gap = vals.select(1, 0) - vals.select(1, 1);                                      // P1 − P2, (T,)
             // target_experts: T moved by β (T + β), so that the mean experts per token holds its target.
-            var two = (Budget is null ? gap.le(threshold + Tolerance) : gap.le(Budget + (threshold + Tolerance)))
+            var two = (Budget is null ? gap.le(Scalars.Of(threshold + Tolerance))
+                : gap.le(Budget + Scalars.Of(threshold + Tolerance)))
                 .to(vals.dtype);
             keep = stack([ones_like(two), two], 1);                                                // (T, 2)
         }
@@ -38,8 +39,8 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
         var raw = MaskFrom(idx, vals * keep, Experts);
         var weights = normalize ? Renormalise(raw) : raw;
         // f¹_e: among tokens processed by top-1 gating, the fraction sent to e.
-        var single = mask.sum([1]).eq(1).to(probs.dtype).unsqueeze(1);                          // (T, 1)
-        var f1 = (mask * single).sum([0]) / single.sum().clamp_min(1);
+        var single = mask.sum([1]).eq(Scalars.Of(1)).to(probs.dtype).unsqueeze(1);                          // (T, 1)
+        var f1 = (mask * single).sum([0]) / single.sum().clamp_min(Scalars.Of(1));
         return new RouterOutput
         {
             Mask = mask, Weights = weights, Probs = probs, Top = (vals, idx),

@@ -61,28 +61,29 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
             idx = (logits + nullOffset).topk(k, dim: -1).Item2;
             vals = probs.gather(1, idx);
         }
-        var isReal = idx.lt(n).to(probs.dtype);                          // (T, k)
-        var realIdx = idx.clamp_max(n - 1);                              // nulls are masked out below
+        var isReal = idx.lt(Scalars.Of(n)).to(probs.dtype);                          // (T, k)
+        var realIdx = idx.clamp_max(Scalars.Of(n - 1));                              // nulls are masked out below
         // Top-k slots are distinct experts and a null slot adds 0, so the mask is 0/1 as it is.
         var mask = MaskFrom(realIdx, isReal, n);
         // Renormalised over the selected experts that have an output: real ones (AdaMoE), and copy and constant
         // experts (MoE++); zero experts' weights are dropped. All-zero rows: 0/ε = 0.
         int extra = Copies + Constants;
-        var isExtra = extra > 0 ? idx.ge(n + nullCount).to(probs.dtype) : null;         // (T, k) copy or constant
+        // (T, k) copy or constant
+        var isExtra = extra > 0 ? idx.ge(Scalars.Of(n + nullCount)).to(probs.dtype) : null;
         var isOutput = isExtra is null ? isReal : isReal + isExtra;                       // (T, k)
         var kept = vals * isOutput;
-        var w = kept / kept.sum(-1, keepdim: true).clamp_min(1e-9);
+        var w = kept / kept.sum(-1, keepdim: true).clamp_min(Scalars.Of(1e-9));
         var weights = MaskFrom(realIdx, w * isReal, n);
         Tensor? extraWeights = null;
         if (extra > 0)
         {
             // (T, copies + constants): weight of each copy and constant slot, in their logit order.
-            var slot = (idx - (n + nullCount)).clamp(0, extra - 1);
+            var slot = (idx - Scalars.Of(n + nullCount)).clamp(Scalars.Of(0), Scalars.Of(extra - 1));
             extraWeights = MaskFrom(slot, w * isExtra!, extra);
         }
 
         // f_i over every slot, (N + m): each token fills exactly k slots, so f = bincount(idx) / (T·k).
-        var f = idx.reshape(-1).bincount(null, n + m).to(probs.dtype) / (probs.shape[0] * (double)k);
+        var f = idx.reshape(-1).bincount(null, n + m).to(probs.dtype) / Scalars.Of(probs.shape[0] * (double)k);
         var pMean = probs.mean([0]);
         Tensor balance;
         if (m > 0)
@@ -90,8 +91,8 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
             // Nulls balanced as one group: each null gets the mean null load and mean null probability.
             var fNull = f.narrow(0, n, m).mean();
             var pNull = pMean.narrow(0, n, m).mean();
-            balance = Config.BalanceCoef * (n + m) *
-                      ((f.narrow(0, 0, n) * pMean.narrow(0, 0, n)).sum() + m * fNull * pNull);
+            balance = Scalars.Of(Config.BalanceCoef * (n + m)) *
+                      ((f.narrow(0, 0, n) * pMean.narrow(0, 0, n)).sum() + Scalars.Of(m) * fNull * pNull);
         }
         else balance = SwitchBalance(f, probs);
         return new RouterOutput

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Moe.Routing;
@@ -43,15 +44,17 @@ public sealed class ReluRouter(RouterConfig config, int experts) : Router(config
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
         var relu = logits.relu();                                        // R = ReLU(z), (T, N)
-        var mask = relu.gt(0).to(logits.dtype);                          // active where R > 0
+        var mask = relu.gt(Scalars.Of(0)).to(logits.dtype);                        // active where R > 0
         long t = logits.shape[0];
         var routed = mask.sum([0]).detach();                             // n_i, (N)
         // L_reg = λ · N/(T²·k) · Σ_i (Σ_t R_ti) · n_i
-        var l1 = L1Coefficient * Experts / ((double)t * t * k) * (relu.sum([0]) * routed).sum();
+        // λ moves every step (its controller): a Scalar of its own, alive to the end of the method (Scalars).
+        using var scale = (L1Coefficient * Experts / ((double)t * t * k)).ToScalar();
+        var l1 = scale * (relu.sum([0]) * routed).sum();
         if (is_grad_enabled())
         {
             sparsity?.Dispose();                                         // owned here, outside any dispose scope
-            sparsity = (1 - mask.mean()).detach().DetachFromDisposeScope();
+            sparsity = (Scalars.Of(1) - mask.mean()).detach().DetachFromDisposeScope();
         }
         return new RouterOutput
         {

@@ -107,14 +107,14 @@ public abstract class Router
     protected Tensor SwitchBalance(Tensor f, Tensor probs)
     {
         var pMean = probs.mean([0]);                                          // P̄_i, (E)
-        return Config.BalanceCoef * f.shape[0] * (f * pMean).sum();
+        return Scalars.Of(Config.BalanceCoef * f.shape[0]) * (f * pMean).sum();
     }
 
     /// <summary>Fractions of all dispatches that went to each expert: f_i = count_i / Σ count. mask: (T, E).</summary>
     protected static Tensor DispatchFractions(Tensor mask)
     {
         var counts = mask.sum([0]);
-        return counts / counts.sum().clamp_min(1);
+        return counts / counts.sum().clamp_min(Scalars.Of(1));
     }
 
     /// <summary>Scatter per-token selections back to expert order. idx: (T, r) expert ids, keep: (T, r) 0/1.
@@ -126,7 +126,7 @@ public abstract class Router
     /// mass equal to the threshold up to rounding counts as not exceeding it.</summary>
     public const double Tolerance = 1e-6;
 
-    protected static Tensor Renormalise(Tensor w) => w / w.sum(-1, keepdim: true).clamp_min(1e-9);
+    protected static Tensor Renormalise(Tensor w) => w / w.sum(-1, keepdim: true).clamp_min(Scalars.Of(1e-9));
 
     protected Tensor Zero(Tensor like) => zeros([], dtype: like.dtype, device: like.device);
 }

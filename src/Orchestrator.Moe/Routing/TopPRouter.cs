@@ -36,20 +36,22 @@ public sealed class TopPRouter(RouterConfig config, int experts) : Router(config
         // i.e. c has not yet exceeded p — which keeps the crossing expert.
         var before = sorted.cumsum(-1) - sorted;
         // target_experts: p moved by β (p + β), so that the mean experts per token holds its target.
-        var keep = Budget is null ? before.le(p + Tolerance) : before.le(Budget + (p + Tolerance));
+        var keep = Budget is null ? before.le(Scalars.Of(p + Tolerance))
+            : before.le(Budget + Scalars.Of(p + Tolerance));
         if (maxExperts > 0)
-            keep = keep.logical_and(arange(Experts, device: probs.device).lt(maxExperts).unsqueeze(0));
+            keep = keep.logical_and(arange(Scalars.Of(Experts), device: probs.device).lt(Scalars.Of(maxExperts))
+                .unsqueeze(0));
         var keepF = keep.to(probs.dtype);
         var mask = MaskFrom(idx, keepF, Experts);
         var raw = probs * mask;
         var weights = normalize ? Renormalise(raw) : raw;
         // L_d = −Σ_i P_i log P_i per token, averaged.
-        var entropy = -(probs * probs.clamp_min(1e-9).log()).sum(-1).mean();
+        var entropy = -(probs * probs.clamp_min(Scalars.Of(1e-9)).log()).sum(-1).mean();
         return new RouterOutput
         {
             Mask = mask, Weights = weights, Probs = probs, Top = (sorted, idx),
             BalanceLoss = SwitchBalance(DispatchFractions(mask), probs),
-            EntropyLoss = entropyCoef * entropy,
+            EntropyLoss = Scalars.Of(entropyCoef) * entropy,
         };
     }
 

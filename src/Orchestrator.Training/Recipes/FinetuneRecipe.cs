@@ -21,7 +21,7 @@ public static class FinetuneRecipe
         model.ConvertRouter(cfg.Router);
         if (job.Device.type != DeviceType.CPU) model.to(job.Device);
         if (FaultInjection.Wants(job.Ticket.Subject, "nan"))
-            using (no_grad()) foreach (var p in model.parameters()) p.fill_(double.NaN);
+            using (no_grad()) foreach (var p in model.parameters()) p.fill_(Scalars.Of(double.NaN));
 
         var batches = Batches(job, model);
         double lastWall = 0, timeToTarget = double.NaN;
