@@ -24,7 +24,7 @@ public sealed class ThrowawayRouter(RouterConfig config, int experts) : Router(c
 
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
-        var probs = (logits / temperature).softmax(-1);                 // (T, N)
+        var probs = (logits / Scalars.Of(temperature)).softmax(-1);     // (T, N); numbers as Scalars.Of
         var (vals, idx) = probs.topk(1, dim: -1);                       // (T, 1)
         var mask = MaskFrom(idx, ones_like(vals), Experts);
         return new RouterOutput
