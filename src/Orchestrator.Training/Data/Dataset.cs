@@ -22,8 +22,10 @@ public sealed record Dataset
     /// worker (Worker.Serve) keeps the last dataset it prepared for the next job that asks for the same.</summary>
     public static Dataset Prepare(DataConfig data, ModelConfig model)
     {
+        // The data cache's folder is part of the key: a process that moves to another results folder (the sweep
+        // benchmark's rounds) prepares that folder's cache instead of leaving it empty for its workers.
         var key = FormattableString.Invariant($"{data.Corpus}|{data.ValidFraction:R}|{data.TestFraction:R}|") +
-                  $"{model.Source}|{model.VocabSize}|{model.Context}|{model.DType}";
+                  $"{model.Source}|{model.VocabSize}|{model.Context}|{model.DType}|{Paths.DataCache}";
         if (last is { } p && p.Key == key) return p.Data with { Timings = "kept from the worker's previous job" };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var corpus = Corpus.Load(data.Corpus, data.ValidFraction, data.TestFraction);

@@ -110,6 +110,36 @@ public class DataTests
         Assert.Equal(a.Test.Order(), Corpus.Load(file, 0.1, 0.1).Test.Order());
     }
 
+    /// <summary>A process keeps the last dataset it prepared (a served worker's next job); moved to another results
+    /// folder (the sweep benchmark's rounds), it prepares that folder's data cache instead of leaving it empty for
+    /// the workers it starts there.</summary>
+    [Fact]
+    public void A_kept_dataset_is_prepared_again_when_the_results_folder_changes()
+    {
+        var previous = Environment.GetEnvironmentVariable("ORCHESTRATOR_RESULTS");
+        try
+        {
+            var run = Orchestrator.Specs.SpecLoader.LoadText("name: d\nbase:\n  model: {vocab_size: 300, context: 32}\n" +
+                "sweep:\n  router:\n    top_k: {k: 2}\n", "d.yaml").Runs[0].Typed;
+            string MoveTo()
+            {
+                var folder = Directory.CreateTempSubdirectory("orch-data").FullName;
+                Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", folder);
+                return folder;
+            }
+            MoveTo();
+            var first = Dataset.Prepare(run.Data, run.Model);
+            Assert.Equal("kept from the worker's previous job", Dataset.Prepare(run.Data, run.Model).Timings);
+            var second = MoveTo();
+            var again = Dataset.Prepare(run.Data, run.Model);
+            Assert.NotEqual("kept from the worker's previous job", again.Timings);
+            Assert.Single(Directory.GetFiles(Path.Combine(second, "data"), "tokens-*.bin", SearchOption.AllDirectories));
+            Assert.Single(Directory.GetFiles(Path.Combine(second, "data"), "bpe-300.json", SearchOption.AllDirectories));
+            Assert.Equal(first.Train, again.Train);
+        }
+        finally { Environment.SetEnvironmentVariable("ORCHESTRATOR_RESULTS", previous); }
+    }
+
     [Fact]
     public void A_corpus_hash_and_split_sizes_are_remembered_by_its_files_sizes_and_times()
     {
