@@ -61,9 +61,9 @@ public static class SweepBench
         double Median(Func<Round, double> f) => Statistics.Quantile(all.Select(f).Order().ToArray(), 0.5);
         var ci = Statistics.MedianInterval(all.Select(r => r.OverheadRatio).ToList());
         var verdict = BenchGoal.Verdict(ci, OverheadGoal, atLeast: false);
-        log.WriteLine($"sweep: overhead ratio {ci.Estimate:F3} {BenchGoal.Show(ci)} (median of {rounds} round" +
-                      $"{(rounds == 1 ? "" : "s")}, 95% " +
-                      $"interval; goal ≤ {OverheadGoal}): {verdict.Replace('_', ' ')}");
+        var of = rounds == 1 ? "1 round" : $"{rounds} rounds";
+        log.WriteLine($"sweep: overhead ratio {ci.Estimate:F3} {BenchGoal.Show(ci)} (median of {of}, 95% interval; " +
+                      $"goal ≤ {OverheadGoal}): {verdict.Replace('_', ' ')}");
         return new JsonObject
         {
             ["command"] = "make bench ARGS=sweep",

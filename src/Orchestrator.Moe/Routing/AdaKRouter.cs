@@ -68,8 +68,8 @@ public sealed class AdaKRouter(RouterConfig config, int experts) : Router(config
         else
             k = allocatorLogits.argmax(-1) + Scalars.Of(1);
         var (sorted, idx) = probs.sort(-1, descending: true);
-        var ranks = arange(Scalars.Of(Experts), device: probs.device).unsqueeze(0);                    // (1, N)
-        var keep = ranks.lt(k.unsqueeze(1)).to(probs.dtype);                                     // rank < k
+        var ranks = arange(Scalars.Of(Experts), device: probs.device).unsqueeze(0);      // (1, N)
+        var keep = ranks.lt(k.unsqueeze(1)).to(probs.dtype);                       // (T, N): rank < k
         var mask = MaskFrom(idx, keep, Experts);
         var weights = MaskFrom(idx, Renormalise(sorted * keep), Experts);
         return new RouterOutput

@@ -39,7 +39,7 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
         var raw = MaskFrom(idx, vals * keep, Experts);
         var weights = normalize ? Renormalise(raw) : raw;
         // f¹_e: among tokens processed by top-1 gating, the fraction sent to e.
-        var single = mask.sum([1]).eq(Scalars.Of(1)).to(probs.dtype).unsqueeze(1);                          // (T, 1)
+        var single = mask.sum([1]).eq(Scalars.Of(1)).to(probs.dtype).unsqueeze(1);             // (T, 1)
         var f1 = (mask * single).sum([0]) / single.sum().clamp_min(Scalars.Of(1));
         return new RouterOutput
         {

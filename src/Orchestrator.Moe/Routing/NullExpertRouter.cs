@@ -61,15 +61,14 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
             idx = (logits + nullOffset).topk(k, dim: -1).Item2;
             vals = probs.gather(1, idx);
         }
-        var isReal = idx.lt(Scalars.Of(n)).to(probs.dtype);                          // (T, k)
-        var realIdx = idx.clamp_max(Scalars.Of(n - 1));                              // nulls are masked out below
+        var isReal = idx.lt(Scalars.Of(n)).to(probs.dtype);              // (T, k)
+        var realIdx = idx.clamp_max(Scalars.Of(n - 1));                  // nulls are masked out below
         // Top-k slots are distinct experts and a null slot adds 0, so the mask is 0/1 as it is.
         var mask = MaskFrom(realIdx, isReal, n);
         // Renormalised over the selected experts that have an output: real ones (AdaMoE), and copy and constant
         // experts (MoE++); zero experts' weights are dropped. All-zero rows: 0/ε = 0.
         int extra = Copies + Constants;
-        // (T, k) copy or constant
-        var isExtra = extra > 0 ? idx.ge(Scalars.Of(n + nullCount)).to(probs.dtype) : null;
+        var isExtra = extra > 0 ? idx.ge(Scalars.Of(n + nullCount)).to(probs.dtype) : null;   // (T, k) copy/constant
         var isOutput = isExtra is null ? isReal : isReal + isExtra;                       // (T, k)
         var kept = vals * isOutput;
         var w = kept / kept.sum(-1, keepdim: true).clamp_min(Scalars.Of(1e-9));

@@ -44,7 +44,7 @@ public sealed class ReluRouter(RouterConfig config, int experts) : Router(config
     public override RouterOutput Route(Tensor logits, Tensor? allocatorLogits, bool training)
     {
         var relu = logits.relu();                                        // R = ReLU(z), (T, N)
-        var mask = relu.gt(Scalars.Of(0)).to(logits.dtype);                        // active where R > 0
+        var mask = relu.gt(Scalars.Of(0)).to(logits.dtype);             // active where R > 0
         long t = logits.shape[0];
         var routed = mask.sum([0]).detach();                             // n_i, (N)
         // L_reg = λ · N/(T²·k) · Σ_i (Σ_t R_ti) · n_i
