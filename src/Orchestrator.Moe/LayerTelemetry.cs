@@ -108,33 +108,48 @@ public sealed class ExpertUsage
     public IReadOnlyList<double> PerLayerMean => Layers.Values.Select(l => l.MeanExpertsPerToken).ToList();
 }
 
-/// <summary>A layer's statistics still on the device: a float32 vector and how to read it. The model brings every
-/// layer's vector to the host in one transfer after its forward (<see cref="ResolveAll"/>): on a GPU each transfer
-/// waits for the queue to drain, so one per layer stalls the stream as many times as there are layers.</summary>
-public sealed class PendingTelemetry(TorchSharp.torch.Tensor stats, Func<double[], LayerTelemetry> read)
+/// <summary>A layer's statistics, not yet measured: its <see cref="RoutingSample"/> until the model measures every
+/// layer of the forward at once and brings them to the host in one transfer (<see cref="ResolveAll"/>); on a GPU
+/// each transfer waits for the queue to drain, so one per layer stalls the stream as many times as there are
+/// layers. Read within the dispose scope of the forward that routed: the sample's tensors are that forward's.
+/// </summary>
+public sealed class PendingTelemetry(RoutingSample sample)
 {
-    readonly TorchSharp.torch.Tensor stats = stats;              // (L) float32, each value exact in it
-    readonly Func<double[], LayerTelemetry> read = read;
+    RoutingSample? sample = sample;
     LayerTelemetry? value;
 
-    /// <summary>The statistics, transferred now if the model has not yet done so for every layer at once.</summary>
-    public LayerTelemetry Value => value ??= read(Widen(stats.cpu().data<float>().ToArray()));
+    /// <summary>The statistics, measured now (this layer alone) if the model has not yet done so for every layer.
+    /// </summary>
+    public LayerTelemetry Value
+    {
+        get
+        {
+            if (value is null) ResolveAll([this]);
+            return value!;
+        }
+    }
 
-    static double[] Widen(float[] values) => Array.ConvertAll(values, v => (double)v);
-
-    /// <summary>Reads every pending layer's statistics with one device-to-host transfer.</summary>
+    /// <summary>Measures every pending layer, layers of one shape by one set of operations, and reads them all with
+    /// one device-to-host transfer.</summary>
     public static void ResolveAll(IEnumerable<PendingTelemetry> layers)
     {
         var open = layers.Where(p => p.value is null).ToList();
         if (open.Count == 0) return;
         using var scope = TorchSharp.torch.NewDisposeScope();
-        var all = Widen(TorchSharp.torch.cat(open.Select(p => p.stats).ToList(), 0).cpu().data<float>().ToArray());
+        var groups = open.GroupBy(p => p.sample!.Shape).Select(g => g.ToList()).ToList();
+        var rows = groups.Select(g => RoutingStatistics.Measure(g.Select(p => p.sample!).ToList()).reshape(-1))
+            .ToList();
+        var all = Array.ConvertAll(TorchSharp.torch.cat(rows, 0).cpu().data<float>().ToArray(), v => (double)v);
         int offset = 0;
-        foreach (var p in open)
+        for (int g = 0; g < groups.Count; g++)
         {
-            int length = (int)p.stats.shape[0];
-            p.value = p.read(all[offset..(offset + length)]);
-            offset += length;
+            int length = (int)(rows[g].shape[0] / groups[g].Count);
+            foreach (var p in groups[g])
+            {
+                p.value = RoutingStatistics.Read(all[offset..(offset + length)], p.sample!);
+                p.sample = null;                           // its tensors are no longer needed
+                offset += length;
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ namespace Orchestrator.Moe.Module;
 
 /// <summary>What one MoE layer returns: its output (B, S, d), the routing decision, its auxiliary losses (α·L_b
 /// + β·L_d + z-loss), the router's input h (T, d) — which Ada-K's trainer re-scores — and telemetry if
-/// asked (still on the device until read: the model reads every layer's at once).</summary>
+/// asked (measured when read: the model measures and reads every layer's at once).</summary>
 public sealed record MoeLayerOutput(Tensor Hidden, RouterOutput Routing, Tensor AuxLoss, Tensor RouterInput,
     PendingTelemetry? PendingTelemetry)
 {
@@ -183,7 +183,11 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             y = y + (shared_expert_gate is null ? shared : shared_expert_gate.forward(h).sigmoid() * shared);
         }
 
-        var measured = telemetry != TelemetryLevel.None ? Measure(r, logits, counts, telemetry) : null;
+        // Measured later, with the forward's other layers (RoutingStatistics); the rule as routed, should it be
+        // swapped before then.
+        var measured = telemetry != TelemetryLevel.None
+            ? new PendingTelemetry(new RoutingSample(layerIndex, NumExperts, r, logits, counts, telemetry, Router))
+            : null;
         if (is_grad_enabled() && expert_budget is not null) lastRouting = measured;
         return new MoeLayerOutput(y.view(b, s, dModel), r, aux, h, measured)
         {
@@ -272,79 +276,4 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
 
     /// <summary>z-loss: mean over tokens of logsumexp(z)², from the last forward's logits.</summary>
     public static Tensor ZLoss(Tensor logits) => logits.logsumexp(-1).pow(Scalars.Of(2)).mean();
-
-    /// <summary>The layer's routing statistics, computed on the device as one float32 vector that the model brings
-    /// to the host with every other layer's in one transfer (PendingTelemetry). Layout: [histogram (n + 1) |
-    /// Σ_t P_ti (n) | Σ P log P, Σ margin, balance loss, entropy loss, z-loss | co-activation (n²) | experts per
-    /// token (T, Tokens level only)].</summary>
-    /// <remarks>On the CPU each TorchSharp call costs ~5–7 µs whatever its size (a kernel launch, a wrapper object,
-    /// its dispose-scope entry), about as much as one of these kernels' work: the statistics are as few calls as
-    /// they can be, and what the host can work out exactly (Σ experts per token is Σ load, null slots are T·k −
-    /// Σ load) is not computed on the device.</remarks>
-    private PendingTelemetry Measure(RouterOutput r, Tensor logits, long[] counts, TelemetryLevel level)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();                      // statistics only: no graph, so no detach per input
-        long t = r.Mask.shape[0];
-        int n = NumExperts;
-        var perToken = r.Mask.sum([1]);                                                     // (T) real experts
-        var probs = r.Probs;                                                                // (T, N + m)
-        int two = Math.Min(2, (int)probs.shape[1]);
-        // The router's own top-k or sort of P where it made one: a top-k over 8–16 columns costs ~0.1–0.4 ms a
-        // layer on the CPU (its per-row reduction is slow at these widths), several times a whole elementwise op.
-        var (topValues, topSlots) = r.Top is { } top && top.Values.shape[1] >= two
-            ? top : probs.topk(two, dim: -1);
-        var first = topValues.select(1, 0);                                                 // (T) P(1)
-        var margin = two > 1 ? first - topValues.select(1, 1) : first;                     // (T) P(1) − P(2)
-        // log Σ_i exp(z_i) = z_i* − log P_i* at i* = argmax P (P_i* ≥ 1/n, so the log is finite): two gathers,
-        // where logsumexp costs ~0.1–0.4 ms a layer on the CPU. Equal to logsumexp within float32 rounding (a test).
-        var lse = logits.gather(1, topSlots.narrow(1, 0, 1)).squeeze(1) - first.log();
-        // Every part is a float32 sum or an integer count below 2²⁴ (exact in float32): one float32 vector, widened
-        // to float64 on the host, gives the values a float64 conversion per part gave. Σ_t H(P_t) is kept as
-        // Σ P log P and negated on the host: negation is exact, so −Σ x equals Σ(−x) bit for bit.
-        static Tensor Scalar(Tensor x) => x.dim() == 0 ? x : x.reshape([]);
-        static Tensor F32(Tensor x) => x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-        var scalars = stack([
-            Scalar((probs * probs.clamp_min(Scalars.Of(1e-9)).log()).sum()), Scalar(margin.sum()),
-            Scalar(r.BalanceLoss), Scalar(r.EntropyLoss), Scalar(lse.pow(Scalars.Of(2)).mean()),
-        ]);
-        var parts = new List<Tensor>
-        {
-            perToken.to(ScalarType.Int64).bincount(null, n + 1).to(ScalarType.Float32),    // [0, n]: histogram
-            F32((n == probs.shape[1] ? probs : probs.narrow(1, 0, n)).sum([0])),           // n: Σ_t P_ti
-            F32(scalars),
-            F32(r.Mask.t().matmul(r.Mask)).view(-1),                                       // n²: co-activation
-        };
-        if (level == TelemetryLevel.Tokens) parts.Add(F32(perToken));                       // T: experts per token
-        var stats = cat(parts, 0).MoveToOuterDisposeScope();
-        var router = Router;                               // as routed, should the rule be swapped before reading
-        return new PendingTelemetry(stats, s => Read(s, router, counts, t, level));
-    }
-
-    /// <summary>The statistics vector Measure laid out, read back into the layer's telemetry.</summary>
-    private LayerTelemetry Read(double[] stats, Router router, long[] counts, long t, TelemetryLevel level)
-    {
-        int n = NumExperts, o = 2 * n + 1, c = o + 5;
-        var histogram = stats[..(n + 1)].Select(v => (long)v).ToArray();
-        long selections = counts.Sum();
-        var tel = new LayerTelemetry
-        {
-            Layer = layerIndex, Experts = n, Tokens = t, Batches = 1, Histogram = histogram, Load = counts,
-            GateProbability = stats[(n + 1)..o],
-            ExpertSelections = selections, EntropySum = -stats[o], MarginSum = stats[o + 1],
-            BalanceLossSum = stats[o + 2], EntropyLossSum = stats[o + 3], ZLossSum = stats[o + 4],
-            NullExperts = router.NullExperts, SlotsPerToken = router.SlotsPerToken,
-            MaxVioBatchSum = LayerTelemetry.Imbalance(counts),
-            CoActivation = stats[c..(c + n * n)].Select(v => (long)v).ToArray(),
-        };
-        if (router.SlotsPerToken > 0)
-        {
-            // Top-k over real and null slots: every token fills k slots, so the null ones are T·k − Σ load.
-            tel.NullSelections = t * router.SlotsPerToken - selections;
-            tel.AllNullTokens = histogram[0];
-        }
-        if (level == TelemetryLevel.Tokens)
-            tel.ExpertsPerToken = stats[(c + n * n)..].Select(v => (int)v).ToArray();
-        return tel;
-    }
 }

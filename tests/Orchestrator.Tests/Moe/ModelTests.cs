@@ -190,43 +190,128 @@ public class LoraTests
 
 public class PendingTelemetryTests
 {
-    [Fact]
-    public void Every_layers_statistics_come_back_in_one_transfer_split_as_each_layer_laid_them_out()
+    static RouterConfig Config(string router) => router switch
     {
-        var seen = new List<double[]>();
-        // float32 on the device (each statistic is exact in it), widened to float64 on the host.
-        PendingTelemetry Layer(params float[] values) => new(tensor(values, ScalarType.Float32), s =>
-        {
-            seen.Add(s);
-            return new LayerTelemetry { Layer = seen.Count, Experts = 1, Histogram = [], Load = [],
-                GateProbability = [] };
-        });
-        var layers = new[] { Layer(1, 2, 3), Layer(4), Layer(5, 16_777_216f, 0.1f) };
-        PendingTelemetry.ResolveAll(layers);
-        Assert.Equal([[1.0, 2, 3], [4.0], [5.0, 16_777_216, (double)0.1f]], seen);
-        Assert.Equal([1, 2, 3], layers.Select(l => l.Value.Layer));        // read once, not again
-        Assert.Equal(3, seen.Count);
-        var alone = Layer(7, 8);
-        Assert.Equal(4, alone.Value.Layer);                                 // read on its own when asked first
-        Assert.Equal([7.0, 8], seen[^1]);
+        "null_experts" => RouterConfig.Of(router, ("nulls", 2L), ("k", 2L)),
+        "moe++" => RouterConfig.Of("null_experts", ("nulls", 2L), ("copies", 1L), ("constants", 1L), ("k", 3L),
+            ("gating_residual", true)),
+        _ => RouterConfig.Of(router),
+    };
+
+    /// <summary>Every field, bit for bit (or equal as integers).</summary>
+    internal static void AssertSame(LayerTelemetry a, LayerTelemetry b)
+    {
+        Assert.Equal((a.Layer, a.Tokens, a.Batches, a.ExpertSelections),
+            (b.Layer, b.Tokens, b.Batches, b.ExpertSelections));
+        Assert.Equal(a.Histogram, b.Histogram);
+        Assert.Equal(a.Load, b.Load);
+        Assert.Equal(a.GateProbability, b.GateProbability);
+        Assert.Equal(a.CoActivation, b.CoActivation);
+        Assert.Equal(a.ExpertsPerToken, b.ExpertsPerToken);
+        Assert.Equal([a.EntropySum, a.MarginSum, a.BalanceLossSum, a.EntropyLossSum, a.ZLossSum, a.NullSelections,
+            a.MaxVioBatchSum], [b.EntropySum, b.MarginSum, b.BalanceLossSum, b.EntropyLossSum, b.ZLossSum,
+            b.NullSelections, b.MaxVioBatchSum]);
+        Assert.Equal(a.AllNullTokens, b.AllNullTokens);
     }
 
-    [Fact]
-    public void A_forwards_telemetry_equals_each_layers_own_reading()
+    /// <summary>The model measures its layers stacked, by one set of operations (RoutingStatistics): each layer's
+    /// statistics must be what that layer measured alone gives, bit for bit.</summary>
+    [Theory]
+    [InlineData("top_k", TelemetryLevel.Tokens)]
+    [InlineData("top_p", TelemetryLevel.Summary)]
+    [InlineData("adaptive_gating", TelemetryLevel.Tokens)]
+    [InlineData("null_experts", TelemetryLevel.Tokens)]
+    [InlineData("moe++", TelemetryLevel.Summary)]
+    [InlineData("ada_k", TelemetryLevel.Tokens)]
+    [InlineData("relu", TelemetryLevel.Summary)]
+    // 400 × 16 tokens × 6 logits: each layer's float sums are over more than RoutingStatistics.ReductionGrain
+    // elements, so they are taken layer by layer.
+    [InlineData("null_experts", TelemetryLevel.Summary, 400, 16)]
+    public void A_forwards_telemetry_equals_each_layer_measured_alone_bit_for_bit(string router, TelemetryLevel level,
+        int batch = 3, int length = 11)
     {
-        manual_seed(21);
-        var model = new MoeTransformer(ModelTests.Tiny, RouterConfig.Of("null_experts", ("nulls", 2), ("k", 2)));
-        var tokens = randint(ModelTests.Tiny.VocabSize, [2, 12], dtype: ScalarType.Int64);
+        int threads = get_num_threads();
+        set_num_threads(2);                  // libtorch splits a large reduction only between threads
+        try
+        {
+            manual_seed(21);
+            var model = new MoeTransformer(ModelTests.Tiny with { Layers = 3 }, RouterConfig.TopK(2));
+            using (no_grad()) foreach (var b in model.MoeBlocks) b.Gate.weight!.mul_(4.0);
+            model.ConvertRouter(Config(router));
+            model.eval();
+            var tokens = randint(ModelTests.Tiny.VocabSize, [batch, length], dtype: ScalarType.Int64);
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var output = model.Forward(tokens, level);
+            Assert.Equal(3, output.Telemetry.Count);
+            for (int l = 0; l < 3; l++)
+            {
+                var alone = model.MoeBlocks[l].Forward(output.Routing[l].RouterInput.view(batch, length, -1), level,
+                    false, l > 0 ? output.Routing[l - 1].RouterLogits : null).Telemetry!;
+                AssertSame(alone, output.Telemetry[l]);
+                Assert.Equal(l, output.Telemetry[l].Layer);
+            }
+            Assert.Equal(level == TelemetryLevel.Tokens ? batch * length : null,
+                output.Telemetry[2].ExpertsPerToken?.Length);
+        }
+        finally { set_num_threads(threads); }
+    }
+
+    /// <summary>RoutingStatistics.ReductionGrain is libtorch's: up to it, a float sum taken as one row of a batched
+    /// reduction is the tensor's own sum bit for bit, on two threads as on one.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Up_to_the_reduction_grain_a_row_of_a_batched_sum_is_the_tensors_own_sum(int threads)
+    {
+        int before = get_num_threads();
+        set_num_threads(threads);
+        try
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(8);
+            foreach (long k in new[] { 1000L, 19456, RoutingStatistics.ReductionGrain })
+            {
+                var rows = randn(4, k).softmax(-1);
+                var batched = rows.sum([1]).data<float>().ToArray();
+                var means = rows.mean([1]).data<float>().ToArray();
+                for (int l = 0; l < 4; l++)
+                {
+                    Assert.Equal(rows[l].clone().sum().item<float>(), batched[l]);
+                    Assert.Equal(rows[l].clone().mean().item<float>(), means[l]);
+                }
+            }
+        }
+        finally { set_num_threads(before); }
+    }
+
+    /// <summary>Layers of different shapes (experts, tokens, level) resolved together: each shape is measured on
+    /// its own, all come back in one transfer, and each layer reads its own row.</summary>
+    [Fact]
+    public void Layers_of_different_shapes_resolved_together_each_read_their_own_statistics()
+    {
+        manual_seed(5);
+        MoeBlock Block(int layer, int experts, RouterConfig router) =>
+            new(layer, 16, experts, 8, 0, Routers.Create(router, experts));
+        var blocks = new[]
+        {
+            (Block(0, 4, RouterConfig.TopK(2)), randn(2, 5, 16), TelemetryLevel.Tokens),
+            (Block(1, 6, Config("null_experts")), randn(2, 5, 16), TelemetryLevel.Summary),
+            (Block(2, 4, RouterConfig.Of("top_p")), randn(3, 4, 16), TelemetryLevel.Summary),
+            (Block(3, 4, RouterConfig.TopK(2)), randn(2, 5, 16), TelemetryLevel.Tokens),
+        };
         using var _ = no_grad();
-        var output = model.Forward(tokens, TelemetryLevel.Tokens);
-        var h = model.MoeBlocks[0].Forward(output.Routing[0].RouterInput.view(2, 12, -1), TelemetryLevel.Tokens);
-        var own = h.Telemetry!;
-        var batched = output.Telemetry[0];
-        Assert.Equal(own.Histogram, batched.Histogram);
-        Assert.Equal(own.ExpertsPerToken, batched.ExpertsPerToken);
-        Assert.Equal(own.CoActivation, batched.CoActivation);
-        Assert.Equal(own.NullSelections, batched.NullSelections);
-        Assert.Equal(own.EntropySum, batched.EntropySum, 9);
-        Assert.Equal(24, batched.ExpertsPerToken!.Length);
+        foreach (var (b, _, _) in blocks) using (no_grad()) b.Gate.weight!.mul_(3.0);
+        var pending = blocks.Select(b => b.Item1.Forward(b.Item2, b.Item3).PendingTelemetry!).ToList();
+        PendingTelemetry.ResolveAll([pending[2], pending[0], pending[3], pending[1]]);
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            var (block, x, level) = blocks[i];
+            AssertSame(block.Forward(x, level).Telemetry!, pending[i].Value);
+        }
+        Assert.Equal([4, 6, 4, 4], pending.Select(p => p.Value.Experts));
+        Assert.Equal([10L, 10, 12, 10], pending.Select(p => p.Value.Tokens));
+        Assert.Equal(20, pending[0].Value.Load.Sum());                        // top-2 of 10 tokens
+        Assert.Equal(10, pending[3].Value.ExpertsPerToken!.Length);
     }
 }
