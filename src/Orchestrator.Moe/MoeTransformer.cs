@@ -192,7 +192,7 @@ public sealed class MoeTransformer : nn.Module
         {
             (x, var moe) = layer.Forward(x, telemetry, sampleAllocators, routing.LastOrDefault()?.RouterLogits);
             if (moe is null) continue;
-            aux = aux + moe.AuxLoss;
+            aux = aux.add(moe.AuxLoss, Scalars.One);
             routing.Add(moe);
         }
         var final = model.norm.forward(x);

@@ -101,7 +101,8 @@ public static class RoutingStatistics
         // [0, n] per layer: one bincount over every layer, each layer's counts offset by l·(n + 1).
         var offsets = tensor(Enumerable.Range(0, layers).Select(l => (long)l * (n + 1)).ToArray(), [layers, 1],
             device: mask.device);
-        var histogram = (perToken.to(ScalarType.Int64) + offsets).view(-1).bincount(null, layers * (n + 1))
+        var histogram = perToken.to(ScalarType.Int64).add(offsets, Scalars.One).view(-1)
+            .bincount(null, layers * (n + 1))
             .to(ScalarType.Float32).view(layers, n + 1);
         var parts = new List<Tensor>
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Orchestrator.Moe;
 
@@ -25,4 +26,14 @@ public static class Scalars
 
     /// <summary>An integral Scalar, as the implicit conversion from int or long makes.</summary>
     public static Scalar Of(long value) => Integers.GetOrAdd(value, v => v.ToScalar());
+
+    /// <summary>1, libtorch's alpha in a plain sum: a + b is written a.add(b, Scalars.One) (and a + s, a += b
+    /// likewise). TorchSharp's `+` (add(b), add_(b), add(s), s − t) passes a Scalar 1 it makes inside the call, where
+    /// nothing keeps it alive; the test's scan of TorchSharp finds every member that makes one so.</summary>
+    public static Scalar One => Of(1L);
+
+    /// <summary>torch.arange(stop): 0, 1, …, stop − 1. TorchSharp's one- and two-argument arange make their start
+    /// and step inside the call.</summary>
+    public static Tensor Arange(long stop, ScalarType? dtype = null, Device? device = null) =>
+        torch.arange(Of(0L), Of(stop), One, dtype, device);
 }

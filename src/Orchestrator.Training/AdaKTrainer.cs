@@ -33,8 +33,8 @@ public static class AdaKTrainer
     /// <summary>E_π[k] = Σ_n n·π(n) per token. allocatorLogits: (T, N) → (T).</summary>
     public static Tensor ExpectedK(Tensor allocatorLogits)
     {
-        var ks = arange(Scalars.Of(1), Scalars.Of(allocatorLogits.shape[1] + 1), dtype: allocatorLogits.dtype,
-            device: allocatorLogits.device);
+        var ks = arange(Scalars.Of(1), Scalars.Of(allocatorLogits.shape[1] + 1), Scalars.One,
+            dtype: allocatorLogits.dtype, device: allocatorLogits.device);
         return (allocatorLogits.softmax(-1) * ks).sum(-1);
     }
 
@@ -47,7 +47,7 @@ public static class AdaKTrainer
         if (mode != "p_warm") throw new ArgumentException($"no labels for warm start '{mode}'");
         var cum = probs.sort(-1, descending: true).Values.cumsum(-1);                  // (T, N)
         // count of ranks whose cumulative mass is still below p, plus the one that reaches it
-        var k = cum.lt(Scalars.Of(p - Router.Tolerance)).sum(-1) + Scalars.Of(1);
+        var k = cum.lt(Scalars.Of(p - Router.Tolerance)).sum(-1).add(Scalars.One, Scalars.One);
         return k.clamp_max(Scalars.Of(probs.shape[1]));
     }
 
@@ -169,7 +169,7 @@ public static class AdaKTrainer
                     var lossRl = stack(rl).mean();
                     // mean over layers of E_π[k]
                     var lossReg = stack(reg).mean();
-                    var loss = lossRl + Scalars.Of(set.Lambda) * lossReg;
+                    var loss = lossRl.add(Scalars.Of(set.Lambda) * lossReg, Scalars.One);
                     loss.backward();
                     optimizer.step();
                     lossValue = loss.item<float>(); regValue = lossReg.item<float>();

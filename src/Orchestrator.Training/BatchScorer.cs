@@ -73,7 +73,7 @@ public static class BatchScorer
                 var last = tensor(batch.Select(w => (long)w.Length - 1).ToArray(), dtype: ScalarType.Int64,
                     device: model.Device);
                 // (B, S, V) → logits at each row's last real position, (B, V) → argmax, (B)
-                var picked = logits[arange(Scalars.Of(batch.Count), device: model.Device), last].argmax(-1).cpu()
+                var picked = logits[Scalars.Arange(batch.Count, device: model.Device), last].argmax(-1).cpu()
                     .data<long>().ToArray();
                 for (int r = 0; r < chunk.Count; r++)
                 {

@@ -113,7 +113,7 @@ public static class DeviceSmoke
         model.train();
         model.zero_grad();
         var (loss, output) = Trainer.LmLoss(model, tokens, TelemetryLevel.Summary);
-        (loss + output.AuxLoss).backward();
+        loss.add(output.AuxLoss, Scalars.One).backward();
         var grads = model.MoeBlocks.Select(b => b.Gate.weight!.grad).OfType<Tensor>()
             .Select(g => g.to(ScalarType.Float32).norm().item<float>()).ToList();
         double norm = grads.Count == 0 ? double.NaN : Math.Sqrt(grads.Sum(g => (double)g * g));

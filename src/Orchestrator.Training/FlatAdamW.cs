@@ -94,7 +94,7 @@ public sealed class FlatAdamW : IStepOptimizer
         var norms = slabs.Select(s => s.Grad.to(ScalarType.Float32).norm()).ToArray();
         var total = norms.Length == 1 ? norms[0] : stack(norms).norm();
         // clip = min(1, max / (‖g‖ + 1e-6)), applied as a tensor: no host sync, as PyTorch's clip_grad_norm_.
-        var clip = (Scalars.Of(maxNorm) / (total + Scalars.Of(1e-6))).clamp_max(Scalars.Of(1.0));
+        var clip = (Scalars.Of(maxNorm) / total.add(Scalars.Of(1e-6), Scalars.One)).clamp_max(Scalars.Of(1.0));
         foreach (var s in slabs) s.Grad.mul_(clip.to(s.Grad.dtype));
         return total;
     }
@@ -114,7 +114,7 @@ public sealed class FlatAdamW : IStepOptimizer
             // m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²
             s.ExpAvg.mul_(Scalars.Of(beta1)).add_(s.Grad, alpha: Scalars.Of(1 - beta1));
             s.ExpAvgSq.mul_(Scalars.Of(beta2)).addcmul_(s.Grad, s.Grad, value: Scalars.Of(1 - beta2));
-            var denom = (s.ExpAvgSq.sqrt() / root).add_(Scalars.Of(eps));             // √(v / (1 − β₂ᵗ)) + ε
+            var denom = (s.ExpAvgSq.sqrt() / root).add_(Scalars.Of(eps), Scalars.One); // √(v/(1 − β₂ᵗ)) + ε
             s.Param.addcdiv_(s.ExpAvg, denom, value: rate);             // θ −= η m / (1 − β₁ᵗ) / denom
         }
     }

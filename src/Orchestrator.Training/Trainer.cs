@@ -69,7 +69,7 @@ public static class Trainer
             var batch = nextBatch(step);
             var (loss, output) = LmLoss(model, batch, telemetry);
             onPhase?.Invoke(StepPhase.Forward);
-            var total = loss + output.AuxLoss;
+            var total = loss.add(output.AuxLoss, Scalars.One);
             total.backward();
             onPhase?.Invoke(StepPhase.Backward);
             var gradNorm = cfg.GradClip > 0 ? optimizer.ClipGradNorm(cfg.GradClip) : zeros(1, device: loss.device);

@@ -283,7 +283,7 @@ public static class MoeModelBench
             var output = model.Forward(tokens.narrow(1, 0, s - 1));
             var logits = output.Logits;
             var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]),
-                tokens.narrow(1, 1, s - 1).reshape(-1)) + output.AuxLoss;
+                tokens.narrow(1, 1, s - 1).reshape(-1)).add(output.AuxLoss, Scalars.One);
             loss.backward();
             cand.Optimizer.ClipGradNorm(1.0);
             cand.Optimizer.Step(1e-6);

@@ -53,7 +53,7 @@ public static partial class HfCheckpoint
             {
                 var b = state[$"{proj.Groups[1].Value}.{proj.Groups[2].Value}_lora_B.weight"];
                 double scale = attention.First(m => m.LoraScale > 0).LoraScale;
-                merged = t + Scalars.Of(scale) * b.matmul(a);                            // W + (α/r)·B·A, (out, in)
+                merged = t.add(Scalars.Of(scale) * b.matmul(a), Scalars.One);          // W + (α/r)·B·A, (out, in)
             }
             tensors.Add((ToHf(c, name), merged));
         }

@@ -48,9 +48,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     }
 
     Tensor Q(Tensor x) => q_lora_A is null ? q_proj.forward(x) : q_proj.forward(x)
-        + Scalars.Of(loraScale) * q_lora_B!.forward(q_lora_A.forward(x));
+        .add(Scalars.Of(loraScale) * q_lora_B!.forward(q_lora_A.forward(x)), Scalars.One);
     Tensor V(Tensor x) => v_lora_A is null ? v_proj.forward(x) : v_proj.forward(x)
-        + Scalars.Of(loraScale) * v_lora_B!.forward(v_lora_A.forward(x));
+        .add(Scalars.Of(loraScale) * v_lora_B!.forward(v_lora_A.forward(x)), Scalars.One);
 
     /// <summary>x: (B, S, d) → (B, S, d).</summary>
     public override Tensor forward(Tensor x)

@@ -31,10 +31,10 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     public (Tensor Hidden, MoeLayerOutput? Moe) Forward(Tensor x, TelemetryLevel telemetry, bool sampleAllocator,
         Tensor? previousLogits = null)
     {
-        x = x + self_attn.forward(input_layernorm.forward(x));
+        x = x.add(self_attn.forward(input_layernorm.forward(x)), Scalars.One);
         var h = post_attention_layernorm.forward(x);
-        if (block_sparse_moe is null) return (x + mlp!.forward(h), null);
+        if (block_sparse_moe is null) return (x.add(mlp!.forward(h), Scalars.One), null);
         var moe = block_sparse_moe.Forward(h, telemetry, sampleAllocator, previousLogits);
-        return (x + moe.Hidden, moe);
+        return (x.add(moe.Hidden, Scalars.One), moe);
     }
 }

@@ -85,7 +85,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
             null_gate = nn.Linear(dModel, router.NullExperts, hasBias: false, device: device, dtype: dtype);
             using (no_grad())
             {
-                var rows = arange(Scalars.Of(router.NullExperts), device: device).remainder(Scalars.Of(NumExperts));
+                var rows = Scalars.Arange(router.NullExperts, device: device).remainder(Scalars.Of(NumExperts));
                 null_gate.weight!.copy_(gate.weight!.index_select(0, rows));
             }
             register_module("null_gate", null_gate);
@@ -147,15 +147,17 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         logits = logits.to(ScalarType.Float32);
         // MoE++ gating residual: z_l += W_g · z_(l−1), the previous MoE layer's logits (residual included).
         if (gate_map is not null && previousLogits is not null)
-            logits = logits + gate_map.forward(previousLogits.to(gate_map.weight!.dtype)).to(ScalarType.Float32);
+            logits = logits.add(gate_map.forward(previousLogits.to(gate_map.weight!.dtype)).to(ScalarType.Float32),
+                Scalars.One);
         var allocLogits = Router.NeedsAllocator && allocator is not null
             ? allocator.forward(h).to(ScalarType.Float32) : null;
         var r = Router.Config.BiasBalancing && expert_bias is not null
             ? Router.RouteWithBias(logits, allocLogits, sampleAllocator, expert_bias)
             : Router.Route(logits, allocLogits, sampleAllocator);
         // Auxiliary losses of this layer: α·L_b (+ β·L_d for top_p) (+ c_z·mean(logsumexp(z)²)).
-        var aux = r.BalanceLoss + r.EntropyLoss;
-        if (Router.Config.ZLossCoef > 0) aux = aux + Scalars.Of(Router.Config.ZLossCoef) * ZLoss(logits);
+        var aux = r.BalanceLoss.add(r.EntropyLoss, Scalars.One);
+        if (Router.Config.ZLossCoef > 0)
+            aux = aux.add(Scalars.Of(Router.Config.ZLossCoef) * ZLoss(logits), Scalars.One);
 
         // Ragged dispatch: (expert, token) pairs in expert-major order, one host sync for the counts.
         var pairs = r.Mask.t().nonzero();                                      // (P, 2): [expert, token]
@@ -176,11 +178,13 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         // y_t = Σ_j w_tj · E_j(h_t), added in place into fresh zeros (index_add would copy them first).
         var y = zeros_like(h);
         if (outs.Count > 0) y.index_add_(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), Scalars.Of(1.0));
-        if (r.ExtraWeights is { } extra) y.add_(CopyAndConstantExperts(h, extra));     // in place: no (T, d) copy
+        if (r.ExtraWeights is { } extra) y.add_(CopyAndConstantExperts(h, extra), Scalars.One);   // in place: no copy
         if (shared_experts.Count > 0)
         {
-            var shared = shared_experts.Select(se => se.forward(h)).Aggregate((a, c) => a + c);     // (T, d)
-            y = y + (shared_expert_gate is null ? shared : shared_expert_gate.forward(h).sigmoid() * shared);
+            var shared = shared_experts.Select(se => se.forward(h))
+                .Aggregate((a, c) => a.add(c, Scalars.One));                                 // (T, d)
+            y = y.add(shared_expert_gate is null ? shared : shared_expert_gate.forward(h).sigmoid() * shared,
+                Scalars.One);
         }
 
         // Measured later, with the forward's other layers (RoutingStatistics); the rule as routed, should it be
@@ -215,8 +219,8 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         long t = h.shape[0];
         var a = constant_gate!.forward(h).view(t, c, 2).softmax(-1);              // (T, c, 2): [a₁, a₂] per expert
         var wc = w.narrow(1, cp, c);                                                // (T, c)
-        y.add_((wc * a.select(2, 0)).sum([1], keepdim: true) * h);
-        return y.add_((wc * a.select(2, 1)).matmul(constant_values!));
+        y.add_((wc * a.select(2, 0)).sum([1], keepdim: true) * h, Scalars.One);
+        return y.add_((wc * a.select(2, 1)).matmul(constant_values!), Scalars.One);
     }
 
     /// <summary>After an optimizer step under balance: bias, each expert's bias moves by u against its load in the
@@ -241,7 +245,7 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         budgetOnHost = beta;
         // β̄ ← 0.8 β̄ + 0.2 β: the controller's recent average, which training ends on (FinishBudget).
         budgetAverage = budgetAverage is { } avg ? 0.8 * avg + 0.2 * beta : beta;
-        using (no_grad()) expert_budget.add_(Scalars.Of(step));          // ±rate or 0: three values
+        using (no_grad()) expert_budget.add_(Scalars.Of(step), Scalars.One);   // ±rate or 0: three values
         return beta;
     }
 

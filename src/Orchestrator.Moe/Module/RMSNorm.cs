@@ -21,7 +21,7 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var xf = x.to(ScalarType.Float32);            // mean of squares in float32 under bfloat16 (a no-op else)
-        var rms = rsqrt(xf.pow(Scalars.Of(2)).mean([-1], keepdim: true) + Scalars.Of(eps));
+        var rms = rsqrt(xf.pow(Scalars.Of(2)).mean([-1], keepdim: true).add(Scalars.Of(eps), Scalars.One));
         return ((xf * rms).to(x.dtype) * weight).MoveToOuterDisposeScope();
     }
 }

@@ -14,7 +14,7 @@ public sealed class RotaryEmbedding
         using var scope = NewDisposeScope();
         var inv = pow(theta, -arange(Scalars.Of(0), Scalars.Of(headDim), Scalars.Of(2), dtype: ScalarType.Float64)
             / Scalars.Of(headDim));   // (d_head/2)
-        var pos = arange(Scalars.Of(context), dtype: ScalarType.Float64);
+        var pos = Scalars.Arange(context, ScalarType.Float64);
         var freqs = outer(pos, inv);                                                         // (S, d_head/2)
         var emb = cat([freqs, freqs], -1);                                                   // (S, d_head)
         cos = emb.cos().to(dtype).to(device).DetachFromDisposeScope();
@@ -28,6 +28,6 @@ public sealed class RotaryEmbedding
         var c = cos.narrow(0, 0, s);
         var n = sin.narrow(0, 0, s);
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return x * c + rotated * n;
+        return (x * c).add(rotated * n, Scalars.One);
     }
 }

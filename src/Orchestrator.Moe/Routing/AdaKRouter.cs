@@ -64,11 +64,11 @@ public sealed class AdaKRouter(RouterConfig config, int experts) : Router(config
         if (allocatorLogits is null)
             k = full(probs.shape[0], Scalars.Of(settings.DefaultK), dtype: ScalarType.Int64, device: probs.device);
         else if (training || settings.Sample)
-            k = allocatorLogits.softmax(-1).multinomial(1).squeeze(1) + Scalars.Of(1);
+            k = allocatorLogits.softmax(-1).multinomial(1).squeeze(1).add(Scalars.One, Scalars.One);
         else
-            k = allocatorLogits.argmax(-1) + Scalars.Of(1);
+            k = allocatorLogits.argmax(-1).add(Scalars.One, Scalars.One);
         var (sorted, idx) = probs.sort(-1, descending: true);
-        var ranks = arange(Scalars.Of(Experts), device: probs.device).unsqueeze(0);      // (1, N)
+        var ranks = Scalars.Arange(Experts, device: probs.device).unsqueeze(0);           // (1, N)
         var keep = ranks.lt(k.unsqueeze(1)).to(probs.dtype);                       // (T, N): rank < k
         var mask = MaskFrom(idx, keep, Experts);
         var weights = MaskFrom(idx, Renormalise(sorted * keep), Experts);

@@ -31,7 +31,7 @@ public sealed class AdaptiveGatingRouter(RouterConfig config, int experts) : Rou
             var gap = vals.select(1, 0) - vals.select(1, 1);                                      // P1 − P2, (T,)
             // target_experts: T moved by β (T + β), so that the mean experts per token holds its target.
             var two = (Budget is null ? gap.le(Scalars.Of(threshold + Tolerance))
-                : gap.le(Budget + Scalars.Of(threshold + Tolerance)))
+                : gap.le(Budget.add(Scalars.Of(threshold + Tolerance), Scalars.One)))
                 .to(vals.dtype);
             keep = stack([ones_like(two), two], 1);                                                // (T, 2)
         }

@@ -58,7 +58,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
             // target_experts (LongCat-Flash's budget on zero-computation experts): chosen on z with −β on every
             // null logit, weighted on P = softmax(z).
             var nullOffset = cat([zeros(n, dtype: logits.dtype, device: logits.device), (-Budget).expand(m)]);
-            idx = (logits + nullOffset).topk(k, dim: -1).Item2;
+            idx = logits.add(nullOffset, Scalars.One).topk(k, dim: -1).Item2;
             vals = probs.gather(1, idx);
         }
         var isReal = idx.lt(Scalars.Of(n)).to(probs.dtype);              // (T, k)
@@ -69,7 +69,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
         // experts (MoE++); zero experts' weights are dropped. All-zero rows: 0/ε = 0.
         int extra = Copies + Constants;
         var isExtra = extra > 0 ? idx.ge(Scalars.Of(n + nullCount)).to(probs.dtype) : null;   // (T, k) copy/constant
-        var isOutput = isExtra is null ? isReal : isReal + isExtra;                       // (T, k)
+        var isOutput = isExtra is null ? isReal : isReal.add(isExtra, Scalars.One);        // (T, k)
         var kept = vals * isOutput;
         var w = kept / kept.sum(-1, keepdim: true).clamp_min(Scalars.Of(1e-9));
         var weights = MaskFrom(realIdx, w * isReal, n);
@@ -91,7 +91,7 @@ public sealed class NullExpertRouter(RouterConfig config, int experts) : Router(
             var fNull = f.narrow(0, n, m).mean();
             var pNull = pMean.narrow(0, n, m).mean();
             balance = Scalars.Of(Config.BalanceCoef * (n + m)) *
-                      ((f.narrow(0, 0, n) * pMean.narrow(0, 0, n)).sum() + Scalars.Of(m) * fNull * pNull);
+                      (f.narrow(0, 0, n) * pMean.narrow(0, 0, n)).sum().add(Scalars.Of(m) * fNull * pNull, Scalars.One);
         }
         else balance = SwitchBalance(f, probs);
         return new RouterOutput

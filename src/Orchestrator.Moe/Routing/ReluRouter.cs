@@ -54,7 +54,7 @@ public sealed class ReluRouter(RouterConfig config, int experts) : Router(config
         if (is_grad_enabled())
         {
             sparsity?.Dispose();                                         // owned here, outside any dispose scope
-            sparsity = (Scalars.Of(1) - mask.mean()).detach().DetachFromDisposeScope();
+            sparsity = mask.mean().negative().add(Scalars.One, Scalars.One).detach().DetachFromDisposeScope();
         }
         return new RouterOutput
         {

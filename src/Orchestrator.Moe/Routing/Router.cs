@@ -72,7 +72,7 @@ public abstract class Router
     public RouterOutput RouteWithBias(Tensor logits, Tensor? allocatorLogits, bool training, Tensor bias)
     {
         var padded = NullExperts > 0 ? cat([bias, zeros(NullExperts, dtype: bias.dtype, device: bias.device)]) : bias;
-        var chosen = Route(logits + padded, allocatorLogits, training);
+        var chosen = Route(logits.add(padded, Scalars.One), allocatorLogits, training);
         return new RouterOutput
         {
             Mask = chosen.Mask, Weights = Weights(chosen.Mask, logits), Probs = logits.softmax(-1),
@@ -89,7 +89,7 @@ public abstract class Router
         double mean = load.Average();
         var step = load.Select(l => (float)(rate * Math.Sign(mean - l))).ToArray();
         using var _ = no_grad();
-        bias.add_(tensor(step, device: bias.device));
+        bias.add_(tensor(step, device: bias.device), Scalars.One);
     }
 
     /// <summary>Called once after every optimizer step, on the first MoE layer's router, with every layer's router:

@@ -37,9 +37,9 @@ public sealed class TopPRouter(RouterConfig config, int experts) : Router(config
         var before = sorted.cumsum(-1) - sorted;
         // target_experts: p moved by β (p + β), so that the mean experts per token holds its target.
         var keep = Budget is null ? before.le(Scalars.Of(p + Tolerance))
-            : before.le(Budget + Scalars.Of(p + Tolerance));
+            : before.le(Budget.add(Scalars.Of(p + Tolerance), Scalars.One));
         if (maxExperts > 0)
-            keep = keep.logical_and(arange(Scalars.Of(Experts), device: probs.device).lt(Scalars.Of(maxExperts))
+            keep = keep.logical_and(Scalars.Arange(Experts, device: probs.device).lt(Scalars.Of(maxExperts))
                 .unsqueeze(0));
         var keepF = keep.to(probs.dtype);
         var mask = MaskFrom(idx, keepF, Experts);
