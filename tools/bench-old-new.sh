@@ -1,0 +1,31 @@
+#!/bin/bash
+# `make bench` of two builds, alternated in one script, so that a change's effect on a figure is read side by side
+# under the same machine load (README, Benchmarks).
+# Usage: tools/bench-old-new.sh OLD_REV [NEW_REV=HEAD] [RUNS=3] [BENCH_ARGS="model --default-size-only --rounds 9"]
+# Prints each run's per-router lines of the model bench (or the bench's last line otherwise), then the mean
+# telemetry cost of each build over its runs. Nothing else should run on the machine.
+set -u
+old=${1:?usage: tools/bench-old-new.sh OLD_REV [NEW_REV] [RUNS] [BENCH_ARGS]}
+new=${2:-HEAD}
+runs=${3:-3}
+args=${4:-model --default-size-only --rounds 9}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/bench-old-new.XXXXXX)
+for which in old new; do
+  rev=$([ "$which" = old ] && echo "$old" || echo "$new")
+  git clone -q "$repo" "$work/$which" && git -C "$work/$which" checkout -q "$rev"
+  (cd "$work/$which" && make setup > "$work/$which-setup.log" 2>&1) || { echo "setup of $rev failed"; exit 1; }
+done
+for run in $(seq "$runs"); do
+  for which in old new; do
+    (cd "$work/$which" && make bench ARGS="$args" > "$work/$which-$run.log" 2>&1) || echo "run $run $which failed"
+    echo "run $run $which:"
+    grep -E '^  [a-z_+]+ +k̄' "$work/$which-$run.log" | sed 's/  */ /g' || tail -1 "$work/$which-$run.log"
+  done
+done
+for which in old new; do
+  # "telemetry +2.6% [...]" on each router's line: the mean over routers and runs.
+  cat "$work/$which"-*.log | grep -oE 'telemetry [+-][0-9.]+%' | tr -d '+%' |
+    awk -v w="$which" '{s += $2; n++} END {if (n) printf "%s: mean telemetry cost %.2f%% over %d router-runs\n", w, s / n, n}'
+done
+echo "logs: $work"
