@@ -28,12 +28,13 @@ public sealed record RoutingSample(int Layer, int Experts, RouterOutput Routing,
 /// Tokens level only)].</summary>
 /// <remarks>On the CPU each TorchSharp call costs ~5–7 µs whatever its size (a kernel launch, a wrapper object,
 /// its dispose-scope entry), about as much as one of these kernels' work, so the layers are stacked and measured
-/// by one set of calls: ~25 calls a forward where each layer took ~25. Results are bit for bit a layer's own:
+/// by one set of calls: ~50 for a 4-layer forward where each layer took ~25. Results are bit for bit a layer's own:
 /// elementwise ops are exact whatever they are stacked with, integer counts (histogram, co-activation, experts
-/// per token) are exact in float32 in any order, and every float sum is still taken over the layer's own tensor
-/// with the shape and strides it had alone, so libtorch reduces it in the same order (a test checks each field
-/// against a layer measured alone). What the host can work out exactly (Σ experts per token is Σ load, null slots
-/// are T·k − Σ load) is not computed on the device.</remarks>
+/// per token) are exact in float32 in any order, column sums are reduced alike whatever rows surround them, and a
+/// float sum over a whole layer is a row of a batched reduction only where libtorch would sum the layer's own
+/// tensor in one pass too (<see cref="ReductionGrain"/>); a test checks each field against a layer measured alone.
+/// What the host can work out exactly (Σ experts per token is Σ load, null slots: T·k − Σ load) is not computed
+/// on the device.</remarks>
 public static class RoutingStatistics
 {
     /// <summary>libtorch's GRAIN_SIZE: a reduction over more elements than this is split between threads (the
