@@ -9,13 +9,8 @@ old=${1:?usage: tools/bench-old-new.sh OLD_REV [NEW_REV] [RUNS] [BENCH_ARGS]}
 new=${2:-HEAD}
 runs=${3:-3}
 args=${4:-model --default-size-only --rounds 9}
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/bench-old-new.XXXXXX)
-for which in old new; do
-  rev=$([ "$which" = old ] && echo "$old" || echo "$new")
-  git clone -q "$repo" "$work/$which" && git -C "$work/$which" checkout -q "$rev"
-  (cd "$work/$which" && make setup > "$work/$which-setup.log" 2>&1) || { echo "setup of $rev failed"; exit 1; }
-done
+name=bench-old-new
+source "$(dirname "$0")/old-new-builds.sh"
 for run in $(seq "$runs"); do
   for which in old new; do
     (cd "$work/$which" && make bench ARGS="$args" > "$work/$which-$run.log" 2>&1) || echo "run $run $which failed"

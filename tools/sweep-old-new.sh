@@ -7,13 +7,8 @@ old=${1:?usage: tools/sweep-old-new.sh OLD_REV [NEW_REV] [ROUNDS] [SPEC]}
 new=${2:-HEAD}
 rounds=${3:-2}
 spec=${4:-experiments/default.yaml}
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/sweep-old-new.XXXXXX)
-for which in old new; do
-  rev=$([ "$which" = old ] && echo "$old" || echo "$new")
-  git clone -q "$repo" "$work/$which" && git -C "$work/$which" checkout -q "$rev"
-  (cd "$work/$which" && make setup > "$work/$which-setup.log" 2>&1) || { echo "setup of $rev failed"; exit 1; }
-done
+name=sweep-old-new
+source "$(dirname "$0")/old-new-builds.sh"
 for round in $(seq "$rounds"); do
   for which in old new; do
     start=$(date +%s.%N)
