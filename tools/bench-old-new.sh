@@ -2,8 +2,9 @@
 # `make bench` of two builds, alternated in one script, so that a change's effect on a figure is read side by side
 # under the same machine load (README, Benchmarks).
 # Usage: tools/bench-old-new.sh OLD_REV [NEW_REV=HEAD] [RUNS=3] [BENCH_ARGS="model --default-size-only --rounds 9"]
-# Prints each run's per-router lines of the model bench (or the bench's last line otherwise), then the mean
-# telemetry cost of each build over its runs. Nothing else should run on the machine.
+# Prints each run's per-router lines of the model bench or the sweep bench's verdict line (the bench's last line
+# otherwise), then each build's mean telemetry cost (model) or overhead ratio (sweep) over its runs. Nothing else
+# should run on the machine.
 set -u
 old=${1:?usage: tools/bench-old-new.sh OLD_REV [NEW_REV] [RUNS] [BENCH_ARGS]}
 new=${2:-HEAD}
@@ -15,12 +16,16 @@ for run in $(seq "$runs"); do
   for which in old new; do
     (cd "$work/$which" && make bench ARGS="$args" > "$work/$which-$run.log" 2>&1) || echo "run $run $which failed"
     echo "run $run $which:"
-    grep -E '^  [a-z_+]+ +k̄' "$work/$which-$run.log" | sed 's/  */ /g' || tail -1 "$work/$which-$run.log"
+    grep -E '^  [a-z_+]+ +k̄|^sweep: overhead ratio' "$work/$which-$run.log" | sed 's/  */ /g' ||
+      tail -1 "$work/$which-$run.log"
   done
 done
 for which in old new; do
   # "telemetry +2.6% [...]" on each router's line: the mean over routers and runs.
   cat "$work/$which"-*.log | grep -oE 'telemetry [+-][0-9.]+%' | tr -d '+%' |
     awk -v w="$which" '{s += $2; n++} END {if (n) printf "%s: mean telemetry cost %.2f%% over %d router-runs\n", w, s / n, n}'
+  # "sweep round i/n: … overhead ratio 1.087; …" of the sweep bench: the mean over rounds and runs.
+  cat "$work/$which"-*.log | grep -oE '^sweep round .*overhead ratio [0-9.]+' | grep -oE '[0-9.]+$' |
+    awk -v w="$which" '{s += $1; n++} END {if (n) printf "%s: mean overhead ratio %.3f over %d sweeps\n", w, s / n, n}'
 done
 echo "logs: $work"

@@ -84,13 +84,28 @@ public static class WorkerExit
         return Path.GetFileNameWithoutExtension(exe) == "dotnet" && entry != null ? (exe, [entry]) : (exe, []);
     }
 
-    /// <summary>Workers run with the JIT's tiers off: a job's code is compiled optimised at its first call instead
-    /// of running unoptimised first. Measured on the sweep benchmark's jobs, their recipes took 20% less time
-    /// (`make bench ARGS=sweep` alternating both). Interactive commands keep the tiers: they answer ~0.15 s sooner.
-    /// A value set by the user is kept.</summary>
-    public const string TieredCompilation = "DOTNET_TieredCompilation";
+    /// <summary>The .NET runtime settings a worker runs with, as environment variables; a value the user set is
+    /// kept. Interactive commands keep the runtime's defaults.
+    /// - DOTNET_TieredCompilation=0: a job's code is compiled optimised at its first call instead of running
+    ///   unoptimised first. The sweep benchmark's recipes took 20% less time (`make bench ARGS=sweep`, alternated);
+    ///   interactive commands keep the tiers because they answer ~0.15 s sooner with them.
+    /// - DOTNET_gcConcurrent=0: no background GC, so no GC thread started while libtorch loads. A thread's start
+    ///   registers its thread-local destructors under the dynamic loader's lock, which libtorch's initialisers
+    ///   hold for the ~0.3–0.4 s of its load: the first job's data read (a large array, a background GC) waited for
+    ///   the whole load (gdb: the ".NET BGC" thread in __cxa_thread_atexit). A worker is a batch process; a
+    ///   blocking collection of its small managed heap costs it nothing it would feel.</summary>
+    public static IEnumerable<(string Name, string Value)> RuntimeSettings =>
+        runtimeDefaults.Select(s => (s.Name, Environment.GetEnvironmentVariable(s.Name) ?? s.Default));
 
-    public static string TieredCompilationSetting => Environment.GetEnvironmentVariable(TieredCompilation) ?? "0";
+    static readonly (string Name, string Default)[] runtimeDefaults =
+        [("DOTNET_TieredCompilation", "0"), ("DOTNET_gcConcurrent", "0")];
+
+    /// <summary>What this process runs with, for a job's provenance: "DOTNET_TieredCompilation=0
+    /// DOTNET_gcConcurrent=0; GC Batch" (the GC's latency mode: Batch when it never collects in the background).
+    /// </summary>
+    public static string RuntimeSettingsInEffect => string.Join(' ', runtimeDefaults.Select(s =>
+        $"{s.Name}={Environment.GetEnvironmentVariable(s.Name) ?? "unset"}")) +
+        $"; GC {System.Runtime.GCSettings.LatencyMode}";
 
     public static string Tail(string s, int max = 4000) => s.Length <= max ? s : s[^max..];
 

@@ -171,7 +171,7 @@ public sealed class LocalExecutor(DevicePool pool, string? workerCommand, double
         psi.ArgumentList.Add("--serve");
         foreach (var (k, v) in DevicePool.WorkerEnvironment(slot)) psi.Environment[k] = v;
         psi.Environment["ORCHESTRATOR_RESULTS"] = Paths.Results;
-        psi.Environment[WorkerExit.TieredCompilation] = WorkerExit.TieredCompilationSetting;
+        foreach (var (name, value) in WorkerExit.RuntimeSettings) psi.Environment[name] = value;
         psi.Environment["ORCHESTRATOR_PARENT_PID"] = Environment.ProcessId.ToString();
         var proc = new Process { StartInfo = psi, EnableRaisingEvents = true };
         proc.Exited += (_, _) => ended.Release();

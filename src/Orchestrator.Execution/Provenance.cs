@@ -10,17 +10,16 @@ public static class Provenance
     static string? Meta(string key) => typeof(Provenance).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .FirstOrDefault(a => a.Key == key)?.Value;
 
+    /// <summary>Everything but the commit, at the job's start; <see cref="AddCommit"/> adds it at its end.</summary>
     public static Dictionary<string, string> Collect(JobTicket job, string deviceName)
     {
         var torchAsm = typeof(TorchSharp.torch).Assembly;
-        var (commit, dirty) = Commit();
         return new Dictionary<string, string>
         {
-            ["git_commit"] = commit,
-            ["git_dirty"] = dirty.ToString().ToLowerInvariant(),
             ["spec"] = job.SpecPath,
             ["config_json"] = job.ConfigJson,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            ["dotnet_settings"] = WorkerExit.RuntimeSettingsInEffect,
             ["torchsharp"] = torchAsm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
                                  ?.Split('+')[0] ?? torchAsm.GetName().Version?.ToString() ?? "unknown",
             // The package the build referenced; the worker adds the libtorch it actually loaded (DeviceInfo).
@@ -32,6 +31,15 @@ public static class Provenance
             ["command_line"] = job.CommandLine,
             ["started_at"] = DateTime.UtcNow.ToString("O"),
         };
+    }
+
+    /// <summary>git_commit and git_dirty, added when the job has run: a served worker asks git (two processes)
+    /// only once libtorch has loaded (Worker.Serve), and the first job need not wait for it to begin.</summary>
+    public static void AddCommit(Dictionary<string, string> provenance)
+    {
+        var (commit, dirty) = Commit();
+        provenance["git_commit"] = commit;
+        provenance["git_dirty"] = dirty.ToString().ToLowerInvariant();
     }
 
     /// <summary>The source commit: from git, or where there is no repository (a bundle built by

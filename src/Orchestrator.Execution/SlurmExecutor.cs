@@ -145,7 +145,7 @@ public sealed class SlurmExecutor : IJobExecutor
             dir=$(dirname "$job")
             rm -f "$dir/exit_code"
             unset ORCHESTRATOR_PARENT_PID
-            export {{WorkerExit.TieredCompilation}}=${{{WorkerExit.TieredCompilation}}:-0}
+            {{string.Join("\n", WorkerExit.RuntimeSettings.Select(s => $"export {s.Name}=${{{s.Name}:-{s.Value}}}"))}}
             export ORCHESTRATOR_RESULTS={{Q(Paths.Results)}}
             cd {{Q(Paths.RepoRoot)}}
             {{command}} worker "$job" > "$dir/worker.log" 2> "$dir/stderr.log"

@@ -99,6 +99,11 @@ public class SlurmTests(LocalSlurm slurm)
         Assert.Contains("--requeue", script);
         Assert.Contains("#SBATCH --cpus-per-task=1", script);
         Assert.Contains("#SBATCH --time=00:30:00", script);
+        // The workers' .NET settings (WorkerExit.RuntimeSettings) reach the nodes, and the runs record them.
+        Assert.Contains("export DOTNET_TieredCompilation=${DOTNET_TieredCompilation:-0}\n", script);
+        Assert.Contains("export DOTNET_gcConcurrent=${DOTNET_gcConcurrent:-0}\n", script);
+        Assert.All(store.Query("SELECT json_extract(provenance_json, '$.dotnet_settings') FROM runs").Rows,
+            r => Assert.Equal("DOTNET_TieredCompilation=0 DOTNET_gcConcurrent=0; GC Batch", r[0]));
         Assert.Empty(Slurm.Queue()!.Keys.Where(k => ev.Concat(ft).Any(id => (string)id! == "slurm:" + k)));
 
         // make status shows the SLURM job ids.

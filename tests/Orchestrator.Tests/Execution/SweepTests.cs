@@ -101,6 +101,9 @@ public class SweepTests
         var prov = (string)store.Query("SELECT provenance_json FROM runs LIMIT 1").Rows[0][0]!;
         foreach (var key in new[] { "git_commit", "torchsharp", "libtorch", "dotnet", "device", "host", "seed", "command_line", "config_json" })
             Assert.Contains($"\"{key}\"", prov);
+        // Workers run with the JIT's tiers and the background GC off (WorkerExit.RuntimeSettings), and say so.
+        Assert.All(store.Query("SELECT json_extract(provenance_json, '$.dotnet_settings') FROM jobs").Rows,
+            r => Assert.Equal("DOTNET_TieredCompilation=0 DOTNET_gcConcurrent=0; GC Batch", r[0]));
         Assert.Equal(1L, Count(store, "SELECT count(*) FROM bases WHERE status = 'completed' AND length(checkpoint_sha256) = 64"));
         // Each router configuration's fine-tuned model is stored under results/, addressed by its hash, with its sha256.
         foreach (var run in spec.Runs)
