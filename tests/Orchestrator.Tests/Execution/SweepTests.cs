@@ -63,6 +63,14 @@ public class SweepTests
         Assert.Equal(2, summary.Completed);
         Assert.Single(Directory.GetDirectories(Paths.Checkpoints));                 // one base for both routers
         Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
+        // A job is handed over before the result of the job it reads is ingested (SweepRunner.Store): its ticket
+        // still names the sha256 of its input checkpoint, as the database recorded it.
+        var tickets = Directory.GetFiles(Paths.Jobs, "job.json", SearchOption.AllDirectories).Select(JobTicket.Load)
+            .Where(t => t.Input != null).ToList();
+        Assert.Equal(4, tickets.Count);                                              // 2 fine-tunes, 2 evaluations
+        foreach (var t in tickets)
+            Assert.Equal(store.Model(t.Kind == JobKind.Finetune ? JobKey.Base(t.Input!.Hash)
+                : JobKey.Finetune(t.Input!.Hash)).Sha256, t.Input!.Sha256);
         Assert.Equal(2L, Count(store, "SELECT count(*) FROM run_summary WHERE status = 'completed' AND eval_loss > 0 AND flops_per_token > 0 AND perplexity > 1"));
         Assert.Equal(4L, Count(store, "SELECT count(*) FROM usage_by_layer"));                          // 2 runs × 2 layers
         // Routing kept from the base model, measured for every layer of every run.
