@@ -35,9 +35,6 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
     /// <summary>Set when a job met a full disk: the sweep stops (DiskFull.cs).</summary>
     string? diskFull;
 
-    /// <summary>Jobs that finished with a result that is read but not yet ingested (<see cref="Store"/>).</summary>
-    readonly List<(JobNode Node, JobResult Result, double Took)> unstored = [];
-
     public SweepSummary Run(ExperimentSpec spec, SweepOptions opt) => Run(spec, opt, () => CreateExecutor(spec, opt));
 
     /// <summary>Runs the sweep on the given executor (created only if there is work to do).</summary>
@@ -103,14 +100,6 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
             executor.Anticipate(graph.Nodes.Count(n => n.State == NodeState.Waiting));
             foreach (var node in graph.Nodes.Where(n => n.State == NodeState.External)) Follow(node);
             foreach (var e in executor.Poll()) Handle(graph, e);
-            if (unstored.Count > 0)
-            {
-                // The slots the finished jobs freed take their next jobs before the results are ingested (3–30 ms
-                // each, ~80 ms for a first evaluation), so that a worker does not wait for the database. A dependent
-                // reads its input's sha256 from the result (WithInputSha).
-                try { Start(graph, executor, opt); }
-                finally { Store(); }
-            }
             if (diskFull != null) StopForFullDisk(graph, executor);
             view.Show(graph);
             if (heartbeat.Elapsed.TotalSeconds > opt.LeaseSeconds / 4)
@@ -229,30 +218,14 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
         node.ExecutorId = executorId;
     }
 
-    /// <summary>The sha256 recorded for the job's input checkpoint: by the database, or by the result of the job that
-    /// wrote it, not yet ingested; null while that job is still queued (SLURM): then the worker checks the manifest
-    /// written beside the checkpoint.</summary>
+    /// <summary>The sha256 the database recorded for the job's input checkpoint; null while the job that
+    /// writes it is still queued (SLURM): then the worker checks the manifest written beside it.</summary>
     JobTicket WithInputSha(JobTicket t)
     {
         if (t.Input is not { } input) return t;
         var model = t.Kind == JobKind.Finetune ? JobKey.Base(input.Hash) : JobKey.Finetune(input.Hash);
-        var sha = unstored.FirstOrDefault(u => u.Node.Key == model).Result is { } written
-            ? written.Artifacts.FirstOrDefault(a => a.Kind == "checkpoint")?.Sha256
-            : store.Jobs.Status(model).State == JobState.Completed ? store.Model(model).Sha256 : null;
+        var sha = store.Jobs.Status(model).State == JobState.Completed ? store.Model(model).Sha256 : null;
         return t with { Input = input with { Sha256 = sha } };
-    }
-
-    /// <summary>Ingests the finished jobs' results, each exactly once, in one transaction each. Until then a job
-    /// is done in the graph but running in the database: a sweep stopped in between runs it again.</summary>
-    void Store()
-    {
-        foreach (var (node, result, took) in unstored)
-        {
-            store.Ingest(result);
-            if (node.Kind == JobKind.Evaluate) completed++;
-            view.Say($"done  {node.Label} in {took:F0}s");
-        }
-        unstored.Clear();
     }
 
     /// <summary>Bases and fine-tunes are always retried when a wanted run needs them (a finished one is
@@ -331,8 +304,10 @@ public sealed class SweepRunner(ResultStore store, TextWriter output, bool? live
                     Ended(node, end with { Kind = JobEndKind.Failed, Reason = "result unusable: " + e.Message });
                     return;
                 }
+                store.Ingest(result);
                 node.State = NodeState.Done;
-                unstored.Add((node, result, took));
+                if (node.Kind == JobKind.Evaluate) completed++;
+                view.Say($"done  {node.Label} in {took:F0}s");
                 break;
             case JobEndKind.Failed when DiskFull.Describes(end.Reason):
                 diskFull ??= end.Reason;        // not the job's fault: interrupted, and the sweep stops

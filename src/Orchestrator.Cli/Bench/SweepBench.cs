@@ -55,8 +55,8 @@ public static class SweepBench
             var r = RunOnce(workerCommand);
             all.Add(r);
             log.WriteLine($"sweep round {i + 1}/{rounds}: {r.Jobs} jobs ({r.Processes} worker processes) in " +
-                $"{r.Wall:F1} s wall, {r.Recipe:F1} s inside recipes: overhead ratio {r.OverheadRatio:F3}; worker " +
-                $"start-up {r.Startup:F1} s, orchestrator {r.Orchestrator:F1} s");
+                $"{r.Wall:F2} s wall, {r.Recipe:F2} s inside recipes: overhead ratio {r.OverheadRatio:F3}; worker " +
+                $"start-up {r.Startup:F2} s, orchestrator {r.Orchestrator:F2} s");
         }
         double Median(Func<Round, double> f) => Statistics.Quantile(all.Select(f).Order().ToArray(), 0.5);
         var ci = Statistics.MedianInterval(all.Select(r => r.OverheadRatio).ToList());

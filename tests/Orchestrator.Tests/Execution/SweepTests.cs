@@ -63,8 +63,7 @@ public class SweepTests
         Assert.Equal(2, summary.Completed);
         Assert.Single(Directory.GetDirectories(Paths.Checkpoints));                 // one base for both routers
         Assert.Equal(1, log.ToString().Split('\n').Count(l => l.Contains("start pretrain")));
-        // A job is handed over before the result of the job it reads is ingested (SweepRunner.Store): its ticket
-        // still names the sha256 of its input checkpoint, as the database recorded it.
+        // Every ticket names the sha256 of its input checkpoint, as the database recorded it (the worker checks it).
         var tickets = Directory.GetFiles(Paths.Jobs, "job.json", SearchOption.AllDirectories).Select(JobTicket.Load)
             .Where(t => t.Input != null).ToList();
         Assert.Equal(4, tickets.Count);                                              // 2 fine-tunes, 2 evaluations
