@@ -21,12 +21,11 @@ public static class Worker
     {
         ParentDeath.KillMeWithParent();
         ResolveNativeEntryPoints();
-        // libtorch loads (~0.4 s) beside the first ticket's reading and data preparation, which do not need it: on
-        // two cores the first job starts that much sooner. It loads on a thread of its own, started before the load,
-        // and nothing else starts a thread or a process until it is loaded: a thread starting meanwhile waits for
-        // the dynamic loader's lock that libtorch's initialisers hold (RuntimeSettings), and a collection on the
-        // main thread then waits for that thread (seen with strace: the first ticket read ~0.3 s late, behind a
-        // thread-pool thread started for git). Git names the commit (two processes) after the load, on this thread.
+        // libtorch loads (~0.4 s) beside the first ticket's reading and data preparation, which do not need it. It
+        // loads on a thread of its own, and no other thread or process starts until it is loaded: a starting thread
+        // waits for the loader's lock that libtorch's initialisers hold, and a collection then waits for that thread
+        // (WorkerExit.RuntimeSettings; strace showed a thread-pool thread for git delay the first ticket ~0.3 s).
+        // So git names the commit (two processes) after the load, on this same thread.
         var loaded = new TaskCompletionSource();
         var loader = new Thread(() =>
         {
