@@ -20,6 +20,10 @@ public static class BenchGoal
 
     /// <summary>The interval as the logs print it.</summary>
     public static string Show(Interval ci, bool percent = false) =>
-        !ci.IsDefined ? "[n < 6]" : percent ? $"[{ci.Low:+0.0%;-0.0%}, {ci.High:+0.0%;-0.0%}]"
+        !ci.IsDefined ? "[n < 6]" : percent ? $"[{SignedPercent(ci.Low)}, {SignedPercent(ci.High)}]"
             : $"[{ci.Low:F2}, {ci.High:F2}]";
+
+    /// <summary>+1.2%, −0.4%, and 0.0% for what rounds to zero (a two-section format would print a tiny negative
+    /// as "-+0.0%").</summary>
+    public static string SignedPercent(double x) => x.ToString("+0.0%;-0.0%;0.0%");
 }

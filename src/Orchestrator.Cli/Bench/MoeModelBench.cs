@@ -15,13 +15,15 @@ namespace Orchestrator.Cli.Bench;
 /// backward, clipping, AdamW). Each router's wall-clock speed-up over top-k is set beside its FLOPs speed-up (from
 /// the experts its tokens actually used in that round): their ratio `efficiency` says how much of the saving the
 /// implementation realises (1 = all of it). Training MFU is set against a 2048² matmul timed in the same rounds.
-/// Candidates run interleaved, round by round (reversed every other round), and medians are reported.</summary>
+/// A round measures each candidate in a block of its own beside top-k (MeasureBlock), candidates in reversed order
+/// every other round; each ratio is the block's, and medians over rounds are reported.</summary>
 public static class MoeModelBench
 {
     public sealed record Options(int Rounds = 9, int Warmup = 2, double GateScale = 2, bool Large = true);
 
-    /// <summary>Inference forwards per round with and without telemetry: a forward is ~50 ms against a ~180 ms
-    /// training step, so five of each cost little and steady the telemetry figure, a difference of a few %.</summary>
+    /// <summary>Inference forwards per block and model with and without telemetry: a forward is ~45 ms against a
+    /// ~150 ms training step, so five of each cost little and steady the telemetry figure, a difference of a few %.
+    /// </summary>
     const int InferencePairs = 5;
 
     sealed record Size(string Name, ModelConfig Model, int Batch);
@@ -38,6 +40,11 @@ public static class MoeModelBench
         public List<double> Training { get; } = [];
         public List<double> Flops { get; } = [];
         public List<double> MeanK { get; } = [];
+        /// <summary>Top-k's times in the same blocks as this candidate's (one per round each): the other side of
+        /// each round's ratio, measured back to back with it.</summary>
+        public List<double> TopInference { get; } = [];
+        public List<double> TopTelemetry { get; } = [];
+        public List<double> TopTraining { get; } = [];
     }
 
     public static JsonObject Run(Options o, TextWriter log)
@@ -55,8 +62,8 @@ public static class MoeModelBench
             {
                 ["rounds"] = o.Rounds, ["warmup"] = o.Warmup, ["threads"] = get_num_threads(),
                 ["gate_scale"] = o.GateScale,
-                ["statistic"] = "times: median ms over interleaved rounds; ratios: median over rounds of each " +
-                                "round's ratio",
+                ["statistic"] = "times: median ms over rounds; ratios: median over rounds of each round's " +
+                                "ratio, top-k and the router timed back to back in one block",
                 ["flops"] = "analytic forward FLOPs per token from the experts used (FlopsCounter); training ×3",
             },
         };
@@ -120,11 +127,13 @@ public static class MoeModelBench
         for (int round = 0; round < o.Warmup + o.Rounds; round++)
         {
             bool keep = round >= o.Warmup;
-            var order = round % 2 == 0 ? candidates : Enumerable.Reverse(candidates).ToList();
+            var others = candidates.Skip(1).ToList();
+            var order = round % 2 == 0 ? others : Enumerable.Reverse(others).ToList();
             var sw = Stopwatch.StartNew();
             using (NewDisposeScope()) a.matmul(b).sum().item<float>();
             if (keep) matmul.Add(sw.Elapsed.TotalMilliseconds);
-            foreach (var cand in order) Measure(cand, tokens, keep);
+            for (int i = 0; i < order.Count; i++)
+                MeasureBlock(candidates[0], order[i], tokens, keep, first: (round + i) % 2, topFlops: i == 0);
         }
         static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
         double peak = 2.0 * Math.Pow(2048, 3) / (Median(matmul) / 1000);                 // FLOP/s
@@ -135,27 +144,29 @@ public static class MoeModelBench
         log.WriteLine($"MoE model {size.Name}: {c.Layers} layers, d_model {c.DModel}, {c.Experts} experts of " +
                       $"{c.ExpertHidden}, batch {size.Batch}×{c.Context}, {get_num_threads()} threads, median of " +
                       $"{o.Rounds} rounds; matmul peak {peak / 1e9:F1} GFLOP/s");
-        // Ratios are taken within each round (top-k and the candidate timed minutes apart at most, under the same
+        // Ratios are taken within each round's block (top-k and the candidate timed back to back, under the same
         // load), then their median: a machine that slows down for a while moves both sides of a ratio together.
         static double Paired(List<double> over, List<double> under) =>
             Median(over.Zip(under, (a, b) => a / b).ToList());
         // Each round's efficiency: that round's wall-clock speed-up over top-k ÷ its FLOPs speed-up. Their median is
         // the estimate; its distribution-free interval (order statistics) decides the verdict against the goal.
-        static List<double> Efficiencies(Candidate top, Candidate c, Func<Candidate, List<double>> times) =>
-            Enumerable.Range(0, c.Flops.Count).Select(i => times(top)[i] / times(c)[i] / (top.Flops[i] / c.Flops[i]))
-                .ToList();
+        List<double> Efficiencies(Candidate c, Func<Candidate, List<double>> times,
+            Func<Candidate, List<double>> topTimes) => c == top ? Enumerable.Repeat(1.0, c.Flops.Count).ToList()
+                : Enumerable.Range(0, c.Flops.Count)
+                    .Select(i => topTimes(c)[i] / times(c)[i] / (top.Flops[i] / c.Flops[i])).ToList();
         var verdicts = new Dictionary<string, List<string>> { ["met"] = [], ["not_met"] = [], ["inconclusive"] = [] };
         foreach (var cand in candidates)
         {
             double flopsSpeedup = Paired(top.Flops, cand.Flops);
-            double inf = Paired(top.Inference, cand.Inference);
-            double train = Paired(top.Training, cand.Training);
+            bool isTop = cand == top;
+            double inf = isTop ? 1 : Paired(cand.TopInference, cand.Inference);
+            double train = isTop ? 1 : Paired(cand.TopTraining, cand.Training);
             double telemetry = Median(cand.TelemetryRatios) - 1;
-            double infTelemetry = Paired(top.Telemetry, cand.Telemetry);
+            double infTelemetry = isTop ? 1 : Paired(cand.TopTelemetry, cand.Telemetry);
             double mfu = 3 * Median(cand.Flops) * tokensPerStep / (Median(cand.Training) / 1000) / peak;
-            var infCi = Statistics.MedianInterval(Efficiencies(top, cand, c => c.Inference));
-            var telInfCi = Statistics.MedianInterval(Efficiencies(top, cand, c => c.Telemetry));
-            var trainCi = Statistics.MedianInterval(Efficiencies(top, cand, c => c.Training));
+            var infCi = Statistics.MedianInterval(Efficiencies(cand, c => c.Inference, c => c.TopInference));
+            var telInfCi = Statistics.MedianInterval(Efficiencies(cand, c => c.Telemetry, c => c.TopTelemetry));
+            var trainCi = Statistics.MedianInterval(Efficiencies(cand, c => c.Training, c => c.TopTraining));
             var telCi = Statistics.MedianInterval(cand.TelemetryRatios.Select(x => x - 1).ToList());
             routers[cand.Name] = new JsonObject
             {
@@ -164,6 +175,10 @@ public static class MoeModelBench
                 ["inference_ms"] = Math.Round(Median(cand.Inference), 3),
                 ["inference_with_telemetry_ms"] = Math.Round(Median(cand.Telemetry), 3),
                 ["training_step_ms"] = Math.Round(Median(cand.Training), 3),
+                // Top-k's times in this router's blocks: the other side of its ratios (medians over rounds).
+                ["top_k_inference_ms"] = isTop ? null : Math.Round(Median(cand.TopInference), 3),
+                ["top_k_inference_with_telemetry_ms"] = isTop ? null : Math.Round(Median(cand.TopTelemetry), 3),
+                ["top_k_training_step_ms"] = isTop ? null : Math.Round(Median(cand.TopTraining), 3),
                 ["flops_speedup_vs_top_k"] = Math.Round(flopsSpeedup, 4),
                 ["inference_speedup_vs_top_k"] = Math.Round(inf, 4),
                 ["training_speedup_vs_top_k"] = Math.Round(train, 4),
@@ -188,7 +203,7 @@ public static class MoeModelBench
             log.WriteLine($"  {cand.Name,-16} k̄ {Median(cand.MeanK):F3}  FLOPs ×{flopsSpeedup:F3}  " +
                           $"inference ×{inf:F3} (efficiency {inf / flopsSpeedup:F3} {Show(infCi)}; with telemetry " +
                           $"{infTelemetry / flopsSpeedup:F3} {Show(telInfCi)})  training ×{train:F3} (efficiency " +
-                          $"{train / flopsSpeedup:F3} {Show(trainCi)})  telemetry {telemetry:+0.0%;-0.0%} " +
+                          $"{train / flopsSpeedup:F3} {Show(trainCi)})  telemetry {SignedPercent(telemetry)} " +
                           $"{Show(telCi, percent: true)}  MFU {mfu:P1}");
         }
         log.WriteLine($"  goals (efficiency with telemetry ≥ {EfficiencyGoal}, telemetry ≤ " +
@@ -241,54 +256,75 @@ public static class MoeModelBench
         return model;
     }
 
-    static void Measure(Candidate cand, Tensor tokens, bool keep)
+    /// <summary>One block of a round: top-k and a candidate measured back to back — InferencePairs forwards of each
+    /// with and without telemetry, alternating model and telemetry, then two training steps of each — so that each
+    /// ratio of the round is taken between times measured within a second of each other (the machine's speed
+    /// drifts over seconds by more than the few % being measured). first: which of the two goes first (0: top-k).
+    /// Top-k is measured in every block: its own figures are the medians over all of them.</summary>
+    static void MeasureBlock(Candidate top, Candidate cand, Tensor tokens, bool keep, int first, bool topFlops)
     {
-        var model = cand.Model;
+        Candidate[] pair = first == 0 ? [top, cand] : [cand, top];
         long s = tokens.shape[1];
-        model.eval();
+        var plain = pair.ToDictionary(c => c, _ => new List<double>());
+        var measured = pair.ToDictionary(c => c, _ => new List<double>());
+        foreach (var c in pair) c.Model.eval();
         using (no_grad())
-        {
-            // With and without the evaluator's telemetry, pairs in alternating order (a second forward finds warm
-            // caches); the round's figure for each is the median of its InferencePairs forwards.
-            var (plain, measured) = (new List<double>(), new List<double>());
-            for (int pair = 0; pair < InferencePairs; pair++)
-            {
-                foreach (var withTelemetry in pair % 2 == 0 ? [false, true] : new[] { true, false })
+            for (int p = 0; p < InferencePairs; p++)
+                foreach (var c in p % 2 == 0 ? pair : pair.Reverse())
                 {
-                    using var scope = NewDisposeScope();
-                    var sw = Stopwatch.StartNew();
-                    var output = model.Forward(tokens, withTelemetry ? TelemetryLevel.Summary : TelemetryLevel.None);
-                    output.Logits.sum().item<float>();                          // one sync, as a caller makes
-                    (withTelemetry ? measured : plain).Add(sw.Elapsed.TotalMilliseconds);
-                    if (!keep || !withTelemetry || pair > 0) continue;
-                    var perLayer = output.Telemetry.Select(t => t.MeanExpertsPerToken).ToList();
-                    cand.MeanK.Add(perLayer.Average());
-                    cand.Flops.Add(FlopsCounter.PerToken(model.Config, model.NullExperts, model.AllocatorLayers,
-                        perLayer, FlopsCounter.MeanContext((int)s)).FlopsPerToken);
+                    // With and without the evaluator's telemetry, in alternating order (a second forward finds warm
+                    // caches); each pair's ratio is a sample of the telemetry cost (a ~1% effect under ±5% noise).
+                    foreach (var withTelemetry in p % 2 == 0 ? [false, true] : new[] { true, false })
+                    {
+                        using var scope = NewDisposeScope();
+                        var sw = Stopwatch.StartNew();
+                        var level = withTelemetry ? TelemetryLevel.Summary : TelemetryLevel.None;
+                        var output = c.Model.Forward(tokens, level);
+                        output.Logits.sum().item<float>();                          // one sync, as a caller makes
+                        (withTelemetry ? measured : plain)[c].Add(sw.Elapsed.TotalMilliseconds);
+                        // FLOPs from the experts the tokens used: once a round for each (top-k: in its first block).
+                        if (!keep || !withTelemetry || p > 0 || (c == top && !topFlops)) continue;
+                        var perLayer = output.Telemetry.Select(t => t.MeanExpertsPerToken).ToList();
+                        c.MeanK.Add(perLayer.Average());
+                        c.Flops.Add(FlopsCounter.PerToken(c.Model.Config, c.Model.NullExperts,
+                            c.Model.AllocatorLayers, perLayer, FlopsCounter.MeanContext((int)s)).FlopsPerToken);
+                    }
+                    if (keep) c.TelemetryRatios.Add(measured[c][^1] / plain[c][^1]);
                 }
-                // The pair's own ratio: its two forwards ran back to back, so a slower spell of the machine moves
-                // both. The median of every round's pairs is the telemetry cost (a ~1% effect under ±5% noise).
-                if (keep) cand.TelemetryRatios.Add(measured[^1] / plain[^1]);
-            }
-            if (keep)
-            {
-                cand.Inference.Add(plain.Order().ElementAt(plain.Count / 2));
-                cand.Telemetry.Add(measured.Order().ElementAt(measured.Count / 2));
-            }
-        }
-        model.train();
-        using (NewDisposeScope())
-        {
-            var sw = Stopwatch.StartNew();
-            var output = model.Forward(tokens.narrow(1, 0, s - 1));
-            var logits = output.Logits;
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]),
-                tokens.narrow(1, 1, s - 1).reshape(-1)).add(output.AuxLoss, Scalars.One);
-            loss.backward();
-            cand.Optimizer.ClipGradNorm(1.0);
-            cand.Optimizer.Step(1e-6);
-            cand.Optimizer.ZeroGrad();
-            if (keep) cand.Training.Add(sw.Elapsed.TotalMilliseconds);
-        }
+        // Training steps in the order A B B A, each side's figure the mean of its two: a single step is ~150 ms, and
+        // a drift of the machine's speed across the four moves both sides alike.
+        var training = pair.ToDictionary(c => c, _ => 0.0);
+        foreach (var c in pair.Concat(pair.Reverse())) training[c] += TrainingStep(c, tokens) / 2;
+        if (!keep) return;
+        static double Mid(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        cand.Inference.Add(Mid(plain[cand]));
+        cand.Telemetry.Add(Mid(measured[cand]));
+        cand.Training.Add(training[cand]);
+        cand.TopInference.Add(Mid(plain[top]));
+        cand.TopTelemetry.Add(Mid(measured[top]));
+        cand.TopTraining.Add(training[top]);
+        top.Inference.Add(Mid(plain[top]));
+        top.Telemetry.Add(Mid(measured[top]));
+        top.Training.Add(training[top]);
+    }
+
+    /// <summary>A training step (forward, backward, clipping, AdamW): its milliseconds. The rate is 0: AdamW does all
+    /// its work and the weights stay as built: every router routes the same weights all through the rounds, however
+    /// many steps each took (top-k takes one block's steps per candidate).</summary>
+    static double TrainingStep(Candidate c, Tensor tokens)
+    {
+        long s = tokens.shape[1];
+        c.Model.train();
+        using var scope = NewDisposeScope();
+        var sw = Stopwatch.StartNew();
+        var output = c.Model.Forward(tokens.narrow(1, 0, s - 1));
+        var logits = output.Logits;
+        var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]),
+            tokens.narrow(1, 1, s - 1).reshape(-1)).add(output.AuxLoss, Scalars.One);
+        loss.backward();
+        c.Optimizer.ClipGradNorm(1.0);
+        c.Optimizer.Step(0);
+        c.Optimizer.ZeroGrad();
+        return sw.Elapsed.TotalMilliseconds;
     }
 }
