@@ -20,6 +20,7 @@ namespace Orchestrator.Cli
 
         public static int Run(string[] args)
         {
+            Orchestrator.Execution.NativeHeap.Configure();
             Orchestrator.Moe.Routing.Routers.Register();
             var root = BuildRoot();
             var parsed = root.Parse(args);

@@ -20,6 +20,7 @@ public static class Provenance
             ["config_json"] = job.ConfigJson,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["dotnet_settings"] = WorkerExit.RuntimeSettingsInEffect,
+            ["malloc_settings"] = NativeHeap.Settings,
             ["torchsharp"] = torchAsm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
                                  ?.Split('+')[0] ?? torchAsm.GetName().Version?.ToString() ?? "unknown",
             // The package the build referenced; the worker adds the libtorch it actually loaded (DeviceInfo).

@@ -49,9 +49,7 @@ public static class Worker
             GC.Collect();
             // …and glibc gives the freed heap back, so that the next job's peak memory (counted from the resident set
             // at its start) does not carry this one's.
-            if (OperatingSystem.IsLinux())
-                try { malloc_trim(0); }
-                catch (EntryPointNotFoundException) { }      // not glibc
+            NativeHeap.Trim();
         }
         return 0;
     }
@@ -166,9 +164,6 @@ public static class Worker
         if (OperatingSystem.IsLinux()) _exit(code);
         Environment.Exit(code);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    static extern int malloc_trim(nuint pad);
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "_exit")]
     static extern void _exit(int status);

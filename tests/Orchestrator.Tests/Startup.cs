@@ -2,11 +2,16 @@ using System.Runtime.CompilerServices;
 
 namespace Orchestrator.Tests;
 
-/// <summary>What the CLI does at start-up, done once for the test assembly: the routers are registered.</summary>
+/// <summary>What the CLI does at start-up, done once for the test assembly: the native heap's thresholds are set and
+/// the routers are registered.</summary>
 static class Startup
 {
     [ModuleInitializer]
-    internal static void RegisterRouters() => Orchestrator.Moe.Routing.Routers.Register();
+    internal static void Start()
+    {
+        Orchestrator.Execution.NativeHeap.Configure();
+        Orchestrator.Moe.Routing.Routers.Register();
+    }
 }
 
 /// <summary>Router configurations for tests that sweep several routers with one set of knobs.</summary>
