@@ -18,17 +18,17 @@ public class NativeHeapTests
     }
 
     [Fact]
-    public void Blocks_under_the_threshold_come_from_the_heap_and_larger_ones_are_mapped()
+    public void Blocks_under_the_threshold_come_from_the_heap()
     {
         if (!OperatingSystem.IsLinux()) return;
         // The test assembly configures the heap at its start, as the CLI (and so every worker) does.
         Assert.Equal($"mmap_threshold={NativeHeap.MmapThreshold} trim_threshold={NativeHeap.TrimThreshold}",
             NativeHeap.Settings);
-        // A 4 MiB activation — above glibc's initial 128 KiB threshold — is reused heap, not fresh pages…
+        // A 4 MiB activation — above glibc's initial 128 KiB threshold, so mapped in a fresh process with glibc's
+        // defaults — is heap, reused once freed, not fresh pages. (A block above the threshold is mapped only when
+        // the heap's free top cannot hold it, which after other tests' work it may: no assertion either way.)
         Assert.False(MappedBlock(4 << 20));
         Assert.False(MappedBlock(NativeHeap.MmapThreshold - (1 << 20)));
-        // …and a block above 32 MiB is still mapped (and unmapped when freed), so the check can tell them apart.
-        Assert.True(MappedBlock(NativeHeap.MmapThreshold + (1 << 20)));
     }
 
     [Fact]

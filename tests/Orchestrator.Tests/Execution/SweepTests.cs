@@ -113,7 +113,8 @@ public class SweepTests
             r => Assert.Equal("DOTNET_TieredCompilation=0 DOTNET_gcConcurrent=0; GC Batch", r[0]));
         // …and with the native heap's fixed thresholds (NativeHeap), set by the CLI every worker runs.
         Assert.All(store.Query("SELECT json_extract(provenance_json, '$.malloc_settings') FROM jobs").Rows,
-            r => Assert.Equal($"mmap_threshold={NativeHeap.MmapThreshold} trim_threshold={NativeHeap.TrimThreshold}", r[0]));
+            r => Assert.Equal($"mmap_threshold={NativeHeap.MmapThreshold} trim_threshold={NativeHeap.TrimThreshold}",
+                r[0]));
         Assert.Equal(1L, Count(store, "SELECT count(*) FROM bases WHERE status = 'completed' AND length(checkpoint_sha256) = 64"));
         // Each router configuration's fine-tuned model is stored under results/, addressed by its hash, with its sha256.
         foreach (var run in spec.Runs)
