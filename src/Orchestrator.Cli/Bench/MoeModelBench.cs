@@ -228,7 +228,7 @@ public static class MoeModelBench
             {
                 ["efficiency_at_least"] = EfficiencyGoal, ["telemetry_cost_at_most"] = TelemetryGoal,
                 ["rule"] = "met: the 95% interval of the median lies on the goal's side; not met: on the other " +
-                           "side; inconclusive: it spans the goal (or too few rounds for an interval: < 6)",
+                           "side; inconclusive: it spans the goal (or too few samples for an interval: < 6)",
                 ["met"] = new JsonArray(verdicts["met"].Select(v => (JsonNode)v!).ToArray()),
                 ["not_met"] = new JsonArray(verdicts["not_met"].Select(v => (JsonNode)v!).ToArray()),
                 ["inconclusive"] = new JsonArray(verdicts["inconclusive"].Select(v => (JsonNode)v!).ToArray()),
