@@ -200,10 +200,12 @@ public static class Protocol
         JsonSerializer.Serialize(JsonSerializer.Deserialize<JobResult>(text, Json), Json);
     }
 
+    /// <summary>Writes a file whole or not at all. The temporary file is this writer's own: two processes writing
+    /// the same file at once (two orchestrators recording one corpus) each rename a complete copy.</summary>
     public static void WriteAtomically(string path, string text)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var tmp = path + ".tmp";
+        var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         File.WriteAllText(tmp, text);
         File.Move(tmp, path, true);
     }

@@ -108,4 +108,18 @@ public class ProtocolTests
             Protocol.Json);
         Assert.Equal("e", System.Text.Json.JsonSerializer.Deserialize<JobResult>(text, Protocol.Json)!.Subject);
     }
+
+    [Fact]
+    public void Writers_of_one_file_at_once_each_leave_it_whole()
+    {
+        // Two orchestrators on one results folder record the same corpus digest at the same moment: with one shared
+        // temporary name, one writer's rename took the other's file away from under it ("Could not find file").
+        var dir = Directory.CreateTempSubdirectory("orch-atomic").FullName;
+        var path = Path.Combine(dir, "digest.txt");
+        var texts = Enumerable.Range(0, 8).Select(i => new string((char)('a' + i), 100_000)).ToArray();
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 4 },
+            i => Protocol.WriteAtomically(path, texts[i % texts.Length]));
+        Assert.Contains(File.ReadAllText(path), texts);
+        Assert.Equal(["digest.txt"], Directory.GetFiles(dir).Select(Path.GetFileName));
+    }
 }
