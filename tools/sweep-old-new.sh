@@ -1,21 +1,30 @@
 #!/bin/bash
 # `make sweep` of two builds, alternated in one script, each run in a fresh results folder (README, Benchmarks).
-# Usage: tools/sweep-old-new.sh OLD_REV [NEW_REV=HEAD] [ROUNDS=2] [SPEC=experiments/default.yaml]
-# Prints one line per run: round, build, exit code, wall seconds. Nothing else should run on the machine.
+# Usage: tools/sweep-old-new.sh OLD_REV [NEW_REV=HEAD] [ROUNDS=2] [SPEC=experiments/default.yaml] [ARGS=""]
+# ARGS overrides the spec as `make sweep ARGS=...` does, e.g. "pretrain.steps=300 seeds=[0]" for a shorter sweep.
+# Prints one line per run: round, build, exit code, wall seconds, and the seconds its workers spent inside the
+# recipes of each job kind (jobs.provenance_json's recipe_seconds). Nothing else should run on the machine.
 set -u
-old=${1:?usage: tools/sweep-old-new.sh OLD_REV [NEW_REV] [ROUNDS] [SPEC]}
+old=${1:?usage: tools/sweep-old-new.sh OLD_REV [NEW_REV] [ROUNDS] [SPEC] [ARGS]}
 new=${2:-HEAD}
 rounds=${3:-2}
 spec=${4:-experiments/default.yaml}
+overrides=${5:-}
 name=sweep-old-new
 source "$(dirname "$0")/old-new-builds.sh"
+recipes="SELECT kind || ' ' || printf('%.1f', sum(json_extract(provenance_json, '$.recipe_seconds'))) || ' s'"
+recipes="$recipes FROM jobs GROUP BY kind ORDER BY kind"
 for round in $(seq "$rounds"); do
   for which in old new; do
+    results="$work/results-$which-$round"
     start=$(date +%s.%N)
-    (cd "$work/$which" && ORCHESTRATOR_RESULTS="$work/results-$which-$round" make sweep SPEC="$spec" \
+    (cd "$work/$which" && ORCHESTRATOR_RESULTS="$results" make sweep SPEC="$spec" ARGS="$overrides" \
       > "$work/$which-$round.log" 2>&1)
     rc=$?
-    echo "round $round $which rc=$rc $(echo "$(date +%s.%N) - $start" | bc) s"
+    wall=$(echo "$(date +%s.%N) - $start" | bc)
+    jobs=$(cd "$work/$which" && ORCHESTRATOR_RESULTS="$results" make -s query SQL="$recipes" FORMAT=csv 2>/dev/null |
+      tail -n +2 | paste -sd, -)
+    echo "round $round $which rc=$rc $wall s; recipes: $jobs"
   done
 done
 echo "logs and results: $work"
