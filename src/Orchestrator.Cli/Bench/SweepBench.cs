@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Orchestrator.Analysis;
@@ -38,11 +37,17 @@ public static class SweepBench
     public const double OverheadGoal = 1.1;
 
     /// <summary>One round's figures: the sweep's wall time, the time inside recipes and inside the workers' start-up
-    /// (seconds), the jobs and the worker processes that ran them.</summary>
-    public sealed record Round(double Wall, double Recipe, double Startup, int Jobs, int Processes)
+    /// (seconds), the jobs and the worker processes that ran them; and the same wall time along the sweep's timeline
+    /// (jobs run one at a time): before the first recipe starts, between one recipe's end and the next one's start
+    /// (result, ingest, hand-over, start-up), and after the last recipe ends. Before + Σ recipes + between + after =
+    /// wall, from the workers' clock readings at each recipe's end (jobs.provenance_json's finished_at).</summary>
+    public sealed record Round(double Wall, double Recipe, double Startup, int Jobs, int Processes,
+        double BeforeFirst, double Between, double AfterLast)
     {
         public double Orchestrator => Wall - Recipe - Startup;
         public double OverheadRatio => Wall / Recipe;
+        /// <summary>Mean time between one recipe's end and the next one's start.</summary>
+        public double Handover => Jobs > 1 ? Between / (Jobs - 1) : 0;
     }
 
     /// <summary>`rounds` sweeps, each in a fresh scratch results folder; the figures are medians over rounds, and
@@ -56,7 +61,9 @@ public static class SweepBench
             all.Add(r);
             log.WriteLine($"sweep round {i + 1}/{rounds}: {r.Jobs} jobs ({r.Processes} worker processes) in " +
                 $"{r.Wall:F2} s wall, {r.Recipe:F2} s inside recipes: overhead ratio {r.OverheadRatio:F3}; worker " +
-                $"start-up {r.Startup:F2} s, orchestrator {r.Orchestrator:F2} s");
+                $"start-up {r.Startup:F2} s, orchestrator {r.Orchestrator:F2} s; before the first recipe " +
+                $"{r.BeforeFirst:F2} s, between recipes {r.Between:F2} s ({r.Handover * 1000:F0} ms a hand-over), " +
+                $"after the last {r.AfterLast:F2} s");
         }
         double Median(Func<Round, double> f) => Statistics.Quantile(all.Select(f).Order().ToArray(), 0.5);
         var ci = Statistics.MedianInterval(all.Select(r => r.OverheadRatio).ToList());
@@ -76,6 +83,12 @@ public static class SweepBench
             ["compute_seconds"] = Math.Round(Median(r => r.Recipe), 2),
             ["worker_startup_seconds"] = Math.Round(Median(r => r.Startup), 2),
             ["orchestrator_seconds"] = Math.Round(Median(r => r.Orchestrator), 2),
+            // The timeline: the first recipe waits for a worker process and its libtorch; each next one waits for
+            // the previous job's result to be stored and its own ticket to arrive.
+            ["before_first_recipe_seconds"] = Math.Round(Median(r => r.BeforeFirst), 2),
+            ["between_recipes_seconds"] = Math.Round(Median(r => r.Between), 2),
+            ["handover_ms"] = Math.Round(Median(r => r.Handover) * 1000, 1),
+            ["after_last_recipe_seconds"] = Math.Round(Median(r => r.AfterLast), 2),
             ["overhead_ratio"] = Math.Round(ci.Estimate, 3),
             ["overhead_ratio_interval"] = BenchGoal.Bounds(ci, 3),
             ["overhead_ratio_per_round"] = new JsonArray(all.Select(r => (JsonNode)Math.Round(r.OverheadRatio, 3))
@@ -95,19 +108,28 @@ public static class SweepBench
             var first = spec.Runs[0].Typed;
             Orchestrator.Training.Data.Dataset.Prepare(first.Data, first.Model);
             using var store = ResultStore.Open(Paths.Database);
-            var clock = Stopwatch.StartNew();
+            // Wall time by the system clock, which the workers' finished_at readings share.
+            var start = DateTime.UtcNow;
             var summary = new SweepRunner(store, TextWriter.Null, live: false).Run(spec,
                 new SweepOptions(WorkerCommand: workerCommand));
-            double wall = clock.Elapsed.TotalSeconds;
+            var end = DateTime.UtcNow;
             if (summary.ExitCode != 0) throw new InvalidOperationException("the benchmark sweep failed: " +
                 string.Join("; ", summary.Failures));
             var jobs = store.Query("""
                 SELECT json_extract(provenance_json, '$.recipe_seconds'),
-                       json_extract(provenance_json, '$.startup_seconds'), executor_job_id
+                       json_extract(provenance_json, '$.startup_seconds'), executor_job_id,
+                       json_extract(provenance_json, '$.finished_at')
                 FROM jobs WHERE state = 'completed'
-                """).Rows.Select(r => (recipe: Number(r[0]), startup: Number(r[1]), process: (string?)r[2])).ToList();
-            return new Round(wall, jobs.Sum(j => j.recipe), jobs.Sum(j => j.startup), jobs.Count,
-                jobs.Select(j => j.process).Distinct().Count());
+                """).Rows.Select(r => (recipe: Number(r[0]), startup: Number(r[1]), process: (string?)r[2],
+                    end: DateTime.Parse((string)r[3]!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)))
+                .OrderBy(j => j.end).ToList();
+            double Seconds(DateTime from, DateTime to) => (to - from).TotalSeconds;
+            // Recipe i ran from end_i − recipe_i to end_i; jobs run one at a time (jobs_per_device: 1).
+            double between = jobs.Skip(1).Zip(jobs, (next, prev) => Seconds(prev.end, next.end) - next.recipe).Sum();
+            return new Round(Seconds(start, end), jobs.Sum(j => j.recipe), jobs.Sum(j => j.startup), jobs.Count,
+                jobs.Select(j => j.process).Distinct().Count(),
+                BeforeFirst: Seconds(start, jobs[0].end) - jobs[0].recipe, Between: between,
+                AfterLast: Seconds(jobs[^1].end, end));
         }
         finally
         {
