@@ -3,7 +3,8 @@
 # Usage: tools/sweep-old-new.sh OLD_REV [NEW_REV=HEAD] [ROUNDS=2] [SPEC=experiments/default.yaml] [ARGS=""]
 # ARGS overrides the spec as `make sweep ARGS=...` does, e.g. "pretrain.steps=300 seeds=[0]" for a shorter sweep.
 # Prints one line per run: round, build, exit code, wall seconds, and the seconds its workers spent inside the
-# recipes of each job kind (jobs.provenance_json's recipe_seconds). Nothing else should run on the machine.
+# recipes of each job kind (jobs.provenance_json's recipe_seconds); after each round, whether the two builds' results
+# are the same bit for bit, timings aside (tools/compare-results.py). Nothing else should run on the machine.
 set -u
 old=${1:?usage: tools/sweep-old-new.sh OLD_REV [NEW_REV] [ROUNDS] [SPEC] [ARGS]}
 new=${2:-HEAD}
@@ -26,5 +27,9 @@ for round in $(seq "$rounds"); do
       tail -n +2 | paste -sd, -)
     echo "round $round $which rc=$rc $wall s; recipes: $jobs"
   done
+  # The two builds' results, row by row (tools/compare-results.py): the last line says whether they are equal.
+  python3 "$repo/tools/compare-results.py" "$work/results-old-$round/orchestrator.db" \
+    "$work/results-new-$round/orchestrator.db" > "$work/compare-$round.txt" 2>&1
+  echo "round $round results: $(tail -1 "$work/compare-$round.txt") ($work/compare-$round.txt)"
 done
 echo "logs and results: $work"
