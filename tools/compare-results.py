@@ -11,6 +11,7 @@ that differ where a table has them. Exit status 0 when every table is equal, 1 w
 Standard library only (sqlite3), so that it runs wherever `make setup` ran.
 """
 import collections
+import os
 import sqlite3
 import sys
 
@@ -35,6 +36,9 @@ TABLES = {
 
 
 def rows(db, table, columns, key):
+    """(column names, rows as a multiset), or None where this database has no such table (an older schema)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+        return None
     where = ""
     if key:
         where = " WHERE " + " AND ".join(f"{key} NOT LIKE '%{t}%'" for t in TIMING)
@@ -47,11 +51,26 @@ def main(argv):
     if len(argv) != 3:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    old, new = (sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in argv[1:])
+    for path in argv[1:]:
+        if not os.path.isfile(path):
+            print(f"error: no results database at {path}", file=sys.stderr)
+            return 2
+    try:
+        return compare(*(sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in argv[1:]))
+    except sqlite3.Error as e:
+        print(f"error: {' or '.join(argv[1:])}: {e}", file=sys.stderr)
+        return 2
+
+
+def compare(old, new):
     same = True
     for table, (columns, key) in TABLES.items():
-        names, a = rows(old, table, columns, key)
-        _, b = rows(new, table, columns, key)
+        found = rows(old, table, columns, key), rows(new, table, columns, key)
+        if None in found:
+            same = False
+            print(f"{table}: only in the {'new' if found[0] is None else 'old'} database's schema")
+            continue
+        (names, a), (_, b) = found
         only_old, only_new = a - b, b - a
         differing = sum(only_old.values()) + sum(only_new.values())
         line = f"{table}: {sum(a.values())} and {sum(b.values())} rows"

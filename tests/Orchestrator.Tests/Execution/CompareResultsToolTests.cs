@@ -92,4 +92,20 @@ public class CompareResultsToolTests
         Assert.Equal(1, code);
         Assert.Contains("only in the new: train_loss", output);
     }
+
+    [Fact]
+    public void A_missing_file_or_one_that_is_no_database_is_a_one_line_error()
+    {
+        var db = Database();
+        var (code, output) = Compare(db, db + ".missing");
+        Assert.Equal(2, code);
+        Assert.Equal($"error: no results database at {db}.missing", output.Trim());
+        var junk = Tests.Results.StoreTests.TempDb();
+        File.WriteAllText(junk, "not a database, but long enough to be read as one's header and rejected\n");
+        (code, output) = Compare(db, junk);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: ", output.Trim());
+        Assert.DoesNotContain("Traceback", output);
+        Assert.Single(output.Trim().Split('\n'));
+    }
 }
