@@ -32,6 +32,8 @@ public static class MoeModelBench
     {
         public string Name { get; } = name;
         public MoeTransformer Model { get; } = model;
+        /// <summary>Every MoE layer's routed experts run inside it: their share of a forward (ExpertSplit).</summary>
+        public Stopwatch ExpertClock { get; } = Attach(model);
         public IStepOptimizer Optimizer { get; } = new FlatAdamW(model.parameters().ToList(), weightDecay: 0);
         public List<double> Inference { get; } = [];
         public List<double> Telemetry { get; } = [];
@@ -39,12 +41,24 @@ public static class MoeModelBench
         public List<double> TelemetryRatios { get; } = [];
         public List<double> Training { get; } = [];
         public List<double> Flops { get; } = [];
+        /// <summary>Forward FLOPs per token in the routed experts, and the experts' ms in a forward with telemetry
+        /// (the block's median; top-k's beside it in the same block): ExpertSplit's inputs, one per round.</summary>
+        public List<double> ExpertFlops { get; } = [];
+        public List<double> ExpertMs { get; } = [];
+        public List<double> TopExpertMs { get; } = [];
         public List<double> MeanK { get; } = [];
         /// <summary>Top-k's times in the same blocks as this candidate's (one per round each): the other side of
         /// each round's ratio, measured back to back with it.</summary>
         public List<double> TopInference { get; } = [];
         public List<double> TopTelemetry { get; } = [];
         public List<double> TopTraining { get; } = [];
+
+        static Stopwatch Attach(MoeTransformer model)
+        {
+            var clock = new Stopwatch();
+            foreach (var block in model.MoeBlocks) block.ExpertClock = clock;
+            return clock;
+        }
     }
 
     public static JsonObject Run(Options o, TextWriter log)
@@ -193,8 +207,15 @@ public static class MoeModelBench
                 ["telemetry_cost_interval"] = Bounds(telCi),
                 ["training_mfu"] = Math.Round(mfu, 4),
             };
+            string? split = null;
             if (cand != top)
             {
+                var blocks = Enumerable.Range(0, cand.Flops.Count).Select(i => new ExpertSplit.Block(
+                    cand.TopTelemetry[i], cand.TopExpertMs[i], cand.Telemetry[i], cand.ExpertMs[i],
+                    cand.ExpertFlops[i] / top.ExpertFlops[i], top.Flops[i] / cand.Flops[i])).ToList();
+                var figures = ExpertSplit.Summarise(blocks, out var ceiling);
+                routers[cand.Name]!["split_with_telemetry"] = figures;
+                split = ExpertSplit.Describe(figures, ceiling);
                 efficiencies.Add((cand.Name, inf / flopsSpeedup, infTelemetry / flopsSpeedup, train / flopsSpeedup));
                 foreach (var (what, ci) in new[] { ("inference", telInfCi), ("training", trainCi) })
                     verdicts[Verdict(ci, EfficiencyGoal, atLeast: true)].Add($"{cand.Name} {what}");
@@ -205,6 +226,7 @@ public static class MoeModelBench
                           $"{infTelemetry / flopsSpeedup:F3} {Show(telInfCi)})  training ×{train:F3} (efficiency " +
                           $"{train / flopsSpeedup:F3} {Show(trainCi)})  telemetry {SignedPercent(telemetry)} " +
                           $"{Show(telCi, percent: true)}  MFU {mfu:P1}");
+            if (split is not null) log.WriteLine($"    {split}");
         }
         log.WriteLine($"  goals (efficiency with telemetry ≥ {EfficiencyGoal}, telemetry ≤ " +
                       $"{TelemetryGoal:P0}; 95% intervals): met {verdicts["met"].Count}, " +
@@ -267,6 +289,7 @@ public static class MoeModelBench
         long s = tokens.shape[1];
         var plain = pair.ToDictionary(c => c, _ => new List<double>());
         var measured = pair.ToDictionary(c => c, _ => new List<double>());
+        var expertMs = pair.ToDictionary(c => c, _ => new List<double>());
         foreach (var c in pair) c.Model.eval();
         using (no_grad())
             for (int p = 0; p < InferencePairs; p++)
@@ -277,17 +300,21 @@ public static class MoeModelBench
                     foreach (var withTelemetry in p % 2 == 0 ? [false, true] : new[] { true, false })
                     {
                         using var scope = NewDisposeScope();
+                        c.ExpertClock.Reset();
                         var sw = Stopwatch.StartNew();
                         var level = withTelemetry ? TelemetryLevel.Summary : TelemetryLevel.None;
                         var output = c.Model.Forward(tokens, level);
                         output.Logits.sum().item<float>();                          // one sync, as a caller makes
                         (withTelemetry ? measured : plain)[c].Add(sw.Elapsed.TotalMilliseconds);
+                        if (withTelemetry) expertMs[c].Add(c.ExpertClock.Elapsed.TotalMilliseconds);
                         // FLOPs from the experts the tokens used: once a round for each (top-k: in its first block).
                         if (!keep || !withTelemetry || p > 0 || (c == top && !topFlops)) continue;
                         var perLayer = output.Telemetry.Select(t => t.MeanExpertsPerToken).ToList();
                         c.MeanK.Add(perLayer.Average());
-                        c.Flops.Add(FlopsCounter.PerToken(c.Model.Config, c.Model.NullExperts,
-                            c.Model.AllocatorLayers, perLayer, FlopsCounter.MeanContext((int)s)).FlopsPerToken);
+                        var flops = FlopsCounter.PerToken(c.Model.Config, c.Model.NullExperts,
+                            c.Model.AllocatorLayers, perLayer, FlopsCounter.MeanContext((int)s));
+                        c.Flops.Add(flops.FlopsPerToken);
+                        c.ExpertFlops.Add(flops.ExpertFlops);
                     }
                     if (keep) c.TelemetryRatios.Add(measured[c][^1] / plain[c][^1]);
                 }
@@ -303,6 +330,8 @@ public static class MoeModelBench
         cand.TopInference.Add(Mid(plain[top]));
         cand.TopTelemetry.Add(Mid(measured[top]));
         cand.TopTraining.Add(training[top]);
+        cand.ExpertMs.Add(Mid(expertMs[cand]));
+        cand.TopExpertMs.Add(Mid(expertMs[top]));
         top.Inference.Add(Mid(plain[top]));
         top.Telemetry.Add(Mid(measured[top]));
         top.Training.Add(training[top]);

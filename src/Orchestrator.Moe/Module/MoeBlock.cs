@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Orchestrator.Moe.Routing;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -48,6 +49,11 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
     public Linear Gate => gate;
     public Linear? NullGate => null_gate;
     public SwiGluExpert Expert(int i) => experts[i];
+
+    /// <summary>When set, the routed experts' FFNs run inside it (started and stopped around them in every forward),
+    /// so it accumulates their wall time: the model benchmark's split of a forward into experts and the rest. Only
+    /// meaningful on the CPU, where an op returns when its result is computed.</summary>
+    public Stopwatch? ExpertClock { get; set; }
 
     /// <summary>A block of N experts of the given hidden size (and `shared` shared experts) at width dModel.</summary>
     public MoeBlock(int layerIndex, int dModel, int numExperts, int hidden, int shared, Router router)
@@ -169,12 +175,14 @@ public sealed class MoeBlock : nn.Module<Tensor, Tensor>
         var xs = h.index_select(0, tokenIds);                                  // (P, d)
         var outs = new List<Tensor>(NumExperts);
         long start = 0;
+        ExpertClock?.Start();
         for (int e = 0; e < NumExperts; e++)
         {
             if (counts[e] == 0) continue;
             outs.Add(experts[e].forward(xs.narrow(0, start, counts[e])));
             start += counts[e];
         }
+        ExpertClock?.Stop();
         // y_t = Σ_j w_tj · E_j(h_t), added in place into fresh zeros (index_add would copy them first).
         var y = zeros_like(h);
         if (outs.Count > 0) y.index_add_(0, tokenIds, cat(outs, 0) * w.unsqueeze(1), Scalars.Of(1.0));

@@ -43,7 +43,24 @@ public class ModelBenchTests
                          ("inference_with_telemetry_ms", "inference_with_telemetry_speedup_vs_top_k"),
                          ("training_step_ms", "training_speedup_vs_top_k") })
                 Assert.InRange((double)r["top_k_" + mine]! / (double)r[mine]! - (double)r[speedup]!, -2e-3, 2e-3);
+            // The forward split into its routed experts (timed inside each MoE layer) and the rest, beside top-k's:
+            // the experts are part of the forward, and the ceiling follows from the block's figures (one round).
+            var split = r["split_with_telemetry"]!;
+            double e = (double)split["expert_ms"]!, ek = (double)split["top_k_expert_ms"]!;
+            double tr = (double)r["inference_with_telemetry_ms"]!, tk = (double)r["top_k_inference_with_telemetry_ms"]!;
+            Assert.InRange(e, 0.05 * tr, tr);
+            Assert.InRange(ek, 0.05 * tk, tk);
+            double rho = (double)split["expert_flops_ratio"]!;
+            Assert.InRange(rho / (k / 2) - 1, -2e-3, 2e-3);          // no shared experts: ρ = k̄ / 2
+            double f = (double)r["flops_speedup_vs_top_k"]!;
+            Assert.InRange((double)split["efficiency_ceiling"]! - tk / (tk - (1 - rho) * ek) / f, -3e-3, 3e-3);
+            Assert.InRange((double)split["outside_experts_ms"]! - (tr - e - (tk - ek)), -5e-3, 5e-3);
+            Assert.InRange((double)split["expert_time_over_flops"]! - e / (rho * ek), -3e-3, 3e-3);
+            Assert.InRange((double)split["efficiency_with_nothing_outside_experts"]! - tk / (tk + e - ek) / f,
+                -3e-3, 3e-3);
         }
+        Assert.Null(top["split_with_telemetry"]);
+        Assert.Contains("of FLOPs-proportional", log.ToString());
         // Top-k is measured in every router's block: its own figure is the median of those (one round: one each).
         var blocks = routers.Where(kv => kv.Key != "top_k").Select(kv => (double)kv.Value!["top_k_inference_ms"]!)
             .Order().ToList();
