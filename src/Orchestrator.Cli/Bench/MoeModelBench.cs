@@ -82,7 +82,9 @@ public static class MoeModelBench
             },
         };
         foreach (var size in sizes) result[size.Name] = RunSize(size, o, log);
-        result["expert_gemm"] = ExpertGemm(defaults.Model, o, log);
+        var gemm = ExpertGemm(defaults.Model, o, log);
+        result["expert_gemm"] = gemm;
+        result["expert_gemm_fit"] = FitExpertGemm(gemm, defaults.Model, log);
         return result;
     }
 
@@ -121,6 +123,24 @@ public static class MoeModelBench
         log.WriteLine($"one expert (d {c.DModel}, hidden {c.ExpertHidden}) by tokens it gets, GFLOP/s: " +
                       string.Join(", ", line));
         return table;
+    }
+
+    /// <summary>The curve as t(tokens) ≈ a + b · tokens, least squares: a is what an expert's forward costs whatever
+    /// it gets (five calls: three matrix products, SiLU, the product), paid by every expert of every MoE layer in
+    /// every forward, so it does not shrink when a router gives the experts fewer tokens.</summary>
+    static JsonObject FitExpertGemm(JsonArray gemm, ModelConfig c, TextWriter log)
+    {
+        var (a, b) = MathNet.Numerics.Fit.Line(gemm.Select(g => (double)(int)g!["tokens"]!).ToArray(),
+            gemm.Select(g => (double)g!["ms"]!).ToArray());
+        double perForward = a * c.Experts * Enumerable.Range(0, c.Layers).Count(c.IsMoeLayer);
+        log.WriteLine($"one expert's forward ≈ {a:F3} ms + {b * 1000:F2} µs a token: {c.Experts} experts × " +
+                      $"{c.Layers} MoE layers pay {perForward:F1} ms of a forward whatever the router");
+        return new JsonObject
+        {
+            ["fixed_ms"] = Math.Round(a, 4), ["per_token_us"] = Math.Round(b * 1000, 4),
+            ["fixed_ms_per_forward"] = Math.Round(perForward, 3),
+            ["model"] = "ms ≈ fixed_ms + per_token_us / 1000 · tokens, least squares over expert_gemm",
+        };
     }
 
     static JsonObject RunSize(Size size, Options o, TextWriter log)

@@ -86,6 +86,14 @@ public class ModelBenchTests
             Assert.InRange((double)g!["gflops"]! / (2.0 * 3 * 128 * 256 * (int)g["tokens"]! / ((double)g["ms"]! / 1000)
                 / 1e9), 0.95, 1.05);
         Assert.Contains("one expert", log.ToString());
+        // Its straight line: the fixed part and the per-token part reproduce the curve's own times.
+        var fit = result["expert_gemm_fit"]!;
+        double fixedMs = (double)fit["fixed_ms"]!, perToken = (double)fit["per_token_us"]! / 1000;
+        Assert.True(perToken > 0, $"per token {perToken}");
+        double Residual(JsonNode g) => (double)g["ms"]! - (fixedMs + perToken * (int)g["tokens"]!);
+        Assert.InRange(gemm.Sum(g => Residual(g!)), -5e-3, 5e-3);        // least squares: residuals sum to zero
+        Assert.InRange(gemm.Sum(g => Residual(g!) * (int)g!["tokens"]!), -1, 1);    // and are orthogonal to x
+        Assert.Equal(Math.Round(fixedMs * 8 * 4, 3), (double)fit["fixed_ms_per_forward"]!, 2);
     }
 
     [Theory]
