@@ -9,9 +9,9 @@ namespace Orchestrator.Cli.Bench;
 ///   T_R = (T_k − (1 − ρ)·E_k)  +  (E_R − ρ·E_k)  +  ((T_R − E_R) − (T_k − E_k))
 ///         what FLOPs promise       expert scaling      the time it adds outside its experts
 /// The first term alone gives the router's **efficiency ceiling**: the efficiency it would reach if its experts'
-/// time fell exactly with their FLOPs and it added nothing outside them — below 1 because the experts' share of
-/// the time (E_k / T_k) is smaller than their share of the FLOPs, so a saving on them saves less of the time.
-/// </summary>
+/// time fell exactly with their FLOPs and it added nothing outside them — not 1, because the experts' share of the
+/// time (E_k / T_k) is smaller than their share of the FLOPs: a router that saves expert FLOPs (ρ &lt; 1) saves less
+/// of the time (ceiling &lt; 1), one that spends more (ρ &gt; 1) loses less of it (ceiling &gt; 1).</summary>
 public static class ExpertSplit
 {
     /// <summary>One block's figures: forward and expert ms of top-k (k) and the router (r), the expert FLOPs ratio ρ

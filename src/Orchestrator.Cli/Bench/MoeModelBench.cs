@@ -132,9 +132,10 @@ public static class MoeModelBench
     {
         var (a, b) = MathNet.Numerics.Fit.Line(gemm.Select(g => (double)(int)g!["tokens"]!).ToArray(),
             gemm.Select(g => (double)g!["ms"]!).ToArray());
-        double perForward = a * c.Experts * Enumerable.Range(0, c.Layers).Count(c.IsMoeLayer);
+        int moeLayers = Enumerable.Range(0, c.Layers).Count(c.IsMoeLayer);
+        double perForward = a * c.Experts * moeLayers;
         log.WriteLine($"one expert's forward ≈ {a:F3} ms + {b * 1000:F2} µs a token: {c.Experts} experts × " +
-                      $"{c.Layers} MoE layers pay {perForward:F1} ms of a forward whatever the router");
+                      $"{moeLayers} MoE layers pay {perForward:F1} ms of a forward whatever the router");
         return new JsonObject
         {
             ["fixed_ms"] = Math.Round(a, 4), ["per_token_us"] = Math.Round(b * 1000, 4),
