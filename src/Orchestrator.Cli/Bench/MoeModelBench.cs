@@ -81,70 +81,15 @@ public static class MoeModelBench
                 ["flops"] = "analytic forward FLOPs per token from the experts used (FlopsCounter); training ×3",
             },
         };
-        foreach (var size in sizes) result[size.Name] = RunSize(size, o, log);
-        var gemm = ExpertGemm(defaults.Model, o, log);
-        result["expert_gemm"] = gemm;
-        result["expert_gemm_fit"] = FitExpertGemm(gemm, defaults.Model, log);
+        // The curve is sampled in every round of the default size, beside the blocks whose experts it explains.
+        var curve = new ExpertCurve(defaults.Model);
+        foreach (var size in sizes) result[size.Name] = RunSize(size, o, log, size.Name == "default" ? curve : null);
+        result["expert_gemm"] = curve.Table(log);
+        result["expert_gemm_fit"] = curve.Fit(log);
         return result;
     }
 
-    /// <summary>One expert's forward (SwiGLU, three matmuls) at the default size, timed by how many tokens it gets:
-    /// the FLOPs count assumes a token costs the same whether an expert gets 64 or 1,024 of them, and on the CPU
-    /// it does not. A router that uses fewer experts per token also hands each expert fewer tokens, so its
-    /// wall-clock saving falls short of its FLOPs saving by what this curve loses.</summary>
-    static JsonArray ExpertGemm(ModelConfig c, Options o, TextWriter log)
-    {
-        int[] rows = [32, 64, 128, 256, 512, 1024];
-        manual_seed(2);
-        var expert = new Orchestrator.Moe.Module.SwiGluExpert(c.DModel, c.ExpertHidden);
-        var inputs = rows.Select(r => randn(r, c.DModel)).ToArray();
-        var times = rows.Select(_ => new List<double>()).ToArray();
-        using (no_grad())
-            for (int round = 0; round < o.Warmup + o.Rounds; round++)
-                for (int i = 0; i < rows.Length; i++)
-                {
-                    var sw = Stopwatch.StartNew();
-                    for (int rep = 0; rep < 5; rep++)
-                        using (NewDisposeScope()) expert.forward(inputs[i]).sum().item<float>();
-                    if (round >= o.Warmup) times[i].Add(sw.Elapsed.TotalMilliseconds / 5);
-                }
-        var table = new JsonArray();
-        var line = new List<string>();
-        for (int i = 0; i < rows.Length; i++)
-        {
-            double ms = times[i].Order().ElementAt(times[i].Count / 2);
-            // 2 FLOPs per weight per token (SwiGluExpert.ParameterCount: 3 · d · hidden weights).
-            double gflops = 2.0 * Orchestrator.Moe.Module.SwiGluExpert.ParameterCount(c.DModel, c.ExpertHidden)
-                * rows[i] / (ms / 1000) / 1e9;
-            table.Add(new JsonObject { ["tokens"] = rows[i], ["ms"] = Math.Round(ms, 4),
-                ["gflops"] = Math.Round(gflops, 1) });
-            line.Add($"{rows[i]}: {gflops:F0}");
-        }
-        log.WriteLine($"one expert (d {c.DModel}, hidden {c.ExpertHidden}) by tokens it gets, GFLOP/s: " +
-                      string.Join(", ", line));
-        return table;
-    }
-
-    /// <summary>The curve as t(tokens) ≈ a + b · tokens, least squares: a is what an expert's forward costs whatever
-    /// it gets (five calls: three matrix products, SiLU, the product), paid by every expert of every MoE layer in
-    /// every forward, so it does not shrink when a router gives the experts fewer tokens.</summary>
-    static JsonObject FitExpertGemm(JsonArray gemm, ModelConfig c, TextWriter log)
-    {
-        var (a, b) = MathNet.Numerics.Fit.Line(gemm.Select(g => (double)(int)g!["tokens"]!).ToArray(),
-            gemm.Select(g => (double)g!["ms"]!).ToArray());
-        int moeLayers = Enumerable.Range(0, c.Layers).Count(c.IsMoeLayer);
-        double perForward = a * c.Experts * moeLayers;
-        log.WriteLine($"one expert's forward ≈ {a:F3} ms + {b * 1000:F2} µs a token: {c.Experts} experts × " +
-                      $"{moeLayers} MoE layers pay {perForward:F1} ms of a forward whatever the router");
-        return new JsonObject
-        {
-            ["fixed_ms"] = Math.Round(a, 4), ["per_token_us"] = Math.Round(b * 1000, 4),
-            ["fixed_ms_per_forward"] = Math.Round(perForward, 3),
-            ["model"] = "ms ≈ fixed_ms + per_token_us / 1000 · tokens, least squares over expert_gemm",
-        };
-    }
-
-    static JsonObject RunSize(Size size, Options o, TextWriter log)
+    static JsonObject RunSize(Size size, Options o, TextWriter log, ExpertCurve? curve)
     {
         var c = size.Model;
         manual_seed(0);
@@ -167,6 +112,7 @@ public static class MoeModelBench
             var sw = Stopwatch.StartNew();
             using (NewDisposeScope()) a.matmul(b).sum().item<float>();
             if (keep) matmul.Add(sw.Elapsed.TotalMilliseconds);
+            curve?.Sample(keep);
             for (int i = 0; i < order.Count; i++)
                 MeasureBlock(candidates[0], order[i], tokens, keep, first: (round + i) % 2, topFlops: i == 0);
         }
